@@ -1,0 +1,58 @@
+# One entry point for every task. Targets not built yet fail with "not built yet".
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+VENV := .venv
+export PATH := $(CURDIR)/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+PYTEST := $(VENV)/bin/pytest
+
+define not_built
+	@echo "make $@: not built yet ($(1))" >&2; exit 2
+endef
+
+.PHONY: help venv serve test test-unit test-integration e2e lint generate tools images bench cluster-up cluster-down
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+venv: $(VENV)/.stamp ## the Python venv with all three deliverables and dev tools
+$(VENV)/.stamp: hack/venv.sh hack/versions.env hack/requirements-dev.txt pyproject.toml server/pyproject.toml controller/pyproject.toml local/pyproject.toml
+	bash hack/venv.sh
+
+serve: venv ## serve the tutorial's two models on 127.0.0.1:8080, no cluster
+	$(call not_built,issue 4: storage initializer and local serve)
+
+test: test-unit ## every test suite that exists so far (e2e included once built)
+
+test-unit: venv ## unit tests: no cluster, no network beyond loopback
+	$(PYTEST) tests/unit
+
+test-integration: ## tests on the real kube-apiserver + etcd
+	$(call not_built,issue 5: toolchain and apiserver fixture)
+
+e2e: ## the tutorial on a real local cluster
+	$(call not_built,issue 10: end to end)
+
+lint: venv ## ruff, mypy, import-linter, helm lint
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+generate: ## CRD schemas from the pydantic models
+	$(call not_built,issue 6: CRDs and charts)
+
+tools: ## pinned helm, helm-unittest, kubectl, etcd, kube-apiserver into bin/
+	$(call not_built,issue 5: toolchain)
+
+images: ## container images and the local registry
+	$(call not_built,issue 8: images)
+
+bench: ## benchmarks against the peers (never part of make test)
+	$(call not_built,issue 11: server benchmark)
+
+cluster-up: ## a one-node cluster on this machine
+	$(call not_built,issue 9: local cluster)
+
+cluster-down: ## remove everything cluster-up made
+	$(call not_built,issue 9: local cluster)

@@ -1,0 +1,3 @@
+"""The controller: InferenceService in, Deployment + Service + HPA + Ingress out."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+"""Serve InferenceService YAML on this machine without a cluster."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,12 @@
+"""Entry point (placeholder until its issue lands)."""
+
+import sys
+
+
+def main() -> None:
+    print("kserve_local: not built yet", file=sys.stderr)
+    sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
