@@ -1,0 +1,151 @@
+"""What every InferenceService component (predictor, transformer, explainer) shares:
+the inlined PodSpec and the ComponentExtensionSpec (replicas, autoscaling, logger, batcher ...).
+"""
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import ConfigDict, Field
+
+from kserve_controller.api import k8s_fields
+from kserve_controller.api.base import (
+    Affinity,
+    Container,
+    DeploymentStrategy,
+    HPABehavior,
+    InlineKubeModel,
+    KubeModel,
+    LocalObjectReference,
+    Quantity,
+    Toleration,
+    Volume,
+)
+
+ScaleMetric = Literal["cpu", "memory", "concurrency", "rps"]
+MetricTargetType = Literal["Utilization", "Value", "AverageValue"]
+LoggerMode = Literal["all", "request", "response"]
+
+# CEL iterates these lists (PYTHONPATH ban), so the CRD bounds them; generous on purpose.
+MAX_CONTAINERS = 32
+MAX_ENV = 256
+
+
+class MetricTarget(KubeModel):
+    type: MetricTargetType | None = None
+    value: Quantity | None = None
+    average_value: Quantity | None = None
+    average_utilization: int | None = None
+
+
+class ResourceMetricSource(KubeModel):
+    name: Literal["cpu", "memory"]
+    target: MetricTarget
+
+
+class ExternalMetrics(KubeModel):
+    backend: Literal["prometheus", "graphite", "opentelemetry"] | None = None
+    server_address: str | None = None
+    query: str | None = None
+    namespace: str | None = None
+
+
+class ExternalMetricSource(KubeModel):
+    metric: ExternalMetrics
+    target: MetricTarget
+
+
+class PodMetrics(KubeModel):
+    backend: Literal["opentelemetry"] | None = None
+    server_address: str | None = None
+    metric_names: list[str] | None = None
+    query: str | None = None
+    operation_over_time: str | None = None
+
+
+class PodMetricSource(KubeModel):
+    metric: PodMetrics
+    target: MetricTarget
+
+
+class MetricsSpec(KubeModel):
+    """One autoscaling metric; HPA reads only `Resource`, KEDA the others."""
+
+    type: Literal["Resource", "External", "PodMetric"]
+    resource: ResourceMetricSource | None = None
+    external: ExternalMetricSource | None = None
+    podmetric: PodMetricSource | None = Field(default=None, alias="podmetric")
+
+
+class AutoScalingSpec(KubeModel):
+    metrics: list[MetricsSpec] | None = None
+    behavior: HPABehavior | None = None
+
+
+class LoggerStorageSpec(KubeModel):
+    path: str | None = None
+    parameters: dict[str, str] | None = None
+    key: str | None = None
+    service_account_name: str | None = None
+
+
+class LoggerSpec(KubeModel):
+    """Request/response logging through the agent sidecar."""
+
+    url: str | None = None
+    mode: LoggerMode | None = None
+    metadata_headers: list[str] | None = None
+    metadata_annotations: list[str] | None = None
+    storage: LoggerStorageSpec | None = None
+    marshaller_url: str | None = None
+    batch_size: int | None = None
+    batch_interval: str | None = None
+
+
+class Batcher(KubeModel):
+    max_batch_size: int | None = None
+    max_latency: int | None = None
+    timeout: int | None = None
+
+
+class ComponentExtensionSpec(KubeModel):
+    """Deployment settings of one component (ComponentExtensionSpec upstream)."""
+
+    min_replicas: Annotated[int, Field(ge=0)] | None = None
+    max_replicas: Annotated[int, Field(ge=0)] | None = None
+    scale_target: Annotated[int, Field(ge=1)] | None = None
+    scale_metric: ScaleMetric | None = None
+    scale_metric_type: MetricTargetType | None = None
+    auto_scaling: AutoScalingSpec | None = None
+    container_concurrency: Annotated[int, Field(ge=0)] | None = None
+    timeout: Annotated[int, Field(ge=0)] | None = None
+    canary_traffic_percent: Annotated[int, Field(ge=0, le=100)] | None = None
+    logger: LoggerSpec | None = None
+    batcher: Batcher | None = None
+    labels: dict[str, str] | None = None
+    annotations: dict[str, str] | None = None
+    deployment_strategy: DeploymentStrategy | None = None
+
+
+class PodSpecFields(InlineKubeModel):
+    """The PodSpec fields a component inlines; the commonly used ones are typed here for the
+    controller, the rest arrive as plain data in `model_extra` (all of them via `inline()`)."""
+
+    inline_definition: ClassVar[str] = k8s_fields.POD_SPEC_DEFINITION
+    inline_fields: ClassVar[frozenset[str]] = k8s_fields.POD_SPEC
+
+    containers: Annotated[list[Container], Field(max_length=MAX_CONTAINERS)] | None = None
+    init_containers: Annotated[list[Container], Field(max_length=MAX_CONTAINERS)] | None = None
+    volumes: list[Volume] | None = None
+    service_account_name: str | None = None
+    node_selector: dict[str, str] | None = None
+    tolerations: list[Toleration] | None = None
+    affinity: Affinity | None = None
+    image_pull_secrets: list[LocalObjectReference] | None = None
+    # Pod-level resources (a component's container resources live under e.g. `model`).
+    resources: dict[str, Any] | None = None
+
+
+class ComponentSpec(PodSpecFields, ComponentExtensionSpec):
+    """A component: inlined PodSpec plus ComponentExtensionSpec."""
+
+    # Pydantic merges base configs left to right; the inlined PodSpec needs "allow".
+    model_config = ConfigDict(extra="allow")

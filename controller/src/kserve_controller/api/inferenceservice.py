@@ -1,0 +1,206 @@
+"""InferenceService (serving.kserve.io/v1beta1): spec, status, and the object itself."""
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field
+
+from kserve_controller.api.base import Cel, KubeModel, ObjectMetaDict
+from kserve_controller.api.component import ComponentSpec
+from kserve_controller.api.conditions import Condition
+from kserve_controller.api.predictor import PredictorExtensionSpec, PredictorSpec, StorageUriSpec
+
+GROUP = "serving.kserve.io"
+VERSION = "v1beta1"
+KIND = "InferenceService"
+PLURAL = "inferenceservices"
+
+
+class TransformerSpec(ComponentSpec):
+    """`spec.transformer`: custom containers that pre/post-process around the predictor."""
+
+    storage_uris: Annotated[list[StorageUriSpec], Field(min_length=1, max_length=16)] | None = None
+
+
+class ARTExplainerSpec(PredictorExtensionSpec):
+    type: Literal["SquareAttack"]
+    config: dict[str, str] | None = None
+
+
+class ExplainerSpec(ComponentSpec):
+    """`spec.explainer`: ART or custom containers."""
+
+    art: ARTExplainerSpec | None = None
+    storage_uris: Annotated[list[StorageUriSpec], Field(min_length=1, max_length=16)] | None = None
+
+
+class CanarySpec(KubeModel):
+    """A canary predictor beside the stable one (Standard mode, upstream v0.20)."""
+
+    predictor: PredictorSpec
+    traffic_percent: Annotated[int, Field(ge=0, le=100)]
+
+
+class InferenceServiceSpec(KubeModel):
+    predictor: PredictorSpec
+    transformer: TransformerSpec | None = None
+    explainer: ExplainerSpec | None = None
+    canary: (
+        Annotated[
+            list[CanarySpec],
+            Field(max_length=8),
+            Cel(
+                rule="self.all(c, has(c.predictor.name))",
+                message="canary: every canary needs predictor.name",
+            ),
+            Cel(
+                rule="self.all(a, self.exists_one(b, has(a.predictor.name) && "
+                "has(b.predictor.name) && a.predictor.name == b.predictor.name))",
+                message="canary: predictor names must be unique",
+            ),
+            Cel(
+                rule="self.map(c, c.trafficPercent).sum() <= 100",
+                message="canary: trafficPercent must add up to at most 100",
+            ),
+        ]
+        | None
+    ) = None
+
+
+class Address(KubeModel):
+    url: str | None = None
+    name: str | None = None
+    ca_certs: str | None = Field(default=None, alias="CACerts")
+    audience: str | None = None
+
+
+class TrafficTarget(KubeModel):
+    tag: str | None = None
+    revision_name: str | None = None
+    configuration_name: str | None = None
+    latest_revision: bool | None = None
+    percent: int | None = None
+    url: str | None = None
+
+
+class ComponentStatusSpec(KubeModel):
+    """Per-component status; Standard mode sets only `url` (and `address`)."""
+
+    url: str | None = None
+    rest_url: str | None = None
+    grpc_url: str | None = None
+    address: Address | None = None
+    traffic: list[TrafficTarget] | None = None
+    latest_ready_revision: str | None = None
+    latest_created_revision: str | None = None
+    previous_rolledout_revision: str | None = None
+    latest_rolledout_revision: str | None = None
+
+
+TransitionStatus = Literal["UpToDate", "InProgress", "BlockedByFailedLoad", "InvalidSpec"]
+ModelState = Literal["Pending", "Standby", "Loading", "Loaded", "FailedToLoad"]
+FailureReason = Literal[
+    "ModelLoadFailed",
+    "RuntimeUnhealthy",
+    "RuntimeDisabled",
+    "NoSupportingRuntime",
+    "RuntimeNotRecognized",
+    "InvalidPredictorSpec",
+    "InvalidWorkerSpecNotSet",
+    "InvalidGPUAllocation",
+]
+
+
+class ModelRevisionStates(KubeModel):
+    active_model_state: ModelState | None = None
+    target_model_state: ModelState | None = None
+
+
+class FailureInfo(KubeModel):
+    location: str | None = None
+    reason: FailureReason | None = None
+    message: str | None = None
+    model_revision_name: str | None = None
+    time: str | None = None
+    exit_code: int | None = None
+
+
+class ModelCopies(KubeModel):
+    failed_copies: int = 0
+    total_copies: int | None = None
+
+
+class ModelStatus(KubeModel):
+    transition_status: TransitionStatus = "UpToDate"
+    states: ModelRevisionStates | None = None
+    last_failure_info: FailureInfo | None = None
+    copies: ModelCopies | None = None
+
+
+class CanaryStatus(KubeModel):
+    name: str | None = None
+    ready: bool | None = None
+    traffic_percent: int | None = None
+    model_status: ModelStatus | None = None
+
+
+class InferenceServiceStatus(KubeModel):
+    observed_generation: int | None = None
+    conditions: list[Condition] | None = None
+    annotations: dict[str, str] | None = None
+    url: str | None = None
+    address: Address | None = None
+    components: dict[str, ComponentStatusSpec] | None = None
+    model_status: ModelStatus | None = None
+    canary_statuses: list[CanaryStatus] | None = None
+    deployment_mode: str | None = None
+    serving_runtime_name: str | None = None
+    cluster_serving_runtime_name: str | None = None
+
+
+# Names of derived objects are "<name>-predictor" (Service: a DNS-1035 label, 63 characters)
+# or "<name>-transformer"; CEL can read metadata.name, so the apiserver refuses long names.
+NAME_RULES = (
+    Cel(
+        rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+        message="metadata.name: an InferenceService name must consist of lower case "
+        "alphanumeric characters or '-', and must start with an alphabetical character",
+        field_path=".metadata.name",
+    ),
+    Cel(
+        rule="size(self.metadata.name) <= (has(self.spec.transformer) ? 51 : 53)",
+        message="metadata.name: at most 53 characters (51 with a transformer), so that "
+        "'<name>-predictor' and '<name>-transformer' fit a 63-character DNS label",
+        field_path=".metadata.name",
+    ),
+    Cel(
+        rule="!has(self.spec.predictor.name) || "
+        "size(self.metadata.name) + size(self.spec.predictor.name) <= 52",
+        message="spec.predictor.name: '<metadata.name>-<predictor.name>-predictor' must fit "
+        "a 63-character DNS label",
+        field_path=".spec.predictor.name",
+    ),
+)
+
+
+class InferenceService(KubeModel):
+    """The whole object as stored (`status` may be absent on a new one)."""
+
+    cel_rules: ClassVar[tuple[Cel, ...]] = NAME_RULES
+
+    api_version: str = f"{GROUP}/{VERSION}"
+    kind: str = KIND
+    metadata: ObjectMetaDict
+    spec: InferenceServiceSpec
+    status: InferenceServiceStatus | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata["name"])
+
+    @property
+    def namespace(self) -> str:
+        return str(self.metadata.get("namespace", "default"))
+
+    @property
+    def annotations(self) -> dict[str, Any]:
+        return dict(self.metadata.get("annotations") or {})

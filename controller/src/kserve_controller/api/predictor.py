@@ -1,0 +1,173 @@
+"""The predictor: a model (format + storage) or a deprecated framework shorthand, or custom
+containers, on top of the shared component fields."""
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import ConfigDict, Field
+
+from kserve_controller.api import k8s_fields
+from kserve_controller.api.base import PRESERVE, Cel, InlineKubeModel, KubeModel
+from kserve_controller.api.component import ComponentSpec
+
+ProtocolVersion = Literal["v1", "v2", "grpc-v1", "grpc-v2"]
+
+# Deprecated `predictor.<framework>` shorthands, in upstream's order; each means
+# `predictor.model.modelFormat.name: <framework>`.
+FRAMEWORKS = (
+    "sklearn",
+    "xgboost",
+    "tensorflow",
+    "pytorch",
+    "triton",
+    "onnx",
+    "huggingface",
+    "pmml",
+    "lightgbm",
+    "paddle",
+)
+
+# Schemes upstream's controller accepts (plus scheme-less local paths). Schemes we cannot
+# download yet are refused later by the storage initializer, as a status condition.
+STORAGE_URI_SCHEMES = (
+    "gs|s3|pvc|file|https?|hdfs|webhdfs|oci|oci[+]native|oci[+]fetch|hf|modelscope"
+)
+STORAGE_URI_RULE = Cel(
+    rule=f"!self.contains('://') || self.matches('^({STORAGE_URI_SCHEMES})://.+$')",
+    message="storageUri: unsupported scheme; use one of gs://, s3://, pvc://, file://, "
+    "http(s)://, hdfs://, webhdfs://, oci://, hf://, modelscope:// or a local path",
+)
+StorageUri = Annotated[str, Field(min_length=1, max_length=4096), STORAGE_URI_RULE]
+NO_PYTHONPATH = Cel(
+    rule="!has(self.env) || self.env.all(e, e.name != 'PYTHONPATH')",
+    message="env: PYTHONPATH must not be set: it would replace the model server's own path",
+    field_path=".env",
+)
+DNS_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+
+
+class StorageSpec(KubeModel):
+    """Storage described by a key of the `storage-config` Secret instead of a URI."""
+
+    path: str | None = None
+    schema_path: str | None = None
+    parameters: dict[str, str] | None = None
+    key: str | None = None
+
+
+class StorageUriSpec(KubeModel):
+    """One artifact of a multi-artifact download (`storageUris`)."""
+
+    uri: StorageUri
+    mount_path: (
+        Annotated[
+            str,
+            Field(max_length=255, pattern=r"^/.*"),
+            Cel(
+                rule="self != '/' && !self.contains('..')",
+                message="mountPath: must be an absolute path other than / without '..'",
+            ),
+        ]
+        | None
+    ) = None
+
+
+class ConfidentialSpec(KubeModel):
+    enabled: bool | None = None
+    resource_id: str | None = None
+
+
+class PredictorExtensionSpec(InlineKubeModel):
+    """A framework shorthand or `model`: storage + protocol, and an inlined Container."""
+
+    inline_definition: ClassVar[str] = k8s_fields.CONTAINER_DEFINITION
+    inline_fields: ClassVar[frozenset[str]] = k8s_fields.CONTAINER
+    cel_rules: ClassVar[tuple[Cel, ...]] = (NO_PYTHONPATH,)
+
+    storage_uri: StorageUri | None = None
+    runtime_version: str | None = None
+    protocol_version: ProtocolVersion | None = None
+    storage: StorageSpec | None = None
+    confidential: ConfidentialSpec | None = None
+    # The inlined Container's fields the controller reads; the rest stay in `model_extra`.
+    args: list[str] | None = None
+    env: Annotated[list[dict[str, Any]], Field(max_length=256)] | None = None
+    resources: dict[str, Any] | None = None
+    image: str | None = None
+
+
+class ModelFormat(KubeModel):
+    name: Annotated[str, Field(min_length=1)]
+    version: str | None = None
+
+
+class ModelSpec(PredictorExtensionSpec):
+    """`predictor.model`: which format, optionally which runtime."""
+
+    model_format: ModelFormat
+    runtime: str | None = None
+
+
+class WorkerSpec(KubeModel):
+    """Multi-node serving (not supported here); kept so upstream YAML still applies."""
+
+    model_config = ConfigDict(extra="allow")
+    pipeline_parallel_size: int | None = None
+    tensor_parallel_size: int | None = None
+
+
+def _one_implementation_rule() -> Cel:
+    present = ", ".join(f"has(self.{name})" for name in (*FRAMEWORKS, "model"))
+    names = ", ".join((*FRAMEWORKS, "model"))
+    return Cel(
+        rule=f"[{present}].filter(x, x).size() == 1 || "
+        f"([{present}].filter(x, x).size() == 0 && has(self.containers) "
+        "&& size(self.containers) > 0)",
+        message=f"exactly one of [{names}] (or custom containers) must be specified in predictor",
+    )
+
+
+def _storage_exclusive_rule() -> Cel:
+    uris = " || ".join(
+        f"(has(self.{name}) && has(self.{name}.storageUri))" for name in (*FRAMEWORKS, "model")
+    )
+    return Cel(
+        rule=f"!has(self.storageUris) || !({uris})",
+        message="storageUris: cannot be used together with storageUri",
+        field_path=".storageUris",
+    )
+
+
+class PredictorSpec(ComponentSpec):
+    """`spec.predictor`."""
+
+    cel_rules: ClassVar[tuple[Cel, ...]] = (_one_implementation_rule(), _storage_exclusive_rule())
+
+    name: Annotated[str, Field(max_length=63, pattern=DNS_LABEL)] | None = None
+    sklearn: PredictorExtensionSpec | None = None
+    xgboost: PredictorExtensionSpec | None = None
+    tensorflow: PredictorExtensionSpec | None = None
+    pytorch: PredictorExtensionSpec | None = None
+    triton: PredictorExtensionSpec | None = None
+    onnx: PredictorExtensionSpec | None = None
+    huggingface: PredictorExtensionSpec | None = None
+    pmml: PredictorExtensionSpec | None = None
+    lightgbm: PredictorExtensionSpec | None = None
+    paddle: PredictorExtensionSpec | None = None
+    model: ModelSpec | None = None
+    storage_uris: Annotated[list[StorageUriSpec], Field(min_length=1, max_length=16)] | None = None
+    storage_container_name: str | None = None
+    worker_spec: Annotated[WorkerSpec, PRESERVE] | None = None
+
+    def implementation(self) -> tuple[str, PredictorExtensionSpec] | None:
+        """The model or shorthand in use, as (format name, spec); None for custom containers.
+
+        `model` reports its modelFormat.name, a shorthand its framework name: the controller
+        treats both alike (upstream's defaulting webhook rewrites shorthands into `model`).
+        """
+        if self.model is not None:
+            return self.model.model_format.name, self.model
+        for name in FRAMEWORKS:
+            spec = getattr(self, name)
+            if spec is not None:
+                return name, spec
+        return None

@@ -1,0 +1,114 @@
+"""ServingRuntime and ClusterServingRuntime (serving.kserve.io/v1alpha1): which server image
+serves which model formats, and how its pod looks."""
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field
+
+from kserve_controller.api.base import (
+    PRESERVE,
+    Affinity,
+    Cel,
+    Container,
+    EnvVar,
+    KubeModel,
+    LocalObjectReference,
+    ObjectMetaDict,
+    PodResourceClaim,
+    Toleration,
+    Volume,
+)
+from kserve_controller.api.predictor import ProtocolVersion
+
+GROUP = "serving.kserve.io"
+VERSION = "v1alpha1"
+KIND: Literal["ServingRuntime"] = "ServingRuntime"
+CLUSTER_KIND: Literal["ClusterServingRuntime"] = "ClusterServingRuntime"
+PLURAL = "servingruntimes"
+CLUSTER_PLURAL = "clusterservingruntimes"
+
+
+class SupportedModelFormat(KubeModel):
+    name: Annotated[str, Field(min_length=1)]
+    version: str | None = None
+    auto_select: bool | None = None
+    priority: Annotated[int, Field(ge=1)] | None = None
+
+
+class StorageHelper(KubeModel):
+    disabled: bool | None = None
+
+
+class BuiltInAdapter(KubeModel):
+    """ModelMesh only."""
+
+    server_type: Literal["triton", "mlserver", "ovms"] | None = None
+    runtime_management_port: int | None = None
+    mem_buffer_bytes: int | None = None
+    model_loading_timeout_millis: int | None = None
+    env: list[EnvVar] | None = None
+
+
+class ServingRuntimeSpec(KubeModel):
+    """Shared by both kinds."""
+
+    cel_rules: ClassVar[tuple[Cel, ...]] = (
+        Cel(
+            rule="self.containers.exists(c, c.name == 'kserve-container')",
+            message="containers: one container must be named kserve-container",
+            field_path=".containers",
+        ),
+    )
+
+    supported_model_formats: list[SupportedModelFormat] | None = None
+    protocol_versions: list[ProtocolVersion] | None = None
+    multi_model: bool | None = None
+    disabled: bool | None = None
+    containers: Annotated[list[Container], Field(min_length=1, max_length=32)]
+    volumes: list[Volume] | None = None
+    node_selector: dict[str, str] | None = None
+    affinity: Affinity | None = None
+    tolerations: list[Toleration] | None = None
+    labels: dict[str, str] | None = None
+    annotations: dict[str, str] | None = None
+    image_pull_secrets: list[LocalObjectReference] | None = None
+    scheduler_name: str | None = None
+    host_ipc: bool | None = Field(default=None, alias="hostIPC")
+    resource_claims: list[PodResourceClaim] | None = None
+    worker_spec: Annotated[dict[str, Any], PRESERVE] | None = None
+    grpc_endpoint: str | None = None
+    grpc_data_endpoint: str | None = None
+    http_data_endpoint: str | None = None
+    replicas: Annotated[int, Field(ge=0)] | None = None
+    storage_helper: StorageHelper | None = None
+    built_in_adapter: BuiltInAdapter | None = None
+
+    def container(self, name: str) -> dict[str, Any] | None:
+        """The runtime's container called `name` (e.g. kserve-container), if any."""
+        return next((c for c in self.containers if c.get("name") == name), None)
+
+
+class ServingRuntimeStatus(KubeModel):
+    pass
+
+
+class ServingRuntime(KubeModel):
+    """Either kind: `kind` says which (ClusterServingRuntime has no namespace)."""
+
+    api_version: str = f"{GROUP}/{VERSION}"
+    kind: Literal["ServingRuntime", "ClusterServingRuntime"] = KIND
+    metadata: ObjectMetaDict
+    spec: ServingRuntimeSpec
+    status: ServingRuntimeStatus | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata["name"])
+
+    @property
+    def is_cluster_scoped(self) -> bool:
+        return self.kind == CLUSTER_KIND
+
+
+# Alias for readers looking for the cluster kind by name; the model is the same.
+ClusterServingRuntime = ServingRuntime
