@@ -48,8 +48,8 @@ tools: ## pinned helm, helm-unittest, kubectl, etcd, kube-apiserver into bin/
 images: ## container images and the local registry
 	$(call not_built,issue 8: images)
 
-bench: ## benchmarks against the peers (never part of make test)
-	$(call not_built,issue 11: server benchmark)
+bench: venv ## our server vs upstream KServe, MLServer, bare aiohttp (BENCH_QUICK=1: smoke)
+	bash hack/bench/run.sh
 
 cluster-up: ## a one-node cluster on this machine
 	$(call not_built,issue 9: local cluster)

@@ -1,0 +1,155 @@
+"""`make bench`: our server against upstream KServe, MLServer and the bare-aiohttp ceiling.
+
+Run by hack/bench/run.sh inside a private network namespace with the harness's own venv.
+BENCH_QUICK=1 is a smoke: one round, 16 connections, short runs, results under results/quick/.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+from bench import chart, load, report, servers, versions
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+SERVER_CORE, WRK_CORE = 1, 0
+NOISE_NOTE = (
+    "This machine has 2 cores and other work may share them during a run, so absolute numbers "
+    "are noisy; compare the ratios within one run."
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--ours-bin", required=True, help="our kserve-model-server")
+    parser.add_argument("--our-python", required=True, help="our .venv python (for the ceiling)")
+    parser.add_argument("--kserve-venv", required=True)
+    parser.add_argument("--mlserver-venv", required=True)
+    parser.add_argument("--only", default="", help="comma list of servers to run (default all)")
+    args = parser.parse_args()
+    quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+    plan = {
+        "mode": "quick" if quick else "full",
+        "rounds": 1 if quick else 3,
+        "connections": [16] if quick else [1, 16, 64],
+        "warmup_s": 1,
+        "duration_s": 2 if quick else 3,
+    }
+    out_dir = REPO / "bench" / "results" / ("quick" if quick else "")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="kserve-bench-") as tmp:
+        result = run(args, plan=plan, work=pathlib.Path(tmp))
+    stamp = result["meta"]["finished"].replace(":", "").replace("-", "")
+    write(result, out_dir=out_dir, stamp=stamp)
+
+
+def run(args: argparse.Namespace, *, plan: dict[str, Any], work: pathlib.Path) -> dict[str, Any]:
+    model_dir = work / "model"
+    subprocess.run([args.our_python, str(REPO / "bench" / "train.py"), str(model_dir)], check=True)
+    fleet = servers.define(
+        ours_bin=args.ours_bin,
+        our_python=args.our_python,
+        kserve_venv=args.kserve_venv,
+        mlserver_venv=args.mlserver_venv,
+        model_dir=model_dir,
+        work=work,
+        repo=REPO,
+    )
+    if args.only:
+        fleet = [s for s in fleet if s.name in args.only.split(",")]
+    requests = load.bodies()
+    for endpoint, (_, body, _) in requests.items():
+        (work / f"{endpoint}.json").write_bytes(body)
+    rounds: list[dict[str, Any]] = []
+    problems: list[str] = []
+    began = time.monotonic()
+    for r in range(plan["rounds"]):
+        order = fleet if r % 2 == 0 else fleet[::-1]  # alternate, so drift favours no one
+        rounds.append({})
+        for server in order:
+            print(f"bench: round {r + 1}/{plan['rounds']}: {server.name}", flush=True)
+            try:
+                rounds[-1][server.name] = one_server(
+                    server, plan=plan, work=work, requests=requests
+                )
+            except (RuntimeError, subprocess.CalledProcessError) as exc:
+                problems.append(f"round {r + 1} {server.name}: {exc}")
+                print(f"bench: {server.name} failed: {exc}", file=sys.stderr, flush=True)
+    summary = report.summarize(rounds)
+    return {
+        "meta": {
+            **plan,
+            "finished": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "wall_s": round(time.monotonic() - began, 1),
+            "server_core": SERVER_CORE,
+            "wrk_core": WRK_CORE,
+            "noise_note": NOISE_NOTE,
+            "order": [s.name for s in fleet],
+            "versions": versions.collect(args, repo=REPO),
+            "host": {
+                "kernel": platform.release(),
+                "cpu": versions.cpu_model(),
+                "cores": os.cpu_count(),
+            },
+            "problems": problems,
+        },
+        "rounds": rounds,
+        "summary": summary,
+        "goals": report.goals(summary),
+    }
+
+
+def one_server(
+    server: servers.Server,
+    *,
+    plan: dict[str, Any],
+    work: pathlib.Path,
+    requests: dict[str, tuple[str, bytes, list[int]]],
+) -> dict[str, Any]:
+    running = servers.start(server, core=SERVER_CORE, log=work / f"{server.name}.log")
+    try:
+        for endpoint in server.endpoints:  # right answers first, or the numbers mean nothing
+            path, body, expected = requests[endpoint]
+            wrong = load.check_answer(endpoint, *servers.post(path, body), expected)
+            if wrong:
+                raise RuntimeError(wrong)
+        cells: dict[str, Any] = {}
+        for endpoint in server.endpoints:
+            url = f"http://127.0.0.1:{servers.PORT}{requests[endpoint][0]}"
+            for conns in plan["connections"]:
+                common = {
+                    "url": url,
+                    "body_file": work / f"{endpoint}.json",
+                    "connections": conns,
+                    "core": WRK_CORE,
+                    "script": REPO / "bench" / "post.lua",
+                }
+                load.wrk(**common, seconds=plan["warmup_s"])  # unrecorded
+                cells[f"{endpoint}@{conns}"] = load.wrk(**common, seconds=plan["duration_s"])
+        memory = servers.memory_kib(running.proc.pid)
+    finally:
+        servers.stop_process(running.proc)
+    return {"start_to_ready_s": running.start_to_ready_s, "memory": memory, "cells": cells}
+
+
+def write(result: dict[str, Any], *, out_dir: pathlib.Path, stamp: str) -> None:
+    (out_dir / f"{stamp}.json").write_text(json.dumps(result, indent=1) + "\n")
+    (out_dir / f"{stamp}.md").write_text(report.markdown(result))
+    title = f"iris SVC, one worker each, {result['meta']['finished']} ({result['meta']['mode']})"
+    chart.draw(result["summary"], title=title, out=out_dir / f"{stamp}.png")
+    for ext in ("json", "md", "png"):
+        shutil.copyfile(out_dir / f"{stamp}.{ext}", out_dir / f"latest.{ext}")
+    print((out_dir / f"{stamp}.md").read_text())
+    print(f"bench: results in {out_dir}/{stamp}.{{json,md,png}} (and latest.*)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""The README's chart: req/s and p99 per server and endpoint (grouped bars), from a summary."""
+
+import pathlib
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+ORDER = ("ours", "ceiling", "kserve", "mlserver")
+COLORS = {"ours": "#1f77b4", "ceiling": "#7f7f7f", "kserve": "#ff7f0e", "mlserver": "#2ca02c"}
+LABELS = {
+    "ours": "ours",
+    "ceiling": "bare aiohttp (ceiling)",
+    "kserve": "upstream KServe 0.21",
+    "mlserver": "MLServer 1.7",
+}
+
+
+def draw(summary: dict[str, Any], *, title: str, out: pathlib.Path) -> None:
+    servers = {n: summary["servers"][n] for n in ORDER if n in summary["servers"]}
+    cells: list[str] = []
+    for srv in servers.values():
+        cells += [c for c in srv["cells"] if c not in cells]
+    cells.sort(key=lambda c: (c.split("@")[0], int(c.split("@")[1])))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(13, 8), sharex=True)
+    width = 0.8 / max(len(servers), 1)
+    for i, (name, srv) in enumerate(servers.items()):
+        xs = [k + (i - (len(servers) - 1) / 2) * width for k in range(len(cells))]
+        rps = [srv["cells"].get(c, {}).get("rps") or 0 for c in cells]
+        p99 = [srv["cells"].get(c, {}).get("p99_ms") or 0 for c in cells]
+        top.bar(xs, rps, width, label=LABELS[name], color=COLORS[name])
+        bottom.bar(xs, p99, width, color=COLORS[name])
+    top.set_ylabel("requests / s (higher is better)")
+    bottom.set_ylabel("p99 latency, ms, log (lower is better)")
+    bottom.set_yscale("log")
+    bottom.set_xticks(range(len(cells)))
+    bottom.set_xticklabels([c.replace("@", "\n") + " conns" for c in cells], fontsize=8)
+    top.legend(loc="upper right")
+    top.set_title(title)
+    for ax in (top, bottom):
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,175 @@
+"""The servers under test: how each is started, when it is ready, what it costs in memory."""
+
+import contextlib
+import http.client
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+
+MODEL_NAME = "iris"
+PORT = 8080
+READY_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class Server:
+    """One server: its command line, readiness path and the endpoints it speaks."""
+
+    name: str
+    argv: list[str]
+    ready_path: str
+    endpoints: tuple[str, ...]
+    cwd: pathlib.Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Running:
+    server: Server
+    proc: subprocess.Popen[bytes]
+    start_to_ready_s: float
+    log: pathlib.Path
+
+
+def define(
+    *,
+    ours_bin: str,
+    our_python: str,
+    kserve_venv: str,
+    mlserver_venv: str,
+    model_dir: pathlib.Path,
+    work: pathlib.Path,
+    repo: pathlib.Path,
+) -> list[Server]:
+    """The four servers, all on the same joblib, one worker each, their defaults otherwise."""
+    both = ("v1-row", "v2-row", "v1-batch", "v2-batch")
+    common = ["--model_name", MODEL_NAME, "--model_dir", str(model_dir), "--http_port", str(PORT)]
+    mlserver_dir = _mlserver_repository(work / "mlserver", model_dir)
+    return [
+        Server("ours", [ours_bin, *common], f"/v1/models/{MODEL_NAME}", both),
+        Server(
+            "kserve",
+            [f"{kserve_venv}/bin/python", str(repo / "bench" / "upstream_iris.py"), *common],
+            f"/v1/models/{MODEL_NAME}",
+            both,
+        ),
+        Server(
+            "mlserver",
+            [f"{mlserver_venv}/bin/mlserver", "start", str(mlserver_dir)],
+            f"/v2/models/{MODEL_NAME}/ready",
+            ("v2-row", "v2-batch"),  # MLServer speaks only the Open Inference Protocol
+            cwd=mlserver_dir,
+        ),
+        Server(
+            "ceiling",
+            [our_python, str(repo / "bench" / "ceiling.py"), *common[2:]],
+            f"/v1/models/{MODEL_NAME}",
+            both,
+        ),
+    ]
+
+
+def _mlserver_repository(root: pathlib.Path, model_dir: pathlib.Path) -> pathlib.Path:
+    (root / MODEL_NAME).mkdir(parents=True, exist_ok=True)
+    settings = {"http_port": PORT, "grpc_port": PORT + 1, "metrics_port": PORT + 2}
+    (root / "settings.json").write_text(json.dumps(settings))
+    model = {
+        "name": MODEL_NAME,
+        "implementation": "mlserver_sklearn.SKLearnModel",
+        "parameters": {"uri": str(model_dir / "model.joblib")},
+    }
+    (root / MODEL_NAME / "model-settings.json").write_text(json.dumps(model))
+    return root
+
+
+def start(server: Server, *, core: int, log: pathlib.Path) -> Running:
+    """Starts pinned to `core`; start→ready runs from the spawn to the model's first ready 200."""
+    env = {**os.environ, **server.env}
+    with log.open("wb") as out:
+        began = time.perf_counter()
+        proc = subprocess.Popen(
+            ["taskset", "-c", str(core), *server.argv],
+            cwd=server.cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    while True:
+        if get(server.ready_path) == 200:
+            return Running(server, proc, time.perf_counter() - began, log)
+        if proc.poll() is not None or time.perf_counter() - began > READY_TIMEOUT_S:
+            stop_process(proc)
+            tail = log.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{server.name} never became ready; its log ends:\n{tail}")
+        time.sleep(0.005)
+
+
+def get(path: str, timeout: float = 0.5) -> int | None:
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        return conn.getresponse().status
+    except OSError:
+        return None
+    finally:
+        conn.close()
+
+
+def post(path: str, body: bytes) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+    try:
+        conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the server's own process group (it and its workers), SIGKILL after 15 s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    # wait until the port is free again, so the next server can bind it
+    deadline = time.monotonic() + 15
+    while get("/", timeout=0.2) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    """RSS and PSS of the process and all its descendants (MLServer predicts in a child)."""
+    pids = [pid, *_descendants(pid)]
+    rss = pss = 0
+    for p in pids:
+        with contextlib.suppress(OSError):
+            for line in pathlib.Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    rss += int(line.split()[1])
+            for line in pathlib.Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+    return {"rss_kib": rss, "pss_kib": pss, "processes": len(pids)}
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
