@@ -43,7 +43,7 @@ generate: ## CRD schemas from the pydantic models
 	$(call not_built,issue 6: CRDs and charts)
 
 tools: ## pinned helm, helm-unittest, kubectl, etcd, kube-apiserver into bin/
-	$(call not_built,issue 5: toolchain)
+	bash hack/tools.sh
 
 images: ## container images and the local registry
 	$(call not_built,issue 8: images)

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Installs the project's pinned tools, built from the Go module proxy (no release downloads can
+# be reached here), into a cache outside the clone keyed by version, and links them into bin/.
+#
+#   hack/tools.sh            helm + helm-unittest, etcd, kube-apiserver + kubectl (make tools)
+#   hack/tools.sh helm       helm + helm-unittest only
+#   hack/tools.sh cluster    the above + kube-controller-manager, kube-scheduler, kubelet, kube-proxy
+#   hack/tools.sh kind       kind, for users who have internet
+#   hack/tools.sh paths      print NAME=PATH for every tool this script knows (installed or not)
+#
+# Each tool is built into a temporary directory and moved into place; `.complete` is written
+# last, so a killed build is redone and never half-used. A failed build names the tool, the
+# version and why, and the script exits non-zero.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source hack/versions.env
+repo=$PWD
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/kserve-py"
+tools="$cache/tools"
+logs="$cache/logs"
+# One Go build and module cache for every tool: kube-apiserver, kubectl and the cluster
+# components share most of their packages, so the second build reuses the first's work.
+export GOMODCACHE="$cache/go/mod" GOCACHE="$cache/go/build"
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-trimpath -buildvcs=false"
+
+helm_dir="$tools/helm-$HELM_VERSION"
+unittest_dir="$tools/helm-unittest-$HELM_UNITTEST_VERSION"
+etcd_dir="$tools/etcd-$ETCD_VERSION"
+kube_dir="$tools/kubernetes-$KUBERNETES_VERSION"
+cluster_dir="$tools/kubernetes-cluster-$KUBERNETES_VERSION"
+kind_dir="$tools/kind-$KIND_VERSION"
+CLUSTER_COMPONENTS=(kube-controller-manager kube-scheduler kubelet kube-proxy)
+
+say() { echo "tools: $*" >&2; }
+
+# install NAME VERSION DIR BUILD_FN: run BUILD_FN TMPDIR unless DIR is complete, then move it in.
+install() {
+  local name=$1 version=$2 dir=$3 build=$4
+  if [ -f "$dir/.complete" ]; then
+    return 0
+  fi
+  mkdir -p "$tools" "$logs"
+  local tmp log t0
+  tmp=$(mktemp -d "$tools/.$name-$version.XXXXXX")
+  log="$logs/$name-$version.log"
+  t0=$(date +%s)
+  say "building $name $version (log: $log)"
+  if ! "$build" "$tmp" >"$log" 2>&1; then
+    rm -rf "$tmp"
+    say "FAILED: $name $version could not be built; last lines of $log:"
+    tail -n 15 "$log" | sed 's/^/    /' >&2
+    say "FAILED: $name $version (see why above; nothing was installed)"
+    exit 1
+  fi
+  rm -rf "$dir"
+  mv "$tmp" "$dir"
+  touch "$dir/.complete"
+  say "installed $name $version in $(( $(date +%s) - t0 ))s -> $dir"
+}
+
+# gobuild MODULE_DIR OUT_DIR LDFLAGS PACKAGE...: build packages of a wrapper module (hack/tools/*).
+gobuild() {
+  local module=$1 out=$2 ldflags=$3
+  shift 3
+  (cd "$repo/hack/tools/$module" && go build -ldflags="-s -w $ldflags" -o "$out/" "$@")
+}
+
+build_helm() {
+  local out=$1
+  GOBIN="$out/bin" go install -ldflags="-s -w \
+    -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION \
+    -X helm.sh/helm/v3/internal/version.gitTreeState=clean \
+    -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 \
+    -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$(kube_minor) \
+    -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 \
+    -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(kube_minor)" \
+    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+}
+
+# The plugin's own install hook downloads a release binary, which cannot be reached here:
+# build the binary and write a plugin.yaml that runs it, with no hooks.
+build_helm_unittest() {
+  local plugin=$1/plugins/helm-unittest
+  mkdir -p "$plugin"
+  gobuild helm-unittest "$plugin" "" github.com/helm-unittest/helm-unittest/cmd/helm-unittest
+  mv "$plugin/helm-unittest" "$plugin/untt"
+  cat >"$plugin/plugin.yaml" <<EOF
+name: "unittest"
+version: "${HELM_UNITTEST_VERSION#v}"
+usage: "unit test helm charts"
+description: "helm-unittest, built from its Go module by hack/tools.sh"
+ignoreFlags: false
+command: "\$HELM_PLUGIN_DIR/untt"
+EOF
+}
+
+build_etcd() {
+  local out=$1/bin
+  mkdir -p "$out"
+  (cd "$repo/hack/tools/etcd" && go build -ldflags="-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3)
+}
+
+kube_minor() { local v=${KUBERNETES_VERSION#v1.}; echo "${v%%.*}"; }
+
+# The same -X flags as Kubernetes' own build, so `kubectl version` reports the release.
+kube_ldflags() {
+  local pkg flags=""
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1"
+    flags+=" -X $pkg.gitMinor=$(kube_minor) -X $pkg.gitTreeState=clean"
+    flags+=" -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  echo "$flags"
+}
+
+build_kube() {
+  mkdir -p "$1/bin"
+  gobuild kubernetes "$1/bin" "$(kube_ldflags)" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+}
+
+build_cluster() {
+  mkdir -p "$1/bin"
+  gobuild kubernetes "$1/bin" "$(kube_ldflags)" "${CLUSTER_COMPONENTS[@]/#/k8s.io/kubernetes/cmd/}"
+}
+
+build_kind() {
+  GOBIN="$1/bin" go install -ldflags="-s -w" "sigs.k8s.io/kind@$KIND_VERSION"
+}
+
+link() {  # link TARGET NAME: bin/NAME -> TARGET
+  mkdir -p "$repo/bin"
+  ln -sfn "$1" "$repo/bin/$2"
+}
+
+# bin/helm is a small script rather than a link: it points HELM_PLUGINS at the pinned plugin
+# directory (unless the caller set one), so the user's own helm data is never written to.
+write_helm_wrapper() {
+  mkdir -p "$repo/bin"
+  local tmp="$repo/bin/.helm.$$"
+  cat >"$tmp" <<EOF
+#!/bin/sh
+# Written by hack/tools.sh: helm $HELM_VERSION with helm-unittest $HELM_UNITTEST_VERSION.
+HELM_PLUGINS="\${HELM_PLUGINS:-$unittest_dir/plugins}" exec "$helm_dir/bin/helm" "\$@"
+EOF
+  chmod +x "$tmp"
+  mv -f "$tmp" "$repo/bin/helm"
+}
+
+need_go() {
+  command -v go >/dev/null || { say "FAILED: go is not on PATH (needed to build every tool)"; exit 1; }
+}
+
+helm_tools() {
+  install helm "$HELM_VERSION" "$helm_dir" build_helm
+  install helm-unittest "$HELM_UNITTEST_VERSION" "$unittest_dir" build_helm_unittest
+  write_helm_wrapper
+}
+
+core() {
+  helm_tools
+  install etcd "$ETCD_VERSION" "$etcd_dir" build_etcd
+  link "$etcd_dir/bin/etcd" etcd
+  install kubernetes "$KUBERNETES_VERSION" "$kube_dir" build_kube
+  link "$kube_dir/bin/kube-apiserver" kube-apiserver
+  link "$kube_dir/bin/kubectl" kubectl
+}
+
+cluster() {
+  install kubernetes-cluster "$KUBERNETES_VERSION" "$cluster_dir" build_cluster
+  local c
+  for c in "${CLUSTER_COMPONENTS[@]}"; do link "$cluster_dir/bin/$c" "$c"; done
+}
+
+paths() {
+  echo "helm=$repo/bin/helm"
+  echo "helm_plugins=$unittest_dir/plugins"
+  echo "etcd=$etcd_dir/bin/etcd"
+  echo "kube-apiserver=$kube_dir/bin/kube-apiserver"
+  echo "kubectl=$kube_dir/bin/kubectl"
+  local c
+  for c in "${CLUSTER_COMPONENTS[@]}"; do echo "$c=$cluster_dir/bin/$c"; done
+  echo "kind=$kind_dir/bin/kind"
+}
+
+main() {
+  local mode=${1:-core} t0
+  t0=$(date +%s)
+  case $mode in
+    core) need_go; core ;;
+    helm) need_go; helm_tools ;;
+    cluster) need_go; core; cluster ;;
+    kind) need_go; install kind "$KIND_VERSION" "$kind_dir" build_kind; link "$kind_dir/bin/kind" kind ;;
+    paths) paths; return 0 ;;
+    *) say "unknown mode '$mode' (core | helm | cluster | kind | paths)"; exit 2 ;;
+  esac
+  say "$mode ready in $(( $(date +%s) - t0 ))s (bin/)"
+}
+
+main "$@"
