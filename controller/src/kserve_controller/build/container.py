@@ -1,0 +1,134 @@
+"""The predictor's containers: the runtime's `kserve-container` merged with the model's fields.
+
+The InferenceService wins on every field; `args` are the runtime's followed by the model's,
+`env`, `ports` and `volumeMounts` merge by key, dicts merge recursively (as a strategic
+merge patch does). Placeholders such as `{{.Name}}` are rendered afterwards.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from kserve_controller.build import template
+from kserve_controller.errors import InvalidSpec
+from kserve_controller.runtimes import Runtime
+from kserve_controller.spec import Isvc
+
+Obj = dict[str, Any]
+
+MAIN = "kserve-container"
+DEFAULT_PORT = 8080
+# List fields merged by key instead of replaced (a strategic merge patch's merge keys).
+MERGE_KEYS = {"env": "name", "ports": "containerPort", "volumeMounts": "mountPath"}
+
+
+def predictor_containers(isvc: Isvc, *, runtime: Runtime | None) -> list[Obj]:
+    """Main container first, then the runtime's other containers, then the user's extras."""
+    if isvc.model is None or runtime is None:
+        return _custom(isvc)
+    runtime_containers = runtime.spec.get("containers") or []
+    if not runtime_containers:
+        raise InvalidSpec(
+            "InvalidPredictorSpec", f"serving runtime {runtime.name} has no containers"
+        )
+    base = next((c for c in runtime_containers if c.get("name") == MAIN), None)
+    if base is None:
+        raise InvalidSpec(
+            "InvalidPredictorSpec", f"serving runtime {runtime.name} has no container named {MAIN}"
+        )
+    main = merge(base, isvc.model.container)
+    main["name"] = MAIN
+    if isvc.model.runtime_version and main.get("image"):
+        main["image"] = with_tag(str(main["image"]), isvc.model.runtime_version)
+    main = template.render(main, data=_template_data(isvc))
+    main["env"] = merge_list(
+        main.get("env") or [], [{"name": "INFERENCE_SERVICE_NAME", "value": isvc.name}], "name"
+    )
+    _default_probe(main)
+    others = [copy.deepcopy(c) for c in runtime_containers if c.get("name") != MAIN]
+    extras = [copy.deepcopy(c) for c in isvc.predictor.get("containers") or []]
+    return [main, *template.render(others, data=_template_data(isvc)), *extras]
+
+
+def _custom(isvc: Isvc) -> list[Obj]:
+    containers = [copy.deepcopy(c) for c in isvc.predictor.get("containers") or []]
+    main = next((c for c in containers if c.get("name") == MAIN), None)
+    if main is None:
+        main = containers[0]
+        if len(containers) == 1 or not main.get("name"):
+            main["name"] = MAIN
+    if isvc.storage_uri and not isvc.storage_uri.startswith("pvc://"):
+        # The initializer downloads to /mnt/models; the server reads it from there.
+        for env in main.get("env") or []:
+            if env.get("name") == "STORAGE_URI":
+                env["value"] = "/mnt/models"
+    _default_probe(main)
+    return containers
+
+
+def merge(base: Obj, override: Obj) -> Obj:
+    """`override` merged onto `base` (neither is changed)."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if key == "args":
+            out["args"] = [*(out.get("args") or []), *value]
+        elif key in MERGE_KEYS and isinstance(value, list):
+            out[key] = merge_list(out.get(key) or [], value, MERGE_KEYS[key])
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def merge_list(base: list[Obj], override: list[Obj], key: str) -> list[Obj]:
+    """Items of `override` replace same-key items of `base` in place; new ones go last."""
+    out = [copy.deepcopy(item) for item in base]
+    index = {item.get(key): i for i, item in enumerate(out)}
+    for item in override:
+        if item.get(key) in index:
+            out[index[item.get(key)]] = copy.deepcopy(item)
+        else:
+            index[item.get(key)] = len(out)
+            out.append(copy.deepcopy(item))
+    return out
+
+
+def with_tag(image: str, tag: str) -> str:
+    """`image` with its tag replaced; digests are left alone."""
+    if "@" in image:
+        return image
+    repo, sep, last = image.rpartition(":")
+    if sep and "/" not in last:
+        return f"{repo}:{tag}"
+    return f"{image}:{tag}"
+
+
+def main_port(container: Obj) -> int:
+    ports = container.get("ports") or []
+    return int(ports[0]["containerPort"]) if ports else DEFAULT_PORT
+
+
+def _default_probe(container: Obj) -> None:
+    # Upstream's default: a TCP probe on the first port; no liveness probe.
+    if "readinessProbe" not in container:
+        container["readinessProbe"] = {
+            "tcpSocket": {"port": main_port(container)},
+            "timeoutSeconds": 1,
+            "periodSeconds": 10,
+            "successThreshold": 1,
+            "failureThreshold": 3,
+        }
+
+
+def _template_data(isvc: Isvc) -> dict[str, Any]:
+    annotations = dict(isvc.annotations)
+    if isvc.model is not None:
+        annotations.setdefault("modelFormat", isvc.model.format)
+    return {
+        "Name": isvc.name,
+        "Namespace": isvc.namespace,
+        "Labels": isvc.labels,
+        "Annotations": annotations,
+    }

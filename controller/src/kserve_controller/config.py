@@ -1,0 +1,162 @@
+"""The inferenceservice-config ConfigMap, parsed into a typed ControllerConfig.
+
+Every value of the ConfigMap is a JSON string (upstream's format). Keys this controller does
+not use are ignored; a key it uses that fails to parse is a ConfigError naming the key, so
+the controller keeps its previous config instead of serving half of a broken one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from kserve_controller.errors import ConfigError
+
+CONFIGMAP_NAME = "inferenceservice-config"
+
+# Deployment modes: upstream's canonical names and their legacy aliases.
+MODE_ALIASES = {
+    "Standard": "Standard",
+    "RawDeployment": "Standard",
+    "Knative": "Knative",
+    "Serverless": "Knative",
+    "ModelMesh": "ModelMesh",
+}
+
+
+def normalize_mode(value: str) -> str | None:
+    """Standard/Knative/ModelMesh for any accepted spelling, None for anything else."""
+    return MODE_ALIASES.get(value.strip())
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+
+class Rollout(_Section):
+    max_surge: str = Field("25%", alias="maxSurge")
+    max_unavailable: str = Field("25%", alias="maxUnavailable")
+
+
+class DeployConfig(_Section):
+    default_deployment_mode: str = Field("Standard", alias="defaultDeploymentMode")
+    default_rollout: Rollout | None = None
+
+    @field_validator("default_deployment_mode")
+    @classmethod
+    def _known_mode(cls, value: str) -> str:
+        mode = normalize_mode(value)
+        if mode is None:
+            raise ValueError(
+                f"unknown deployment mode {value!r}; use one of {', '.join(MODE_ALIASES)}"
+            )
+        return mode
+
+
+class IngressConfig(_Section):
+    ingress_domain: str = Field("example.com", alias="ingressDomain")
+    domain_template: str = Field(
+        "{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}", alias="domainTemplate"
+    )
+    ingress_class_name: str | None = Field("istio", alias="ingressClassName")
+    url_scheme: str = Field("http", alias="urlScheme")
+    disable_ingress_creation: bool = Field(False, alias="disableIngressCreation")
+    enable_gateway_api: bool = Field(False, alias="enableGatewayApi")
+
+
+class EnvVar(_Section):
+    name: str
+    value: str = ""
+
+
+class StorageInitializerConfig(_Section):
+    image: str = "registry.kserve-py.test/kserve-py/storage-initializer:0.1.0"
+    cpu_request: str = Field("100m", alias="cpuRequest")
+    cpu_limit: str = Field("1", alias="cpuLimit")
+    memory_request: str = Field("100Mi", alias="memoryRequest")
+    memory_limit: str = Field("1Gi", alias="memoryLimit")
+    ca_bundle_config_map_name: str = Field("", alias="caBundleConfigMapName")
+    ca_bundle_volume_mount_path: str = Field(
+        "/etc/ssl/custom-certs", alias="caBundleVolumeMountPath"
+    )
+    env: tuple[EnvVar, ...] = ()
+
+
+class InferenceServiceConfig(_Section):
+    service_annotation_disallowed_list: tuple[str, ...] = Field(
+        (), alias="serviceAnnotationDisallowedList"
+    )
+    service_label_disallowed_list: tuple[str, ...] = Field(
+        (), alias="serviceLabelDisallowedList"
+    )
+
+
+class ServiceConfig(_Section):
+    service_cluster_ip_none: bool = Field(False, alias="serviceClusterIPNone")
+
+
+class SecurityConfig(_Section):
+    auto_mount_service_account_token: bool = Field(True, alias="autoMountServiceAccountToken")
+
+
+class ControllerConfig(_Section):
+    deploy: DeployConfig = DeployConfig()
+    ingress: IngressConfig = IngressConfig()
+    storage_initializer: StorageInitializerConfig = Field(
+        StorageInitializerConfig(), alias="storageInitializer"
+    )
+    inference_service: InferenceServiceConfig = Field(
+        InferenceServiceConfig(), alias="inferenceService"
+    )
+    service: ServiceConfig = ServiceConfig()
+    security: SecurityConfig = SecurityConfig()
+
+
+# ConfigMap key → field of ControllerConfig; the other upstream keys are not used here.
+_KEYS: dict[str, tuple[str, type[_Section]]] = {
+    "deploy": ("deploy", DeployConfig),
+    "ingress": ("ingress", IngressConfig),
+    "storageInitializer": ("storage_initializer", StorageInitializerConfig),
+    "inferenceService": ("inference_service", InferenceServiceConfig),
+    "service": ("service", ServiceConfig),
+    "security": ("security", SecurityConfig),
+}
+
+
+def parse(data: Mapping[str, str] | None) -> ControllerConfig:
+    """ConfigMap `data` → ControllerConfig; defaults for every missing key."""
+    sections: dict[str, Any] = {}
+    for key, (field, model) in _KEYS.items():
+        raw = (data or {}).get(key)
+        if raw is None or not raw.strip():
+            continue
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"{CONFIGMAP_NAME}: key {key!r} is not valid JSON: {err}") from err
+        if not isinstance(value, dict):
+            raise ConfigError(f"{CONFIGMAP_NAME}: key {key!r} must be a JSON object")
+        if key == "deploy":
+            value = _deploy_rollout(value)
+        try:
+            sections[field] = model.model_validate(value)
+        except ValidationError as err:
+            raise ConfigError(f"{CONFIGMAP_NAME}: key {key!r}: {_first_error(err)}") from err
+    return ControllerConfig.model_validate(sections)
+
+
+def _deploy_rollout(value: dict[str, Any]) -> dict[str, Any]:
+    # Upstream nests the rollout as deploymentRolloutStrategy.defaultRollout.
+    strategy = value.get("deploymentRolloutStrategy") or {}
+    if isinstance(strategy, dict) and isinstance(strategy.get("defaultRollout"), dict):
+        return {**value, "default_rollout": strategy["defaultRollout"]}
+    return value
+
+
+def _first_error(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{where}: {first['msg']}" if where else str(first["msg"])

@@ -1,0 +1,39 @@
+"""The controller's own error tree: whether to give up with a reason or to retry later."""
+
+from __future__ import annotations
+
+
+class ControllerError(Exception):
+    """Base of every error the controller raises on purpose."""
+
+
+class InvalidSpec(ControllerError):
+    """The InferenceService cannot be served as written: said in status, never retried.
+
+    `reason` is a CamelCase word for the condition (e.g. NoSupportingRuntime), `message`
+    a sentence for the user.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class NotSupported(InvalidSpec):
+    """Accepted by the CRD but not implemented by this controller (transformer, canary, ...)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("NotSupported", message)
+
+
+class Transient(ControllerError):
+    """Worth retrying: the queue requeues the key after `delay` seconds (or its backoff)."""
+
+    def __init__(self, message: str, *, delay: float | None = None) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
+class ConfigError(ControllerError):
+    """The inferenceservice-config ConfigMap has a key that does not parse."""

@@ -1,0 +1,226 @@
+"""Observed children → the InferenceService status users read (pure).
+
+Conditions PredictorReady (from the Deployment), IngressReady (the Ingress exists, or none
+is wanted; never waits for a load balancer) and Ready (both True). modelStatus comes from
+the newest predictor pod, so a failed download shows its termination message. Transition
+times are kept while a condition's status stays the same, so an unchanged world gives an
+equal status and no write.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kserve_controller.build import ingress, storage_initializer
+from kserve_controller.config import ControllerConfig
+from kserve_controller.errors import InvalidSpec
+from kserve_controller.runtimes import CLUSTER, Runtime
+from kserve_controller.spec import Isvc
+
+Obj = dict[str, Any]
+
+PREDICTOR_READY = "PredictorReady"
+INGRESS_READY = "IngressReady"
+READY = "Ready"
+MAIN_CONTAINER = "kserve-container"
+
+
+def compute(
+    isvc: Isvc,
+    *,
+    deployment: Obj | None,
+    ingress_obj: Obj | None,
+    pods: list[Obj],
+    runtime: Runtime | None,
+    config: ControllerConfig,
+    now: str,
+) -> Obj:
+    model_status = _model_status(pods, deployment_available=_available(deployment))
+    predictor = _predictor_condition(deployment, model_status)
+    if ingress.wanted(isvc, config) and ingress_obj is None:
+        ingress_cond = _cond(INGRESS_READY, "False", "IngressNotCreated", "Ingress not created yet")
+    else:
+        ingress_cond = _cond(INGRESS_READY, "True")
+    status: Obj = {
+        "observedGeneration": isvc.generation,
+        "deploymentMode": "Standard",
+        "conditions": _with_ready([ingress_cond, predictor], previous=isvc.status, now=now),
+        "url": ingress.url(isvc, config),
+        "address": {"url": ingress.address_url(isvc)},
+        "modelStatus": model_status,
+    }
+    if predictor["status"] == "True":
+        status["components"] = {"predictor": {"url": ingress.url(isvc, config)}}
+    if runtime is not None:
+        key = "clusterServingRuntimeName" if runtime.kind == CLUSTER else "servingRuntimeName"
+        status[key] = runtime.name
+    return status
+
+
+def invalid(isvc: Isvc, err: InvalidSpec, *, now: str) -> Obj:
+    """Status for a spec that cannot be served: Ready=False with the reason and message."""
+    predictor = _cond(PREDICTOR_READY, "False", err.reason, err.message)
+    ingress_cond = _cond(INGRESS_READY, "False", err.reason, err.message)
+    return {
+        "observedGeneration": isvc.generation,
+        "deploymentMode": "Standard",
+        "conditions": _with_ready([ingress_cond, predictor], previous=isvc.status, now=now),
+        "modelStatus": {
+            "transitionStatus": "InvalidSpec",
+            "states": {"activeModelState": "Pending", "targetModelState": "FailedToLoad"},
+            "lastFailureInfo": {"reason": err.reason, "message": err.message},
+        },
+    }
+
+
+def condition(status: Obj, kind: str) -> Obj | None:
+    return next((c for c in status.get("conditions") or [] if c.get("type") == kind), None)
+
+
+def is_ready(status: Obj) -> bool:
+    ready = condition(status, READY)
+    return ready is not None and ready.get("status") == "True"
+
+
+def not_ready_reasons(status: Obj) -> list[str]:
+    return [
+        str(c["type"])
+        for c in status.get("conditions") or []
+        if c.get("type") != READY and c.get("status") != "True"
+    ]
+
+
+def _cond(kind: str, state: str, reason: str = "", message: str = "") -> Obj:
+    out: Obj = {"type": kind, "status": state}
+    if reason:
+        out["reason"] = reason
+    if message:
+        out["message"] = message
+    return out
+
+
+def _with_ready(conds: list[Obj], *, previous: Obj, now: str) -> list[Obj]:
+    states = [c["status"] for c in conds]
+    if all(s == "True" for s in states):
+        ready = _cond(READY, "True")
+    elif "False" in states:
+        first = next(c for c in conds if c["status"] == "False")
+        ready = _cond(READY, "False", first.get("reason", ""), first.get("message", ""))
+    else:
+        first = next(c for c in conds if c["status"] != "True")
+        ready = _cond(READY, "Unknown", first.get("reason", ""), first.get("message", ""))
+    out = []
+    for cond in sorted([*conds, ready], key=lambda c: str(c["type"])):
+        old = condition(previous, cond["type"])
+        same = old is not None and old.get("status") == cond["status"]
+        stamp = old.get("lastTransitionTime") if same and old else None
+        out.append({**cond, "lastTransitionTime": stamp or now})
+    return out
+
+
+def _available(deployment: Obj | None) -> bool:
+    conds = ((deployment or {}).get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Available" and c.get("status") == "True" for c in conds)
+
+
+def _predictor_condition(deployment: Obj | None, model_status: Obj) -> Obj:
+    if deployment is None:
+        return _cond(PREDICTOR_READY, "False", "DeploymentNotCreated", "Deployment not created yet")
+    name = deployment["metadata"]["name"]
+    conds = {c.get("type"): c for c in (deployment.get("status") or {}).get("conditions") or []}
+    failure = model_status.get("lastFailureInfo")
+    available = conds.get("Available")
+    if available and available.get("status") == "True":
+        return _cond(PREDICTOR_READY, "True")
+    if failure and model_status.get("transitionStatus") == "BlockedByFailedLoad":
+        return _cond(PREDICTOR_READY, "False", "ModelLoadFailed", failure.get("message", ""))
+    for kind, bad in (("ReplicaFailure", "True"), ("Progressing", "False")):
+        cond = conds.get(kind)
+        if cond and cond.get("status") == bad:
+            return _cond(
+                PREDICTOR_READY, "False", cond.get("reason", kind), cond.get("message", "")
+            )
+    if available is not None:
+        return _cond(
+            PREDICTOR_READY,
+            "False",
+            available.get("reason", "MinimumReplicasUnavailable"),
+            available.get("message", f"Deployment {name} is not available yet"),
+        )
+    return _cond(PREDICTOR_READY, "Unknown", "DeploymentPending", f"Deployment {name} is starting")
+
+
+def _model_status(pods: list[Obj], *, deployment_available: bool) -> Obj:
+    if not pods:
+        return _states("Pending", "Pending", "InProgress")
+    newest = sorted(
+        pods,
+        key=lambda p: (p["metadata"].get("creationTimestamp") or "", p["metadata"]["name"]),
+        reverse=True,
+    )[0]
+    pod_status = newest.get("status") or {}
+    copies = {
+        "failedCopies": 0,
+        "totalCopies": sum(1 for p in pods if _running_ready(p)),
+    }
+    init = _container_status(pod_status.get("initContainerStatuses"), storage_initializer.NAME)
+    failure = _failure(init, location=newest["metadata"]["name"])
+    if init is not None and failure is None and "running" in (init.get("state") or {}):
+        return {**_states("Pending", "Loading", "InProgress"), "copies": copies}
+    if failure is None and deployment_available and _running_ready(newest):
+        return {**_states("Loaded", "Loaded", "UpToDate"), "copies": copies}
+    if failure is None:
+        main = _container_status(pod_status.get("containerStatuses"), MAIN_CONTAINER)
+        failure = _failure(main, location=newest["metadata"]["name"])
+    if failure is not None:
+        active = "Loaded" if deployment_available else "Pending"
+        return {
+            **_states(active, "FailedToLoad", "BlockedByFailedLoad"),
+            "lastFailureInfo": failure,
+            "copies": {**copies, "failedCopies": 1},
+        }
+    return {**_states("Pending", "Pending", "InProgress"), "copies": copies}
+
+
+def _states(active: str, target: str, transition: str) -> Obj:
+    return {
+        "transitionStatus": transition,
+        "states": {"activeModelState": active, "targetModelState": target},
+    }
+
+
+def _container_status(statuses: list[Obj] | None, name: str) -> Obj | None:
+    return next((s for s in statuses or [] if s.get("name") == name), None)
+
+
+def _failure(container: Obj | None, *, location: str) -> Obj | None:
+    """lastFailureInfo when the container failed or crash-loops, from its termination."""
+    if container is None:
+        return None
+    state = container.get("state") or {}
+    terminated = state.get("terminated")
+    waiting = state.get("waiting") or {}
+    if waiting.get("reason") == "CrashLoopBackOff":
+        terminated = (container.get("lastState") or {}).get("terminated") or {}
+    elif not terminated or terminated.get("exitCode", 0) == 0:
+        return None
+    info: Obj = {
+        "location": location,
+        "reason": "ModelLoadFailed",
+        "message": (terminated.get("message") or waiting.get("message") or "").strip()
+        or f"container {container.get('name')} failed",
+    }
+    if terminated.get("exitCode") is not None:
+        info["exitCode"] = terminated["exitCode"]
+    if terminated.get("finishedAt"):
+        info["time"] = terminated["finishedAt"]
+    return info
+
+
+def _running_ready(pod: Obj) -> bool:
+    status = pod.get("status") or {}
+    conds = status.get("conditions") or []
+    return status.get("phase") == "Running" and any(
+        c.get("type") == "Ready" and c.get("status") == "True" for c in conds
+    )
+
