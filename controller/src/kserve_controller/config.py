@@ -89,9 +89,7 @@ class InferenceServiceConfig(_Section):
     service_annotation_disallowed_list: tuple[str, ...] = Field(
         (), alias="serviceAnnotationDisallowedList"
     )
-    service_label_disallowed_list: tuple[str, ...] = Field(
-        (), alias="serviceLabelDisallowedList"
-    )
+    service_label_disallowed_list: tuple[str, ...] = Field((), alias="serviceLabelDisallowedList")
 
 
 class ServiceConfig(_Section):

@@ -7,7 +7,7 @@ class ControllerError(Exception):
     """Base of every error the controller raises on purpose."""
 
 
-class InvalidSpec(ControllerError):
+class InvalidSpec(ControllerError):  # noqa: N818 (the name style.md gives it)
     """The InferenceService cannot be served as written: said in status, never retried.
 
     `reason` is a CamelCase word for the condition (e.g. NoSupportingRuntime), `message`
@@ -27,7 +27,7 @@ class NotSupported(InvalidSpec):
         super().__init__("NotSupported", message)
 
 
-class Transient(ControllerError):
+class Transient(ControllerError):  # noqa: N818
     """Worth retrying: the queue requeues the key after `delay` seconds (or its backoff)."""
 
     def __init__(self, message: str, *, delay: float | None = None) -> None:

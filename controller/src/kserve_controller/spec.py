@@ -141,9 +141,7 @@ def _model(predictor: Obj) -> Model | None:
         name, version = key, None
         protocol = body.get("protocolVersion") or ("v2" if key in V2_BY_DEFAULT else None)
     if body.get("storageUri") is not None and predictor.get("storageUris"):
-        raise InvalidSpec(
-            "InvalidPredictorSpec", "storageUri and storageUris cannot both be set"
-        )
+        raise InvalidSpec("InvalidPredictorSpec", "storageUri and storageUris cannot both be set")
     return Model(
         format=str(name),
         version=str(version) if version is not None else None,
@@ -193,7 +191,9 @@ def check_supported(isvc: Isvc, raw: Obj, *, config: ControllerConfig) -> None:
     for part in ("logger", "batcher"):
         if isvc.predictor.get(part):
             raise NotSupported(f"spec.predictor.{part} is not supported yet")
-    body = next((isvc.predictor[k] for k in (*FRAMEWORKS, "model") if isvc.predictor.get(k)), {})
+    body: Obj = next(
+        (isvc.predictor[k] for k in (*FRAMEWORKS, "model") if isvc.predictor.get(k)), {}
+    )
     if body.get("storage"):
         raise NotSupported("spec.predictor.model.storage is not supported yet; use storageUri")
     autoscaler = isvc.autoscaler_class

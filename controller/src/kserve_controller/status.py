@@ -9,8 +9,9 @@ equal status and no write.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
+from kserve_controller.api.inferenceservice import FailureReason
 from kserve_controller.build import ingress, storage_initializer
 from kserve_controller.config import ControllerConfig
 from kserve_controller.errors import InvalidSpec
@@ -68,9 +69,14 @@ def invalid(isvc: Isvc, err: InvalidSpec, *, now: str) -> Obj:
         "modelStatus": {
             "transitionStatus": "InvalidSpec",
             "states": {"activeModelState": "Pending", "targetModelState": "FailedToLoad"},
-            "lastFailureInfo": {"reason": err.reason, "message": err.message},
+            "lastFailureInfo": {"reason": _failure_reason(err.reason), "message": err.message},
         },
     }
+
+
+def _failure_reason(reason: str) -> str:
+    # The CRD's enum for lastFailureInfo.reason; our finer reasons stay in the conditions.
+    return reason if reason in get_args(FailureReason) else "InvalidPredictorSpec"
 
 
 def condition(status: Obj, kind: str) -> Obj | None:
@@ -223,4 +229,3 @@ def _running_ready(pod: Obj) -> bool:
     return status.get("phase") == "Running" and any(
         c.get("type") == "Ready" and c.get("status") == "True" for c in conds
     )
-

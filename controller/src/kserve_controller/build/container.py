@@ -19,6 +19,11 @@ Obj = dict[str, Any]
 
 MAIN = "kserve-container"
 DEFAULT_PORT = 8080
+NON_ROOT = {
+    "allowPrivilegeEscalation": False,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+}
 # List fields merged by key instead of replaced (a strategic merge patch's merge keys).
 MERGE_KEYS = {"env": "name", "ports": "containerPort", "volumeMounts": "mountPath"}
 
@@ -42,6 +47,8 @@ def predictor_containers(isvc: Isvc, *, runtime: Runtime | None) -> list[Obj]:
     if isvc.model.runtime_version and main.get("image"):
         main["image"] = with_tag(str(main["image"]), isvc.model.runtime_version)
     main = template.render(main, data=_template_data(isvc))
+    # Runtime images run as non-root by contract; say so when neither side chose.
+    main.setdefault("securityContext", copy.deepcopy(NON_ROOT))
     main["env"] = merge_list(
         main.get("env") or [], [{"name": "INFERENCE_SERVICE_NAME", "value": isvc.name}], "name"
     )

@@ -58,9 +58,9 @@ def build(isvc: Isvc, *, runtime: Runtime | None, config: ControllerConfig) -> O
         runtime_annotations=runtime_spec.get("annotations"),
         disallowed=config.inference_service.service_annotation_disallowed_list,
     )
-    template_meta: Obj = {"labels": labels}
+    template_meta: Obj = {"labels": dict(labels)}
     if annotations:
-        template_meta["annotations"] = annotations
+        template_meta["annotations"] = dict(annotations)
     spec: Obj = {
         "selector": {"matchLabels": {"app": names.app(isvc)}},
         "strategy": _strategy(isvc, config),
@@ -115,7 +115,10 @@ def _strategy(isvc: Isvc, config: ControllerConfig) -> Obj:
     surge, unavailable = (rollout.max_surge, rollout.max_unavailable) if rollout else ("25%", "25%")
     return {
         "type": "RollingUpdate",
-        "rollingUpdate": {"maxSurge": _int_or_str(surge), "maxUnavailable": _int_or_str(unavailable)},
+        "rollingUpdate": {
+            "maxSurge": _int_or_str(surge),
+            "maxUnavailable": _int_or_str(unavailable),
+        },
     }
 
 

@@ -1,7 +1,5 @@
 """Names, labels and owner references of the objects made for an InferenceService."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from kserve_controller.spec import Isvc

@@ -13,9 +13,7 @@ Obj = dict[str, Any]
 
 def build(isvc: Isvc, *, main_container: Obj, config: ControllerConfig) -> Obj:
     name = names.predictor(isvc)
-    labels = names.labels(
-        isvc, disallowed=config.inference_service.service_label_disallowed_list
-    )
+    labels = names.labels(isvc, disallowed=config.inference_service.service_label_disallowed_list)
     spec: Obj = {
         "selector": {"app": names.app(isvc)},
         "ports": _ports(name, main_container),

@@ -54,12 +54,10 @@ def plan(isvc: Isvc, *, config: StorageInitializerConfig) -> Storage:
         # The user brought their own initializer: keep it, still give it the volume.
         return Storage(volumes=volumes, mount=mount)
     env = [{"name": e.name, "value": e.value} for e in config.env]
-    mounts = [{"name": VOLUME, "mountPath": MOUNT_PATH}]
+    mounts: list[Obj] = [{"name": VOLUME, "mountPath": MOUNT_PATH}]
     if config.ca_bundle_config_map_name:
         ca_path = config.ca_bundle_volume_mount_path
-        volumes.append(
-            {"name": CA_VOLUME, "configMap": {"name": config.ca_bundle_config_map_name}}
-        )
+        volumes.append({"name": CA_VOLUME, "configMap": {"name": config.ca_bundle_config_map_name}})
         mounts.append({"name": CA_VOLUME, "mountPath": ca_path, "readOnly": True})
         bundle = f"{ca_path.rstrip('/')}/{CA_FILE}"
         env = _env_defaults(

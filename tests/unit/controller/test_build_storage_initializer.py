@@ -1,0 +1,64 @@
+"""The model download planned into the pod template (no webhook)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kserve_controller import config, spec
+from kserve_controller.build import storage_initializer
+from kserve_controller.errors import InvalidSpec, NotSupported
+
+CFG = config.parse(None).storage_initializer
+
+
+def isvc(uri: str, **predictor: Any) -> spec.Isvc:
+    return spec.parse(
+        {
+            "metadata": {"name": "m", "namespace": "ns"},
+            "spec": {
+                "predictor": {
+                    "model": {"modelFormat": {"name": "sklearn"}, "storageUri": uri},
+                    **predictor,
+                }
+            },
+        }
+    )
+
+
+def test_download_into_an_emptydir() -> None:
+    plan = storage_initializer.plan(isvc("https://h/m.pkl"), config=CFG)
+    (init,) = plan.init_containers
+    assert init["args"] == ["https://h/m.pkl", "/mnt/models"]
+    assert plan.volumes == [{"name": "kserve-provision-location", "emptyDir": {}}]
+    assert plan.mount == {
+        "name": "kserve-provision-location",
+        "mountPath": "/mnt/models",
+        "readOnly": True,
+    }
+
+
+def test_local_path_needs_a_download_too() -> None:
+    assert storage_initializer.plan(isvc("/models/iris"), config=CFG).init_containers
+
+
+@pytest.mark.parametrize(
+    ("uri", "error"),
+    [("ftp://h/m", InvalidSpec), ("hdfs://n/m", NotSupported), ("pvc:///x", InvalidSpec)],
+)
+def test_unusable_uris(uri: str, error: type[Exception]) -> None:
+    with pytest.raises(error, match="storageUri"):
+        storage_initializer.plan(isvc(uri), config=CFG)
+
+
+def test_the_users_own_initializer_is_kept() -> None:
+    own = {"name": "storage-initializer", "image": "mine"}
+    plan = storage_initializer.plan(isvc("s3://b/m", initContainers=[own]), config=CFG)
+    assert plan.init_containers == []
+    assert plan.mount is not None
+
+
+def test_pvc_without_path_mounts_the_claim_root() -> None:
+    plan = storage_initializer.plan(isvc("pvc://claim"), config=CFG)
+    assert plan.mount == {"name": "kserve-pvc-source", "mountPath": "/mnt/models", "readOnly": True}

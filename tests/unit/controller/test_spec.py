@@ -1,0 +1,98 @@
+"""Reading an InferenceService: shorthand == model; what is not supported says so."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kserve_controller import config, spec
+from kserve_controller.errors import InvalidSpec, NotSupported
+
+
+def isvc(predictor: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    meta = extra.pop("metadata", {})
+    return {
+        "metadata": {"name": "m", "namespace": "ns", "uid": "u", **meta},
+        "spec": {"predictor": predictor, **extra.pop("spec", {})},
+        **extra,
+    }
+
+
+def test_shorthand_and_model_read_the_same() -> None:
+    a = spec.parse(isvc({"sklearn": {"storageUri": "gs://b/m", "args": ["--x"]}}))
+    b = spec.parse(
+        isvc(
+            {
+                "model": {
+                    "modelFormat": {"name": "sklearn"},
+                    "storageUri": "gs://b/m",
+                    "args": ["--x"],
+                }
+            }
+        )
+    )
+    assert a.model == b.model
+
+
+def test_onnx_shorthand_defaults_to_v2() -> None:
+    assert spec.parse(isvc({"onnx": {"storageUri": "gs://b/m"}})).model.protocol == "v2"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("predictor", "words"),
+    [
+        ({}, "spec.predictor needs a model"),
+        ({"sklearn": {}, "xgboost": {}}, "found sklearn, xgboost"),
+        ({"model": {"storageUri": "gs://b"}}, "modelFormat.name is required"),
+    ],
+)
+def test_unreadable_predictors(predictor: dict[str, Any], words: str) -> None:
+    with pytest.raises(InvalidSpec, match=words):
+        spec.parse(isvc(predictor))
+
+
+MODEL = {"model": {"modelFormat": {"name": "sklearn"}, "storageUri": "gs://b/m"}}
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        (isvc(MODEL, spec={"transformer": {"containers": [{"image": "t"}]}}), "spec.transformer"),
+        (isvc(MODEL, spec={"explainer": {"art": {"type": "SquareAttack"}}}), "spec.explainer"),
+        (isvc(MODEL, spec={"canary": [{"predictor": {}, "trafficPercent": 10}]}), "spec.canary"),
+        (isvc({**MODEL, "canaryTrafficPercent": 10}), "canaryTrafficPercent"),
+        (
+            isvc(
+                MODEL, metadata={"annotations": {"serving.kserve.io/deploymentMode": "Serverless"}}
+            ),
+            "Knative",
+        ),
+        (isvc(MODEL, status={"deploymentMode": "ModelMesh"}), "ModelMesh"),
+        (
+            isvc(MODEL, metadata={"annotations": {"serving.kserve.io/autoscalerClass": "keda"}}),
+            "keda",
+        ),
+    ],
+)
+def test_not_supported_is_said(raw: dict[str, Any], words: str) -> None:
+    with pytest.raises(NotSupported, match=words):
+        spec.check_supported(spec.parse(raw), raw, config=config.parse(None))
+
+
+def test_knative_default_in_config_is_not_supported_but_the_annotation_wins() -> None:
+    cfg = config.parse({"deploy": '{"defaultDeploymentMode": "Serverless"}'})
+    raw = isvc(MODEL)
+    with pytest.raises(NotSupported):
+        spec.check_supported(spec.parse(raw), raw, config=cfg)
+    raw = isvc(
+        MODEL, metadata={"annotations": {"serving.kserve.io/deploymentMode": "RawDeployment"}}
+    )
+    spec.check_supported(spec.parse(raw), raw, config=cfg)
+
+
+def test_unknown_autoscaler_class_is_invalid() -> None:
+    raw = isvc(MODEL, metadata={"annotations": {"serving.kserve.io/autoscalerClass": "kpa"}})
+    with pytest.raises(InvalidSpec) as err:
+        spec.check_supported(spec.parse(raw), raw, config=config.parse(None))
+    assert err.value.reason == "InvalidAutoscalerClass"

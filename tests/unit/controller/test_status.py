@@ -1,0 +1,177 @@
+"""Status users read with `kubectl get isvc` and `describe`: conditions, URL, modelStatus."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kserve_controller import config, spec, status
+from kserve_controller.errors import InvalidSpec
+from kserve_controller.runtimes import Runtime
+
+NOW = "2026-11-25T12:00:00Z"
+LATER = "2026-11-25T12:05:00Z"
+CFG = config.parse(None)
+RUNTIME = Runtime(name="kserve-sklearnserver", kind="ClusterServingRuntime", spec={})
+
+
+def isvc(status_: dict[str, Any] | None = None, **meta: Any) -> spec.Isvc:
+    return spec.parse(
+        {
+            "metadata": {
+                "name": "sklearn-iris",
+                "namespace": "ml",
+                "uid": "u",
+                "generation": 3,
+                **meta,
+            },
+            "spec": {
+                "predictor": {
+                    "model": {"modelFormat": {"name": "sklearn"}, "storageUri": "gs://b/m"}
+                }
+            },
+            "status": status_ or {},
+        }
+    )
+
+
+def deployment(*conds: tuple[str, str, str]) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "sklearn-iris-predictor"},
+        "status": {
+            "conditions": [
+                {"type": t, "status": s, "reason": r, "message": f"{t} {r}"} for t, s, r in conds
+            ]
+        },
+    }
+
+
+AVAILABLE = deployment(("Available", "True", "MinimumReplicasAvailable"))
+INGRESS = {"metadata": {"name": "sklearn-iris"}}
+
+
+def pod(
+    *, init: dict[str, Any] | None = None, ready: bool = False, name: str = "p1"
+) -> dict[str, Any]:
+    st: dict[str, Any] = {
+        "phase": "Running" if ready else "Pending",
+        "conditions": [{"type": "Ready", "status": str(ready)}],
+    }
+    if init is not None:
+        st["initContainerStatuses"] = [{"name": "storage-initializer", **init}]
+    return {"metadata": {"name": name, "creationTimestamp": "2026-11-25T11:00:00Z"}, "status": st}
+
+
+def compute(item: spec.Isvc, **kw: Any) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "deployment": None,
+        "ingress_obj": None,
+        "pods": [],
+        "runtime": RUNTIME,
+        "config": CFG,
+        "now": NOW,
+    }
+    args.update(kw)
+    return status.compute(item, **args)
+
+
+def conds(st: dict[str, Any]) -> dict[str, str]:
+    return {c["type"]: c["status"] for c in st["conditions"]}
+
+
+def test_ready_with_url_when_deployment_available_and_ingress_exists() -> None:
+    st = compute(isvc(), deployment=AVAILABLE, ingress_obj=INGRESS, pods=[pod(ready=True)])
+    assert conds(st) == {"IngressReady": "True", "PredictorReady": "True", "Ready": "True"}
+    assert st["url"] == "http://sklearn-iris-ml.example.com"
+    assert st["address"]["url"] == "http://sklearn-iris-predictor.ml.svc.cluster.local"
+    assert st["observedGeneration"] == 3
+    assert st["clusterServingRuntimeName"] == "kserve-sklearnserver"
+    assert st["modelStatus"]["states"] == {
+        "activeModelState": "Loaded",
+        "targetModelState": "Loaded",
+    }
+    assert st["modelStatus"]["copies"]["totalCopies"] == 1
+    assert status.is_ready(st)
+
+
+def test_not_ready_says_why() -> None:
+    dep = deployment(
+        ("Available", "False", "MinimumReplicasUnavailable"),
+        ("Progressing", "True", "ReplicaSetUpdated"),
+    )
+    st = compute(isvc(), deployment=dep, ingress_obj=INGRESS)
+    ready = status.condition(st, "Ready")
+    assert ready is not None and ready["status"] == "False"
+    assert ready["reason"] == "MinimumReplicasUnavailable"
+    assert status.not_ready_reasons(st) == ["PredictorReady"]
+
+
+def test_progress_deadline_exceeded_is_false() -> None:
+    dep = deployment(("Progressing", "False", "ProgressDeadlineExceeded"))
+    st = compute(isvc(), deployment=dep, ingress_obj=INGRESS)
+    assert status.condition(st, "PredictorReady")["reason"] == "ProgressDeadlineExceeded"  # type: ignore[index]
+
+
+def test_ingress_not_needed_when_disabled() -> None:
+    cfg = config.parse({"ingress": '{"disableIngressCreation": true}'})
+    st = compute(isvc(), deployment=AVAILABLE, config=cfg)
+    assert conds(st)["IngressReady"] == "True"
+    assert conds(st)["Ready"] == "True"
+
+
+def test_failed_download_shows_the_termination_message() -> None:
+    failing = {
+        "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+        "lastState": {
+            "terminated": {
+                "exitCode": 1,
+                "reason": "Error",
+                "message": "404 Not Found: gs://b/m\n",
+                "finishedAt": "2026-11-25T11:01:00Z",
+            }
+        },
+    }
+    dep = deployment(("Available", "False", "MinimumReplicasUnavailable"))
+    st = compute(isvc(), deployment=dep, ingress_obj=INGRESS, pods=[pod(init=failing)])
+    predictor = status.condition(st, "PredictorReady")
+    assert predictor == {
+        **predictor,
+        "status": "False",
+        "reason": "ModelLoadFailed",
+        "message": "404 Not Found: gs://b/m",
+    }  # type: ignore[dict-item]
+    ms = st["modelStatus"]
+    assert ms["transitionStatus"] == "BlockedByFailedLoad"
+    assert ms["states"]["targetModelState"] == "FailedToLoad"
+    assert ms["lastFailureInfo"] == {
+        "location": "p1",
+        "reason": "ModelLoadFailed",
+        "message": "404 Not Found: gs://b/m",
+        "exitCode": 1,
+        "time": "2026-11-25T11:01:00Z",
+    }
+
+
+def test_downloading_is_loading() -> None:
+    st = compute(isvc(), pods=[pod(init={"state": {"running": {}}})])
+    assert st["modelStatus"]["states"]["targetModelState"] == "Loading"
+
+
+def test_transition_time_is_kept_while_the_status_stays() -> None:
+    first = compute(isvc(), deployment=AVAILABLE, ingress_obj=INGRESS)
+    again = compute(isvc(first), deployment=AVAILABLE, ingress_obj=INGRESS, now=LATER)
+    assert again == first  # nothing changed: an equal status, so no write
+    broken = compute(isvc(first), deployment=None, ingress_obj=INGRESS, now=LATER)
+    stamps = {c["type"]: c["lastTransitionTime"] for c in broken["conditions"]}
+    assert stamps == {"IngressReady": NOW, "PredictorReady": LATER, "Ready": LATER}
+
+
+def test_invalid_spec_status() -> None:
+    st = status.invalid(isvc(), InvalidSpec("NoSupportingRuntime", "no runtime found"), now=NOW)
+    ready = status.condition(st, "Ready")
+    assert ready is not None and (ready["status"], ready["reason"], ready["message"]) == (
+        "False",
+        "NoSupportingRuntime",
+        "no runtime found",
+    )
+    assert st["modelStatus"]["transitionStatus"] == "InvalidSpec"
+    assert st["modelStatus"]["lastFailureInfo"]["reason"] == "NoSupportingRuntime"
