@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field
 from kserve_controller.api import k8s_fields
 from kserve_controller.api.base import (
     Affinity,
+    Cel,
     Container,
     DeploymentStrategy,
     HPABehavior,
@@ -108,6 +109,21 @@ class Batcher(KubeModel):
 
 class ComponentExtensionSpec(KubeModel):
     """Deployment settings of one component (ComponentExtensionSpec upstream)."""
+
+    cel_rules: ClassVar[tuple[Cel, ...]] = (
+        Cel(
+            rule="!has(self.minReplicas) || !has(self.maxReplicas) || self.maxReplicas == 0 "
+            "|| self.minReplicas <= self.maxReplicas",
+            message="minReplicas: must not be greater than maxReplicas",
+            field_path=".minReplicas",
+        ),
+        Cel(
+            rule="!has(self.scaleTarget) || (has(self.scaleMetric) && self.scaleMetric != 'cpu') "
+            "|| self.scaleTarget <= 100",
+            message="scaleTarget: a cpu target is a utilization percentage, 1 to 100",
+            field_path=".scaleTarget",
+        ),
+    )
 
     min_replicas: Annotated[int, Field(ge=0)] | None = None
     max_replicas: Annotated[int, Field(ge=0)] | None = None

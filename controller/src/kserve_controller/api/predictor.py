@@ -140,7 +140,11 @@ def _storage_exclusive_rule() -> Cel:
 class PredictorSpec(ComponentSpec):
     """`spec.predictor`."""
 
-    cel_rules: ClassVar[tuple[Cel, ...]] = (_one_implementation_rule(), _storage_exclusive_rule())
+    cel_rules: ClassVar[tuple[Cel, ...]] = (
+        *ComponentSpec.cel_rules,
+        _one_implementation_rule(),
+        _storage_exclusive_rule(),
+    )
 
     name: Annotated[str, Field(max_length=63, pattern=DNS_LABEL)] | None = None
     sklearn: PredictorExtensionSpec | None = None

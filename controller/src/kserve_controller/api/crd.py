@@ -1,0 +1,214 @@
+"""The CustomResourceDefinitions of group serving.kserve.io, built from the pydantic models.
+
+Pure: `Definitions` (Kubernetes' OpenAPI) in, CRD documents out. `generate.py` writes them into
+charts/kserve-crd. Upstream names, short names, printer columns and subresources are kept so
+`kubectl get isvc` looks the same.
+"""
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from kserve_controller.api import (
+    clusterstoragecontainer,
+    inferencegraph,
+    inferenceservice,
+    predictor,
+    schema,
+    servingruntime,
+    trainedmodel,
+)
+from kserve_controller.api.openapi import Definitions
+
+GROUP = "serving.kserve.io"
+Crd = dict[str, Any]
+
+# Descriptions of embedded Kubernetes types are kept this many levels deep under a predictor
+# field, so `kubectl explain isvc.spec.predictor.model` is useful while the CRD stays well
+# under etcd's 1.5 MiB object limit (every PodSpec copy is ~300 KB with all descriptions).
+DESCRIPTION_DEPTH = 3
+
+READY = ".status.conditions[?(@.type=='Ready')].status"
+AGE = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
+TRAFFIC = ".status.components.predictor.traffic"
+ISVC_COLUMNS = [
+    {"name": "URL", "type": "string", "jsonPath": ".status.url"},
+    {"name": "Ready", "type": "string", "jsonPath": READY},
+    {"name": "Prev", "type": "integer", "jsonPath": f"{TRAFFIC}[?(@.tag=='prev')].percent"},
+    {
+        "name": "Latest",
+        "type": "integer",
+        "jsonPath": f"{TRAFFIC}[?(@.latestRevision==true)].percent",
+    },
+    {
+        "name": "PrevRolledoutRevision",
+        "type": "string",
+        "jsonPath": f"{TRAFFIC}[?(@.tag=='prev')].revisionName",
+        "priority": 1,
+    },
+    {
+        "name": "LatestReadyRevision",
+        "type": "string",
+        "jsonPath": f"{TRAFFIC}[?(@.latestRevision==true)].revisionName",
+        "priority": 1,
+    },
+    AGE,
+]
+RUNTIME_COLUMNS = [
+    {"name": "Disabled", "type": "boolean", "jsonPath": ".spec.disabled"},
+    {"name": "ModelType", "type": "string", "jsonPath": ".spec.supportedModelFormats[*].name"},
+    {"name": "Containers", "type": "string", "jsonPath": ".spec.containers[*].name"},
+    AGE,
+]
+URL_READY_COLUMNS = [
+    {"name": "URL", "type": "string", "jsonPath": ".status.url"},
+    {"name": "Ready", "type": "string", "jsonPath": READY},
+    AGE,
+]
+
+
+def all_crds(definitions: Definitions) -> dict[str, Crd]:
+    """File stem (upstream's `serving.kserve.io_<plural>`) → CRD document."""
+    crds = [
+        inferenceservice_crd(definitions),
+        _crd(
+            servingruntime.KIND,
+            servingruntime.PLURAL,
+            version=servingruntime.VERSION,
+            root=servingruntime.ServingRuntime,
+            definitions=definitions,
+            columns=RUNTIME_COLUMNS,
+        ),
+        _crd(
+            servingruntime.CLUSTER_KIND,
+            servingruntime.CLUSTER_PLURAL,
+            version=servingruntime.VERSION,
+            root=servingruntime.ServingRuntime,
+            definitions=definitions,
+            columns=RUNTIME_COLUMNS,
+            cluster=True,
+        ),
+        _crd(
+            inferencegraph.KIND,
+            inferencegraph.PLURAL,
+            version=inferencegraph.VERSION,
+            root=inferencegraph.InferenceGraph,
+            definitions=definitions,
+            columns=URL_READY_COLUMNS,
+            short="ig",
+            status=True,
+        ),
+        _crd(
+            trainedmodel.KIND,
+            trainedmodel.PLURAL,
+            version=trainedmodel.VERSION,
+            root=trainedmodel.TrainedModel,
+            definitions=definitions,
+            columns=URL_READY_COLUMNS,
+            short="tm",
+            status=True,
+        ),
+        _crd(
+            clusterstoragecontainer.KIND,
+            clusterstoragecontainer.PLURAL,
+            version=clusterstoragecontainer.VERSION,
+            root=clusterstoragecontainer.ClusterStorageContainer,
+            definitions=definitions,
+            columns=None,
+            cluster=True,
+        ),
+    ]
+    return {f"{GROUP}_{crd['spec']['names']['plural']}": crd for crd in crds}
+
+
+def inferenceservice_crd(definitions: Definitions) -> Crd:
+    crd = _crd(
+        inferenceservice.KIND,
+        inferenceservice.PLURAL,
+        version=inferenceservice.VERSION,
+        root=inferenceservice.InferenceService,
+        definitions=definitions,
+        columns=ISVC_COLUMNS,
+        short="isvc",
+        status=True,
+    )
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    _trim_component_descriptions(spec)
+    return crd
+
+
+def _trim_component_descriptions(spec: dict[str, Any]) -> None:
+    pred = spec["properties"]["predictor"]["properties"]
+    for name, field in pred.items():
+        _trim(field, 0 if name in predictor.FRAMEWORKS else DESCRIPTION_DEPTH)
+    for name in ("transformer", "explainer"):
+        for field in spec["properties"][name]["properties"].values():
+            _trim(field, 1)
+    _trim(spec["properties"]["canary"], 0)
+
+
+def _trim(node: dict[str, Any], depth: int) -> None:
+    if depth <= 0:
+        node.pop("description", None)
+    for key, value in node.items():
+        if key == "properties":
+            for sub in value.values():
+                _trim(sub, depth - 1)
+        elif key in ("items", "additionalProperties") and isinstance(value, dict):
+            _trim(value, depth)
+
+
+def _crd(
+    kind: str,
+    plural: str,
+    *,
+    version: str,
+    root: type[BaseModel],
+    definitions: Definitions,
+    columns: list[dict[str, Any]] | None,
+    short: str | None = None,
+    status: bool = False,
+    cluster: bool = False,
+) -> Crd:
+    body = schema.for_model(root, definitions=definitions)
+    body["properties"]["metadata"] = {"type": "object"}
+    if "status" in root.model_fields:
+        body["properties"]["status"] = _status_schema(root, definitions)
+    body.pop("required", None)
+    body["required"] = ["spec"] if "spec" in body["properties"] else []
+    if not body["required"]:
+        del body["required"]
+    names: dict[str, Any] = {
+        "kind": kind,
+        "listKind": f"{kind}List",
+        "plural": plural,
+        "singular": kind.lower(),
+    }
+    if short:
+        names["shortNames"] = [short]
+    served: dict[str, Any] = {
+        "name": version,
+        "served": True,
+        "storage": True,
+        "schema": {"openAPIV3Schema": body},
+    }
+    if columns:
+        served["additionalPrinterColumns"] = columns
+    if status:
+        served["subresources"] = {"status": {}}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{GROUP}"},
+        "spec": {
+            "group": GROUP,
+            "names": names,
+            "scope": "Cluster" if cluster else "Namespaced",
+            "versions": [served],
+        },
+    }
+
+
+def _status_schema(root: type[BaseModel], definitions: Definitions) -> dict[str, Any]:
+    field = root.model_fields["status"]
+    return schema.for_annotation(field.annotation, [*field.metadata], definitions=definitions)
