@@ -10,7 +10,7 @@ define not_built
 	@echo "make $@: not built yet ($(1))" >&2; exit 2
 endef
 
-.PHONY: help venv serve test test-unit test-integration e2e lint generate tools images bench cluster-up cluster-down
+.PHONY: help venv serve test test-unit test-integration e2e lint generate tools images bench cluster-up cluster-down test-charts lint-charts
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -22,7 +22,7 @@ $(VENV)/.stamp: hack/venv.sh hack/versions.env hack/requirements-dev.txt pyproje
 serve: venv ## serve the tutorial's two models on 127.0.0.1:8080, no cluster
 	$(call not_built,issue 4: storage initializer and local serve)
 
-test: test-unit ## every test suite that exists so far (e2e included once built)
+test: test-unit test-charts ## every test suite that exists so far (e2e included once built)
 
 test-unit: venv ## unit tests: no cluster, no network beyond loopback
 	$(PYTEST) tests/unit
@@ -33,14 +33,23 @@ test-integration: ## tests on the real kube-apiserver + etcd
 e2e: ## the tutorial on a real local cluster
 	$(call not_built,issue 10: end to end)
 
-lint: venv ## ruff, mypy, import-linter, helm lint
+lint: venv lint-charts ## ruff, mypy, import-linter, helm lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-generate: ## CRD schemas from the pydantic models
-	$(call not_built,issue 6: CRDs and charts)
+generate: venv tools ## CRD templates from the pydantic models + the pinned apiserver's OpenAPI
+	$(VENV)/bin/python hack/generate.py
+
+test-charts: ## helm lint --strict and helm-unittest suites of both charts
+	bash hack/tools.sh helm
+	helm lint --strict charts/kserve-crd charts/kserve
+	helm unittest charts/kserve-crd charts/kserve
+
+lint-charts: ## helm lint --strict on both charts
+	bash hack/tools.sh helm
+	helm lint --strict charts/kserve-crd charts/kserve
 
 tools: ## pinned helm, helm-unittest, kubectl, etcd, kube-apiserver into bin/
 	bash hack/tools.sh

@@ -29,9 +29,9 @@ Crd = dict[str, Any]
 DESCRIPTION_DEPTH = 3
 
 READY = ".status.conditions[?(@.type=='Ready')].status"
-AGE = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
+AGE: dict[str, Any] = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
 TRAFFIC = ".status.components.predictor.traffic"
-ISVC_COLUMNS = [
+ISVC_COLUMNS: list[dict[str, Any]] = [
     {"name": "URL", "type": "string", "jsonPath": ".status.url"},
     {"name": "Ready", "type": "string", "jsonPath": READY},
     {"name": "Prev", "type": "integer", "jsonPath": f"{TRAFFIC}[?(@.tag=='prev')].percent"},
@@ -54,13 +54,13 @@ ISVC_COLUMNS = [
     },
     AGE,
 ]
-RUNTIME_COLUMNS = [
+RUNTIME_COLUMNS: list[dict[str, Any]] = [
     {"name": "Disabled", "type": "boolean", "jsonPath": ".spec.disabled"},
     {"name": "ModelType", "type": "string", "jsonPath": ".spec.supportedModelFormats[*].name"},
     {"name": "Containers", "type": "string", "jsonPath": ".spec.containers[*].name"},
     AGE,
 ]
-URL_READY_COLUMNS = [
+URL_READY_COLUMNS: list[dict[str, Any]] = [
     {"name": "URL", "type": "string", "jsonPath": ".status.url"},
     {"name": "Ready", "type": "string", "jsonPath": READY},
     AGE,

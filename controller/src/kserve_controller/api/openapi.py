@@ -59,7 +59,10 @@ class Definitions:
                 "x-kubernetes-int-or-string": True,
             }
         if name == INT_OR_STRING:
-            return {"anyOf": [{"type": "integer"}, {"type": "string"}], "x-kubernetes-int-or-string": True}
+            return {
+                "anyOf": [{"type": "integer"}, {"type": "string"}],
+                "x-kubernetes-int-or-string": True,
+            }
         if name in stack:  # a recursive type: keep it as given, unchecked
             return {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
         schema = self.schemas[name]
