@@ -1,11 +1,143 @@
-"""Entry point (placeholder until its issue lands)."""
+"""`kserve-model-server`: upstream KServe's runtime flags → ServerSettings + one ModelSpec.
 
+Unknown flags are logged and ignored, as upstream's parse_known_args does: ServingRuntimes pass
+flags for other servers and must not crash this one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import logging.config
+import os
 import sys
+from pathlib import Path
+from typing import Any
+
+LOG_FORMAT = "%(asctime)s.%(msecs)03d %(process)s %(name)s %(levelname)s %(message)s"
+TRUE = {"y", "yes", "t", "true", "on", "1"}
+FALSE = {"n", "no", "f", "false", "off", "0"}
+log = logging.getLogger("kserve_server")
 
 
-def main() -> None:
-    print("kserve_server: not built yet", file=sys.stderr)
-    sys.exit(2)
+def strtobool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in TRUE:
+        return True
+    if lowered in FALSE:
+        return False
+    raise argparse.ArgumentTypeError(f"expected a boolean (true/false), got {value!r}")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="kserve-model-server",
+        description="Serve a scikit-learn, XGBoost or LightGBM model over KServe V1 and V2 REST.",
+    )
+    add = p.add_argument
+    add("--model_name", default="model", help="name in URLs (default: model)")
+    add("--model_dir", default="/mnt/models", type=Path, help="directory with the model file")
+    add("--framework", default="sklearn", choices=["sklearn", "xgboost", "lightgbm"])
+    add("--http_port", default=8080, type=int)
+    add("--host", default="0.0.0.0", help="bind address (ours; upstream binds 0.0.0.0)")
+    add("--nthread", default=1, type=int, help="XGBoost/LightGBM threads")
+    add("--workers", default=1, type=int, help="only 1 is supported; more is warned and ignored")
+    add("--max_asyncio_workers", default=None, type=int, help="threads for loads and big requests")
+    add("--enable_docs_url", default=False, type=strtobool, help="serve /docs")
+    add("--enable_latency_logging", default=False, type=strtobool)
+    add("--configure_logging", default=True, type=strtobool)
+    add("--log_config_file", default=None, help="JSON or YAML logging dictConfig")
+    add("--log_level", default=None, help="DEBUG, INFO, WARNING (env KSERVE_LOGLEVEL)")
+    add("--access_log", default=False, type=strtobool, help="log one line per request")
+    add("--access_log_format", default=None, help="aiohttp access log format; enables the log")
+    add("--timeout-keep-alive", "--timeout_keep_alive", dest="keepalive", default=65.0, type=float)
+    add("--grace_period", default=30.0, type=float, help="SIGTERM drain time in seconds")
+    add("--max_body_bytes", default=64 * 1024 * 1024, type=int, help="413 above this size")
+    add("--exit_on_load_failure", default=True, type=strtobool)
+    # accepted for compatibility with upstream's flags; no effect here (warned when set)
+    for flag, kind in UNSUPPORTED.items():
+        add(flag, default=None, type=kind, help=argparse.SUPPRESS)
+    add("--enable_predictor_health_check", action="store_true", help=argparse.SUPPRESS)
+    return p
+
+
+UNSUPPORTED: dict[str, Any] = {
+    "--grpc_port": int,
+    "--max_threads": int,
+    "--enable_grpc": strtobool,
+    "--event-loop": str,
+    "--predictor_host": str,
+    "--protocol": str,
+    "--predictor_protocol": str,
+    "--predictor_use_ssl": strtobool,
+    "--predictor_request_timeout_seconds": float,
+    "--predictor_request_retries": int,
+    "--grpc_max_send_message_length": int,
+    "--grpc_max_receive_message_length": int,
+}
+
+
+def configure_logging(args: argparse.Namespace) -> None:
+    if args.log_config_file:
+        text = Path(args.log_config_file).read_text()
+        if args.log_config_file.endswith((".yaml", ".yml")):
+            import yaml
+
+            config = yaml.safe_load(text)
+        else:
+            config = json.loads(text)
+        logging.config.dictConfig(config)
+        return
+    if not args.configure_logging:
+        return
+    level = (args.log_level or os.environ.get("KSERVE_LOGLEVEL") or "INFO").upper()
+    logging.basicConfig(level=level, format=LOG_FORMAT, datefmt="%Y-%m-%d %H:%M:%S")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args, unknown = parser().parse_known_args(argv)
+    configure_logging(args)
+    if unknown:
+        log.warning("ignoring unknown arguments: %s", " ".join(unknown))
+    for flag in UNSUPPORTED:
+        value = getattr(args, flag.lstrip("-").replace("-", "_"))
+        if value is not None and flag not in ("--grpc_port", "--max_threads", "--enable_grpc"):
+            log.warning("%s=%s is accepted for compatibility and has no effect", flag, value)
+    if args.enable_grpc:
+        log.info("gRPC is not served yet; REST only (--enable_grpc ignored)")
+    if args.workers > 1:
+        log.warning("--workers=%d is not supported yet; serving with one process", args.workers)
+
+    from pydantic import ValidationError
+
+    from kserve_server import server
+    from kserve_server.settings import ModelSpec, ServerSettings
+
+    try:
+        settings = ServerSettings(
+            host=args.host,
+            http_port=args.http_port,
+            grace_period=args.grace_period,
+            keepalive_timeout=args.keepalive,
+            max_body_bytes=args.max_body_bytes,
+            access_log=args.access_log or bool(args.access_log_format),
+            access_log_format=args.access_log_format,
+            enable_latency_logging=args.enable_latency_logging,
+            enable_docs_url=args.enable_docs_url,
+            exit_on_load_failure=args.exit_on_load_failure,
+            max_asyncio_workers=args.max_asyncio_workers,
+        )
+        spec = ModelSpec(
+            name=args.model_name,
+            model_dir=args.model_dir,
+            framework=args.framework,
+            predict_proba=os.environ.get("PREDICT_PROBA", "").lower() == "true",
+            nthread=args.nthread,
+        )
+    except ValidationError as exc:
+        sys.exit(f"kserve-model-server: invalid arguments: {exc}")
+    sys.exit(server.run(settings, models=[spec], models_root=args.model_dir))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,130 @@
+"""Protocol-neutral operations shared by V1 and V2 REST: health, metadata, inference, repository.
+
+This module alone decides where model code runs: small requests inline on the event loop (a
+thread hop costs more than a small sklearn predict), large ones in a worker thread so health
+checks and other requests keep flowing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from kserve_server import __version__
+from kserve_server.errors import InferenceError, ServerError, ServerNotReady
+from kserve_server.inference import InferRequest, InferResponse, ModelMetadata, Request, Response
+from kserve_server.repository import ModelRepository
+from kserve_server.runtimes.base import Model
+
+log = logging.getLogger(__name__)
+trace = logging.getLogger("kserve_server.trace")
+
+Observer = Callable[[str, str, float], None]  # (stage, model name, seconds)
+INLINE_MAX_ELEMENTS = 4096  # measured: below this a thread hop dominates the predict time
+T = TypeVar("T")
+
+
+def _ignore(_stage: str, _model: str, _seconds: float) -> None:
+    return None
+
+
+class DataPlane:
+    def __init__(
+        self,
+        repository: ModelRepository,
+        *,
+        observe: Observer = _ignore,
+        latency_logging: bool = False,
+    ) -> None:
+        self.repository = repository
+        self.observe = observe
+        self.latency_logging = latency_logging
+
+    # health and metadata
+    def live(self) -> bool:
+        return True
+
+    def ready(self) -> None:
+        """Raises ServerNotReady naming the models not loaded yet (and why, if they failed)."""
+        waiting = self.repository.not_ready()
+        if waiting:
+            failures = self.repository.failures()
+            detail = ", ".join(f"{n} ({failures[n]})" if n in failures else n for n in waiting)
+            raise ServerNotReady(f"Server is not ready: model(s) not loaded: {detail}")
+
+    def server_metadata(self) -> dict[str, Any]:
+        return {
+            "name": "kserve-py",
+            "version": __version__,
+            "extensions": ["model_repository_extension", "binary_tensor_data"],
+        }
+
+    def models(self) -> list[str]:
+        return self.repository.names()
+
+    def check_model(self, name: str) -> None:
+        """Raises ModelNotFound (404) or ModelNotReady with the reason (503)."""
+        self.repository.ready_model(name)
+
+    def model_metadata(self, name: str) -> ModelMetadata:
+        return self.repository.ready_model(name).metadata()
+
+    # inference
+    async def infer(self, name: str, request: Request) -> Response:
+        model = self.repository.ready_model(name)
+        started = time.perf_counter()
+        if _elements(request) <= INLINE_MAX_ELEMENTS:
+            response = self._call(model, request)
+        else:
+            response = await asyncio.to_thread(self._call, model, request)
+        if isinstance(response, InferResponse) and isinstance(request, InferRequest):
+            response.model_name = response.model_name or name
+            response.id = response.id or request.id or str(uuid.uuid4())
+        if self.latency_logging:
+            trace.info("model %s: infer in %.3f ms", name, (time.perf_counter() - started) * 1e3)
+        return response
+
+    async def explain(self, name: str, request: Request) -> Response:
+        model = self.repository.ready_model(name)
+        return await asyncio.to_thread(self._stage, "explain", model, model.explain, request)
+
+    def _call(self, model: Model, request: Request) -> Response:
+        request = self._stage("preprocess", model, model.preprocess, request)
+        response = self._stage("predict", model, model.predict, request)
+        return self._stage("postprocess", model, model.postprocess, response)
+
+    def _stage(self, stage: str, model: Model, hook: Callable[[Any], T], value: Any) -> T:
+        started = time.perf_counter()
+        try:
+            return hook(value)
+        except (ServerError, NotImplementedError):
+            raise
+        except Exception as exc:
+            log.exception("model %s: %s raised", model.name, stage)
+            raise InferenceError(f"{type(exc).__name__} : {exc}") from exc
+        finally:
+            self.observe(stage, model.name, time.perf_counter() - started)
+
+    # model repository extension
+    def index(self, *, ready_only: bool = False) -> list[dict[str, str]]:
+        entries = self.repository.index()
+        return [e for e in entries if e["state"] == "READY"] if ready_only else entries
+
+    async def load(self, name: str) -> None:
+        await self.repository.load(name)
+
+    async def unload(self, name: str) -> None:
+        await self.repository.unload(name)
+
+
+def _elements(request: Request) -> int:
+    if isinstance(request, InferRequest):
+        return sum(math.prod(t.shape) for t in request.inputs)
+    first = request.instances[0] if request.instances else None
+    width = len(first) if isinstance(first, list | dict) else 1
+    return len(request.instances) * width

@@ -1,0 +1,175 @@
+"""Open Inference Protocol (V2) REST JSON: request validation, decoding, response encoding.
+
+The pydantic models double as the OpenAPI schemas. `data` is validated by datatypes.py, not
+pydantic, so a large tensor is converted once, straight into numpy.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import ValidationError as PydanticValidationError
+
+from kserve_server.errors import InvalidInput
+from kserve_server.inference import InferRequest, InferResponse, RequestedOutput, Tensor
+from kserve_server.protocol import datatypes
+
+ParameterValue = StrictBool | StrictInt | StrictFloat | StrictStr | None
+
+
+class RequestInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    shape: list[int] = Field(description="dimensions; their product is the element count")
+    datatype: str = Field(json_schema_extra={"enum": list(datatypes.DATATYPES)})
+    parameters: dict[str, ParameterValue] | None = None
+    data: Any = Field(
+        default=None,
+        description="row-major values, flat or nested; absent when sent as binary data",
+        json_schema_extra={"type": "array"},
+    )
+
+
+class RequestOutput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    parameters: dict[str, ParameterValue] | None = None
+
+
+class InferenceRequest(BaseModel):
+    """The JSON part of a V2 inference request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = None
+    parameters: dict[str, ParameterValue] | None = None
+    inputs: list[RequestInput] = Field(min_length=1)
+    outputs: list[RequestOutput] | None = None
+
+
+class ResponseOutput(BaseModel):
+    name: str
+    shape: list[int]
+    datatype: str
+    parameters: dict[str, ParameterValue] | None = None
+    data: list[Any] | None = None
+
+
+class InferenceResponse(BaseModel):
+    model_name: str
+    model_version: str | None = None
+    id: str
+    parameters: dict[str, ParameterValue] | None = None
+    outputs: list[ResponseOutput]
+
+
+def loads(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"Unrecognized request format: {exc}") from None
+
+
+def validate(raw: Any) -> InferenceRequest:
+    """Parsed JSON → the typed request; errors name the offending field."""
+    try:
+        return InferenceRequest.model_validate(raw)
+    except PydanticValidationError as exc:
+        raise InvalidInput(describe(exc)) from None
+
+
+def describe(exc: PydanticValidationError) -> str:
+    """A pydantic error as one line: `inputs.0.shape: Input should be a valid list; ...`."""
+    parts = []
+    for error in exc.errors(include_url=False)[:5]:
+        where = ".".join(str(part) for part in error["loc"]) or "body"
+        parts.append(f"{where}: {error['msg']}")
+    return "invalid inference request: " + "; ".join(parts)
+
+
+def decode(request: InferenceRequest, *, binary: dict[str, bytes] | None = None) -> InferRequest:
+    """Typed request (+ binary chunks by input name) → the protocol-neutral InferRequest."""
+    binary = binary or {}
+    tensors = []
+    for item in request.inputs:
+        what = f"input '{item.name}'"
+        if item.name in binary:
+            data = datatypes.from_bytes(
+                binary[item.name], datatype=item.datatype, shape=item.shape, what=what
+            )
+        elif item.data is None:
+            raise InvalidInput(f"'data' field is missing for {what}")
+        else:
+            data = datatypes.from_json(
+                item.data, datatype=item.datatype, shape=item.shape, what=what
+            )
+        tensors.append(
+            Tensor(
+                name=item.name,
+                datatype=item.datatype,
+                shape=list(item.shape),
+                data=data,
+                parameters=dict(item.parameters or {}),
+            )
+        )
+    outputs = None
+    if request.outputs is not None:
+        outputs = [RequestedOutput(o.name, dict(o.parameters or {})) for o in request.outputs]
+    return InferRequest(
+        inputs=tensors, id=request.id, parameters=dict(request.parameters or {}), outputs=outputs
+    )
+
+
+def select_outputs(response: InferResponse, request: InferRequest) -> list[Tensor]:
+    """The outputs to send: those requested, in request order, else all."""
+    if request.outputs is None:
+        return response.outputs
+    by_name = {output.name: output for output in response.outputs}
+    selected = []
+    for wanted in request.outputs:
+        if wanted.name not in by_name:
+            raise InvalidInput(
+                f"Unexpected inference output '{wanted.name}' for model '{response.model_name}'"
+            )
+        selected.append(by_name[wanted.name])
+    return selected
+
+
+def binary_outputs(request: InferRequest) -> set[str]:
+    """Names of outputs the client asked to get as binary data (Triton binary extension)."""
+    if request.outputs is not None:
+        return {o.name for o in request.outputs if o.parameters.get("binary_data") is True}
+    if request.parameters.get("binary_data_output") is True:
+        return {"*"}
+    return set()
+
+
+def response_id(response: InferResponse, request: InferRequest) -> str:
+    return response.id or request.id or str(uuid.uuid4())
+
+
+def encode(response: InferResponse, request: InferRequest) -> bytes:
+    """The all-JSON response; key order and explicit nulls as upstream KServe sends them."""
+    outputs = [
+        {
+            "name": tensor.name,
+            "shape": list(tensor.data.shape),
+            "datatype": tensor.datatype or datatypes.datatype_of(tensor.data),
+            "parameters": tensor.parameters or None,
+            "data": datatypes.to_json(tensor.data),
+        }
+        for tensor in select_outputs(response, request)
+    ]
+    body = {
+        "model_name": response.model_name,
+        "model_version": response.model_version,
+        "id": response_id(response, request),
+        "parameters": response.parameters or None,
+        "outputs": outputs,
+    }
+    return orjson.dumps(body)

@@ -1,0 +1,1 @@
+"""HTTP edge: the only package that imports aiohttp.web."""

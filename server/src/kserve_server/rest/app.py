@@ -1,0 +1,76 @@
+"""create_app: the aiohttp application from explicit parts; the whole route table is here."""
+
+from __future__ import annotations
+
+import orjson
+from aiohttp import web
+
+from kserve_server.dataplane import DataPlane
+from kserve_server.repository import ModelRepository
+from kserve_server.rest import errors, openapi, v1, v2
+from kserve_server.rest.keys import DATAPLANE
+from kserve_server.rest.metrics import Metrics
+from kserve_server.settings import ServerSettings
+
+METRICS = web.AppKey("metrics", Metrics)
+
+
+def create_app(settings: ServerSettings, repository: ModelRepository) -> web.Application:
+    """The app; models load in the background once it starts (see ModelRepository.lifespan)."""
+    metrics = Metrics()
+    app = web.Application(
+        middlewares=[metrics.middleware, errors.errors_as_json],
+        client_max_size=settings.max_body_bytes,
+    )
+    app[METRICS] = metrics
+    app[DATAPLANE] = DataPlane(
+        repository,
+        observe=metrics.observe_stage,
+        latency_logging=settings.enable_latency_logging,
+    )
+    app.add_routes(
+        [
+            web.get("/", v1.live),
+            web.get("/metrics", metrics.handler),
+            web.get("/openapi.json", openapi_json),
+            web.get("/v1/models", v1.list_models),
+            web.get("/v1/models/{name}", v1.model_ready),
+            web.post("/v1/models/{name}:predict", v1.predict),
+            web.post("/v1/models/{name}:explain", v1.explain),
+            web.get("/v2", v2.server_metadata),
+            web.get("/v2/health/live", v2.live),
+            web.get("/v2/health/ready", v2.ready),
+            web.get("/v2/models", v2.list_models),
+            web.get("/v2/models/{name}", v2.model_metadata),
+            web.get("/v2/models/{name}/versions/{version}", v2.model_metadata),
+            web.get("/v2/models/{name}/ready", v2.model_ready),
+            web.get("/v2/models/{name}/versions/{version}/ready", v2.model_ready),
+            web.post("/v2/models/{name}/infer", v2.infer),
+            web.post("/v2/models/{name}/versions/{version}/infer", v2.infer),
+            web.post("/v2/repository/index", v2.repository_index),
+            web.post("/v2/repository/models/{name}/load", v2.repository_load),
+            web.post("/v2/repository/models/{name}/unload", v2.repository_unload),
+        ]
+    )
+    if settings.enable_docs_url:
+        app.router.add_get("/docs", docs)
+    app.cleanup_ctx.append(repository.lifespan)
+    return app
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    return web.Response(body=orjson.dumps(openapi.document()), content_type="application/json")
+
+
+async def docs(request: web.Request) -> web.Response:
+    """A plain page pointing at the document (no CDN assets: clusters are often offline)."""
+    rows = "".join(
+        f"<li><code>{method.upper()} {path}</code> {op['summary']}</li>"
+        for path, item in openapi.document()["paths"].items()
+        for method, op in item.items()
+    )
+    html = (
+        "<h1>kserve-py model server</h1><p><a href=/openapi.json>openapi.json</a></p>"
+        f"<ul>{rows}</ul>"
+    )
+    return web.Response(text=html, content_type="text/html")

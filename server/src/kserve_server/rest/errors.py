@@ -1,0 +1,78 @@
+"""One table from domain errors to HTTP statuses, and the middleware that applies it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import orjson
+from aiohttp import web
+
+from kserve_server.errors import (
+    InferenceError,
+    InvalidInput,
+    ModelLoadError,
+    ModelNotFound,
+    ModelNotReady,
+    PayloadTooLarge,
+    ServerError,
+    ServerNotReady,
+)
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+STATUS: dict[type[BaseException], int] = {
+    InvalidInput: 400,
+    ModelNotFound: 404,
+    PayloadTooLarge: 413,
+    InferenceError: 500,
+    ModelLoadError: 500,
+    NotImplementedError: 501,
+    ModelNotReady: 503,
+    ServerNotReady: 503,
+}
+
+
+def status_for(exc: BaseException) -> int:
+    return next((STATUS[c] for c in type(exc).__mro__ if c in STATUS), 500)
+
+
+def error_response(
+    message: str, *, status: int, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        body=orjson.dumps({"error": message}),
+        status=status,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+@web.middleware
+async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure leaves as `{"error": "..."}`; never a traceback in a body."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise  # redirects stay redirects
+        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return error_response(_http_message(exc, request), status=exc.status, headers=headers)
+    except Exception as exc:
+        status = status_for(exc)
+        if status == 500 and not isinstance(exc, ServerError):
+            log.exception("request failed: %s %s", request.method, request.path)
+        known = isinstance(exc, ServerError | NotImplementedError)
+        message = str(exc) if known else f"{type(exc).__name__} : {exc}"
+        return error_response(message, status=status)
+
+
+def _http_message(exc: web.HTTPException, request: web.Request) -> str:
+    if exc.status == 404:
+        return f"Not Found: {request.method} {request.path}"
+    if exc.status == 405:
+        return f"Method Not Allowed: {request.method} {request.path}"
+    if exc.status == 413:
+        return f"Request body too large: {exc.text or ''}".strip()
+    return exc.text or exc.reason

@@ -1,0 +1,51 @@
+"""V1 endpoints: HTTP only; decoding and inference live in protocol/ and the data plane."""
+
+from __future__ import annotations
+
+import orjson
+from aiohttp import web
+
+from kserve_server.errors import InferenceError
+from kserve_server.inference import PredictResponse
+from kserve_server.protocol import v1
+from kserve_server.rest.keys import DATAPLANE
+
+
+def _json(value: object, *, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(value), status=status, content_type="application/json")
+
+
+async def live(request: web.Request) -> web.Response:
+    return _json({"status": "alive"})
+
+
+async def list_models(request: web.Request) -> web.Response:
+    return _json({"models": request.app[DATAPLANE].models()})
+
+
+async def model_ready(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    request.app[DATAPLANE].check_model(name)
+    return _json({"name": name, "ready": True})
+
+
+async def predict(request: web.Request) -> web.Response:
+    return await _run(request, explain=False)
+
+
+async def explain(request: web.Request) -> web.Response:
+    return await _run(request, explain=True)
+
+
+async def _run(request: web.Request, *, explain: bool) -> web.Response:
+    name = request.match_info["name"]
+    dataplane = request.app[DATAPLANE]
+    dataplane.check_model(name)  # 404/503 before reading a large body
+    body = v1.decode(await request.read())
+    if explain:
+        response = await dataplane.explain(name, body)
+    else:
+        response = await dataplane.infer(name, body)
+    if not isinstance(response, PredictResponse):
+        raise InferenceError(f"model {name} returned a V2 response to a V1 request")
+    return web.Response(body=v1.encode(response), content_type="application/json")

@@ -1,0 +1,21 @@
+"""Framework runtimes, imported only when a model of that framework is created (fast start)."""
+
+from __future__ import annotations
+
+import importlib
+
+from kserve_server.runtimes.base import ArrayModel
+from kserve_server.settings import ModelSpec
+
+CLASSES = {
+    "sklearn": ("kserve_server.runtimes.sklearn", "SKLearnModel"),
+    "xgboost": ("kserve_server.runtimes.xgboost", "XGBoostModel"),
+    "lightgbm": ("kserve_server.runtimes.lightgbm", "LightGBMModel"),
+}
+
+
+def create(spec: ModelSpec) -> ArrayModel:
+    """The runtime for a spec's framework (its heavy library is imported later, by load())."""
+    module_name, class_name = CLASSES[spec.framework]
+    cls: type[ArrayModel] = getattr(importlib.import_module(module_name), class_name)
+    return cls(spec.name, spec.model_dir, predict_proba=spec.predict_proba, nthread=spec.nthread)

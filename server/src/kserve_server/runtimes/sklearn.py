@@ -1,0 +1,94 @@
+"""scikit-learn runtime: one `*.joblib`, `*.pkl` or `*.pickle` file, loaded with joblib.
+
+Text models (a vectorizer first) take one string per instance; DataFrame-fitted pipelines take
+named columns aligned to `feature_names_in_`; everything else takes a 2-D numeric array.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from kserve_server.errors import InvalidInput, ModelLoadError
+from kserve_server.runtimes import base, inputs
+
+log = logging.getLogger(__name__)
+
+
+class SKLearnModel(base.ArrayModel):
+    suffixes = (".joblib", ".pkl", ".pickle")
+    framework = "sklearn"
+    platform = "sklearn"
+
+    estimator: Any = None
+    text = False
+    columns: list[str] | None = None
+    n_features: int | None = None
+
+    def load(self) -> None:
+        path = self.model_file()
+        import joblib
+
+        try:
+            estimator = joblib.load(path)
+        except (ModuleNotFoundError, AttributeError, ImportError) as exc:
+            raise ModelLoadError(
+                f"cannot unpickle {path.name}: {exc} (was it saved with another scikit-learn?)"
+            ) from exc
+        if not hasattr(estimator, "predict"):
+            raise ModelLoadError(f"{path.name} holds a {type(estimator).__name__}, not a model")
+        self.estimator = estimator
+        self.text = _first_step_is_vectorizer(estimator)
+        names = getattr(estimator, "feature_names_in_", None)
+        self.columns = [str(n) for n in names] if names is not None else None
+        self.n_features = getattr(estimator, "n_features_in_", None)
+        log.info(
+            "model %s: loaded %s (%s)%s",
+            self.name,
+            path,
+            type(estimator).__name__,
+            ", text input" if self.text else "",
+        )
+
+    def unload(self) -> None:
+        self.estimator = None
+
+    def run(self, x: inputs.ModelInput) -> np.ndarray[Any, Any]:
+        method = self.estimator.predict
+        if self.predict_proba and hasattr(self.estimator, "predict_proba"):
+            method = self.estimator.predict_proba
+        if isinstance(x, inputs.Columns):
+            return np.asarray(method(x.to_frame(self.columns)))
+        if isinstance(x, list):
+            if not self.text:
+                x = np.asarray(x, dtype=object).reshape(-1, 1)
+            return np.asarray(method(x))
+        if self.text and x.dtype.kind in "OU" and x.ndim == 2 and x.shape[1] == 1:
+            return np.asarray(method(x.reshape(-1).tolist()))
+        self._check_features(x)
+        if self.columns is not None and x.ndim == 2:
+            import pandas as pd
+
+            return np.asarray(method(pd.DataFrame(x, columns=self.columns)))
+        return np.asarray(method(x))
+
+    def _check_features(self, x: np.ndarray[Any, Any]) -> None:
+        if self.text or self.n_features is None:
+            return
+        if x.ndim != 2:
+            raise InvalidInput(
+                f"expected a list of instances with {self.n_features} features each, "
+                f"got an array of shape {list(x.shape)}"
+            )
+        if x.shape[1] != self.n_features:
+            raise InvalidInput(
+                f"expected {self.n_features} features per instance, got {x.shape[1]}"
+            )
+
+
+def _first_step_is_vectorizer(estimator: Any) -> bool:
+    steps = getattr(estimator, "steps", None)
+    first = steps[0][1] if steps else estimator
+    return hasattr(first, "build_analyzer")

@@ -1,0 +1,144 @@
+"""Programmatic entry point: serve one or several models from one process.
+
+    from kserve_server import server
+    from kserve_server.settings import ModelSpec, ServerSettings
+
+    server.run(
+        ServerSettings(http_port=8080),
+        models=[
+            ModelSpec(name="sklearn-iris", model_dir=Path("/models/iris")),
+            ModelSpec(name="intent-classifier", model_dir=Path("/models/intent")),
+        ],
+    )                                  # blocks until SIGTERM/SIGINT; returns the exit code
+
+`await server.serve(...)` is the same inside a running event loop. `await server.start(...)`
+returns a RunningServer (bound `port`, `stop()`, `wait()`) for callers that manage the lifetime
+themselves, e.g. tests. `models` takes ModelSpecs (a built-in framework runtime is created for
+each) and/or `runtimes.base.Model` instances (custom models). The server listens at once;
+models load in worker threads and `/v2/health/ready` answers 200 when all of them are loaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from kserve_server.repository import ModelRepository
+from kserve_server.rest import app as rest_app
+from kserve_server.runtimes.base import Model
+from kserve_server.settings import ModelSpec, ServerSettings
+
+log = logging.getLogger(__name__)
+ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tf "%{User-Agent}i"'
+
+
+@dataclass
+class RunningServer:
+    """A started server: `port` is the bound port (useful with http_port=0)."""
+
+    settings: ServerSettings
+    repository: ModelRepository
+    runner: web.AppRunner
+    port: int
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    exit_code: int = 0
+
+    def stop(self, exit_code: int = 0) -> None:
+        """Ask the server to drain and stop (safe from a signal handler)."""
+        self.exit_code = self.exit_code or exit_code
+        self.stopping.set()
+
+    async def wait(self) -> int:
+        """Serve until stop() (or a failed load with exit_on_load_failure); drain; exit code."""
+        watcher = asyncio.create_task(self._watch_loading())
+        try:
+            await self.stopping.wait()
+        finally:
+            watcher.cancel()
+            await self._shutdown()
+        return self.exit_code
+
+    async def _watch_loading(self) -> None:
+        await asyncio.sleep(0)  # let the app's lifespan start the load task
+        if self.repository.loading is not None:
+            await asyncio.shield(self.repository.loading)
+        failures = self.repository.failures()
+        if failures and self.settings.exit_on_load_failure:
+            for name, reason in failures.items():
+                log.error("model %s: not served: %s", name, reason)
+            self.stop(exit_code=1)
+
+    async def _shutdown(self) -> None:
+        log.info("stopping: draining in-flight requests (up to %ss)", self.settings.grace_period)
+        await self.runner.cleanup()  # stop accepting, drain, then unload models
+        log.info("stopped")
+
+
+async def start(
+    settings: ServerSettings,
+    *,
+    models: Sequence[ModelSpec | Model],
+    models_root: Path | None = None,
+) -> RunningServer:
+    """Bind and start serving; models load in the background. `models_root` lets the repository
+    extension load `<models_root>/<name>` on request."""
+    if settings.max_asyncio_workers:
+        executor = concurrent.futures.ThreadPoolExecutor(settings.max_asyncio_workers)
+        asyncio.get_running_loop().set_default_executor(executor)
+    repository = ModelRepository(models, root=models_root)
+    app = rest_app.create_app(settings, repository)
+    access_log = logging.getLogger("kserve_server.access") if settings.access_log else None
+    runner = web.AppRunner(
+        app,
+        handle_signals=False,
+        access_log=access_log,
+        access_log_format=settings.access_log_format or ACCESS_LOG_FORMAT,
+        keepalive_timeout=settings.keepalive_timeout,
+        shutdown_timeout=settings.grace_period,
+    )
+    await runner.setup()
+    site = web.TCPSite(
+        runner, settings.host, settings.http_port, shutdown_timeout=settings.grace_period
+    )
+    await site.start()
+    port = runner.addresses[0][1] if runner.addresses else settings.http_port
+    log.info("listening on %s:%s; models: %s", settings.host, port, repository.names())
+    return RunningServer(settings=settings, repository=repository, runner=runner, port=port)
+
+
+async def serve(
+    settings: ServerSettings,
+    *,
+    models: Sequence[ModelSpec | Model],
+    models_root: Path | None = None,
+) -> int:
+    """Serve until SIGTERM or SIGINT, then drain for up to `grace_period`; the exit code."""
+    running = await start(settings, models=models, models_root=models_root)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, running.stop)
+    try:
+        return await running.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
+
+
+def run(
+    settings: ServerSettings,
+    *,
+    models: Sequence[ModelSpec | Model],
+    models_root: Path | None = None,
+) -> int:
+    """Blocking variant of serve(): runs its own event loop."""
+    return asyncio.run(serve(settings, models=models, models_root=models_root))

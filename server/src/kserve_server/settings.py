@@ -1,0 +1,48 @@
+"""Server settings (read once by __main__ or built by a caller of server.run) and model specs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Framework = Literal["sklearn", "xgboost", "lightgbm"]
+FRAMEWORKS: tuple[Framework, ...] = ("sklearn", "xgboost", "lightgbm")
+
+
+class ModelSpec(BaseModel):
+    """One model to serve: the URL name, a local directory holding its file, and its framework.
+
+    The framework comes from the caller (the ServingRuntime's `--framework`), never from the file
+    extension: XGBoost and LightGBM both write `model.bst`.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, pattern=r"^[^/:?#\s]+$")
+    model_dir: Path
+    framework: Framework = "sklearn"
+    predict_proba: bool = False
+    nthread: int = Field(default=1, ge=1)
+
+
+class ServerSettings(BaseSettings):
+    """Process-wide settings. Environment variables use the prefix `KSERVE_SERVER_`."""
+
+    model_config = SettingsConfigDict(env_prefix="KSERVE_SERVER_", extra="forbid")
+
+    host: str = "0.0.0.0"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    grace_period: float = Field(default=30.0, ge=0, description="SIGTERM drain time, seconds")
+    keepalive_timeout: float = Field(default=65.0, ge=0, description="> Envoy/Istio idle timeout")
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    access_log: bool = False
+    access_log_format: str | None = None
+    enable_latency_logging: bool = False
+    enable_docs_url: bool = False
+    exit_on_load_failure: bool = Field(
+        default=True, description="exit 1 when a model fails to load (a crash loop shows it)"
+    )
+    max_asyncio_workers: int | None = Field(default=None, ge=1)

@@ -1,0 +1,118 @@
+"""Fixtures: models trained in the session from repo/scikit-learn data; settings → repository →
+app → client (a real socket, via pytest-aiohttp), and a server on a background thread for sync
+clients (curl, tritonclient, schemathesis)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from kserve_server import server
+from kserve_server.repository import ModelRepository
+from kserve_server.rest import app as rest_app
+from kserve_server.runtimes.base import Model
+from kserve_server.settings import ModelSpec, ServerSettings
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _train_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("examples_train", REPO / "examples" / "train.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """examples/train.py's two tutorial models: sklearn-iris/ and intent-classifier/."""
+    out = tmp_path_factory.mktemp("models")
+    train = _train_module()
+    train.train_iris(out)
+    train.train_intent(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def iris_spec(models_dir: Path) -> ModelSpec:
+    return ModelSpec(name="sklearn-iris", model_dir=models_dir / "sklearn-iris")
+
+
+@pytest.fixture(scope="session")
+def intent_spec(models_dir: Path) -> ModelSpec:
+    return ModelSpec(name="intent-classifier", model_dir=models_dir / "intent-classifier")
+
+
+@pytest.fixture
+def settings() -> ServerSettings:
+    return ServerSettings(host="127.0.0.1", http_port=0, grace_period=5)
+
+
+async def loaded(models: Sequence[ModelSpec | Model], **kwargs: object) -> ModelRepository:
+    repository = ModelRepository(models, **kwargs)  # type: ignore[arg-type]
+    await repository.load_all()
+    return repository
+
+
+AppClient = TestClient[web.Request, web.Application]
+
+
+@pytest.fixture
+async def client(
+    aiohttp_client: object, settings: ServerSettings, iris_spec: ModelSpec, intent_spec: ModelSpec
+) -> AsyncIterator[AppClient]:
+    """Both tutorial models, loaded, behind a real socket."""
+    repository = await loaded([iris_spec, intent_spec])
+    yield await aiohttp_client(rest_app.create_app(settings, repository))  # type: ignore[operator]
+
+
+class ThreadServer:
+    """server.start() on its own event loop in a thread, for blocking clients."""
+
+    def __init__(self, settings: ServerSettings, models: Sequence[ModelSpec | Model]) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.started = threading.Event()
+        self.running: server.RunningServer | None = None
+        self.thread = threading.Thread(target=self._main, args=(settings, models), daemon=True)
+
+    def _main(self, settings: ServerSettings, models: Sequence[ModelSpec | Model]) -> None:
+        asyncio.set_event_loop(self.loop)
+
+        async def go() -> None:
+            self.running = await server.start(settings, models=models)
+            await asyncio.shield(self.running.repository.loading or asyncio.sleep(0))
+            self.started.set()
+            await self.running.wait()
+
+        self.loop.run_until_complete(go())
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        assert self.started.wait(60), "server did not start"
+        assert self.running is not None
+        return f"127.0.0.1:{self.running.port}"
+
+    def __exit__(self, *_: object) -> None:
+        assert self.running is not None
+        self.loop.call_soon_threadsafe(self.running.stop)
+        self.thread.join(30)
+
+
+@pytest.fixture(scope="module")
+def live_server(models_dir: Path) -> Iterator[str]:
+    """host:port of a server with both tutorial models, on a background thread."""
+    models = [
+        ModelSpec(name="sklearn-iris", model_dir=models_dir / "sklearn-iris"),
+        ModelSpec(name="intent-classifier", model_dir=models_dir / "intent-classifier"),
+    ]
+    with ThreadServer(ServerSettings(host="127.0.0.1", http_port=0, grace_period=5), models) as hp:
+        yield hp
