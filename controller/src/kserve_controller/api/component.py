@@ -2,9 +2,9 @@
 the inlined PodSpec and the ComponentExtensionSpec (replicas, autoscaling, logger, batcher ...).
 """
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from kserve_controller.api import k8s_fields
 from kserve_controller.api.base import (
@@ -139,6 +139,17 @@ class ComponentExtensionSpec(KubeModel):
     labels: dict[str, str] | None = None
     annotations: dict[str, str] | None = None
     deployment_strategy: DeploymentStrategy | None = None
+
+    # The same rules as `cel_rules`, for YAML that never reaches an apiserver (`make serve`).
+    @model_validator(mode="after")
+    def _replicas_and_target(self) -> Self:
+        low, high = self.min_replicas, self.max_replicas
+        if low is not None and high and low > high:
+            raise ValueError("minReplicas: must not be greater than maxReplicas")
+        cpu = self.scale_metric in (None, "cpu")
+        if cpu and self.scale_target is not None and self.scale_target > 100:
+            raise ValueError("scaleTarget: a cpu target is a utilization percentage, 1 to 100")
+        return self
 
 
 class PodSpecFields(InlineKubeModel):

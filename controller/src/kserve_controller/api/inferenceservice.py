@@ -1,8 +1,9 @@
 """InferenceService (serving.kserve.io/v1beta1): spec, status, and the object itself."""
 
-from typing import Annotated, Any, ClassVar, Literal
+import re
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from kserve_controller.api.base import Cel, KubeModel, ObjectMetaDict
 from kserve_controller.api.component import ComponentSpec
@@ -44,6 +45,18 @@ class InferenceServiceSpec(KubeModel):
     predictor: PredictorSpec
     transformer: TransformerSpec | None = None
     explainer: ExplainerSpec | None = None
+
+    @model_validator(mode="after")
+    def _canaries(self) -> Self:
+        names = [c.predictor.name for c in self.canary or []]
+        if not all(names):
+            raise ValueError("canary: every canary needs predictor.name")
+        if len(set(names)) != len(names):
+            raise ValueError("canary: predictor names must be unique")
+        if sum(c.traffic_percent for c in self.canary or []) > 100:
+            raise ValueError("canary: trafficPercent must add up to at most 100")
+        return self
+
     canary: (
         Annotated[
             list[CanarySpec],
@@ -192,6 +205,18 @@ class InferenceService(KubeModel):
     metadata: ObjectMetaDict
     spec: InferenceServiceSpec
     status: InferenceServiceStatus | None = None
+
+    @model_validator(mode="after")
+    def _name_fits(self) -> Self:
+        name = str(self.metadata.get("name", ""))
+        if not re.match(r"^[a-z]([-a-z0-9]*[a-z0-9])?$", name):
+            raise ValueError(NAME_RULES[0].message)
+        if len(name) > (51 if self.spec.transformer else 53):
+            raise ValueError(NAME_RULES[1].message)
+        pred = self.spec.predictor.name
+        if pred and len(name) + len(pred) > 52:
+            raise ValueError(NAME_RULES[2].message)
+        return self
 
     @property
     def name(self) -> str:

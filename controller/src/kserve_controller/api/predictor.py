@@ -1,11 +1,12 @@
 """The predictor: a model (format + storage) or a deprecated framework shorthand, or custom
 containers, on top of the shared component fields."""
 
-from typing import Annotated, Any, ClassVar, Literal
+import re
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
-from kserve_controller.api import k8s_fields
+from kserve_controller.api import k8s_fields, openapi
 from kserve_controller.api.base import PRESERVE, Cel, InlineKubeModel, KubeModel
 from kserve_controller.api.component import ComponentSpec
 
@@ -31,12 +32,24 @@ FRAMEWORKS = (
 STORAGE_URI_SCHEMES = (
     "gs|s3|pvc|file|https?|hdfs|webhdfs|oci|oci[+]native|oci[+]fetch|hf|modelscope"
 )
+QUANTITY = re.compile(openapi.QUANTITY_PATTERN)
+STORAGE_URI_PATTERN = re.compile(f"^({STORAGE_URI_SCHEMES})://.+$")
 STORAGE_URI_RULE = Cel(
     rule=f"!self.contains('://') || self.matches('^({STORAGE_URI_SCHEMES})://.+$')",
     message="storageUri: unsupported scheme; use one of gs://, s3://, pvc://, file://, "
     "http(s)://, hdfs://, webhdfs://, oci://, hf://, modelscope:// or a local path",
 )
-StorageUri = Annotated[str, Field(min_length=1, max_length=4096), STORAGE_URI_RULE]
+
+
+def _storage_uri(value: str) -> str:
+    if "://" in value and not STORAGE_URI_PATTERN.match(value):
+        raise ValueError(STORAGE_URI_RULE.message)
+    return value
+
+
+StorageUri = Annotated[
+    str, Field(min_length=1, max_length=4096), STORAGE_URI_RULE, AfterValidator(_storage_uri)
+]
 NO_PYTHONPATH = Cel(
     rule="!has(self.env) || self.env.all(e, e.name != 'PYTHONPATH')",
     message="env: PYTHONPATH must not be set: it would replace the model server's own path",
@@ -93,6 +106,16 @@ class PredictorExtensionSpec(InlineKubeModel):
     env: Annotated[list[dict[str, Any]], Field(max_length=256)] | None = None
     resources: dict[str, Any] | None = None
     image: str | None = None
+
+    @model_validator(mode="after")
+    def _container_rules(self) -> Self:
+        if any(e.get("name") == "PYTHONPATH" for e in self.env or []):
+            raise ValueError(NO_PYTHONPATH.message)
+        for kind in ("limits", "requests"):
+            for resource, value in ((self.resources or {}).get(kind) or {}).items():
+                if not QUANTITY.match(str(value)):
+                    raise ValueError(f"resources.{kind}.{resource}: {value!r} is not a quantity")
+        return self
 
 
 class ModelFormat(KubeModel):
@@ -161,6 +184,16 @@ class PredictorSpec(ComponentSpec):
     storage_uris: Annotated[list[StorageUriSpec], Field(min_length=1, max_length=16)] | None = None
     storage_container_name: str | None = None
     worker_spec: Annotated[WorkerSpec, PRESERVE] | None = None
+
+    @model_validator(mode="after")
+    def _one_implementation(self) -> Self:
+        chosen = [name for name in (*FRAMEWORKS, "model") if getattr(self, name) is not None]
+        if len(chosen) > 1 or (not chosen and not self.containers):
+            raise ValueError(_one_implementation_rule().message)
+        uris = [getattr(self, name).storage_uri for name in chosen]
+        if self.storage_uris and any(uris):
+            raise ValueError(_storage_exclusive_rule().message)
+        return self
 
     def implementation(self) -> tuple[str, PredictorExtensionSpec] | None:
         """The model or shorthand in use, as (format name, spec); None for custom containers.
