@@ -10,7 +10,7 @@ define not_built
 	@echo "make $@: not built yet ($(1))" >&2; exit 2
 endef
 
-.PHONY: help venv serve test test-unit test-integration e2e lint generate tools images bench cluster-up cluster-down test-charts lint-charts
+.PHONY: help venv serve test test-unit test-integration e2e lint generate tools images bench cluster-up cluster-down test-charts lint-charts test-storage
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -22,10 +22,13 @@ $(VENV)/.stamp: hack/venv.sh hack/versions.env hack/requirements-dev.txt pyproje
 serve: venv ## serve the tutorial's two models on 127.0.0.1:8080, no cluster
 	$(call not_built,issue 4: storage initializer and local serve)
 
-test: test-unit test-charts ## every test suite that exists so far (e2e included once built)
+test: test-unit test-charts test-storage ## every test suite that exists so far (e2e included once built)
 
 test-unit: venv ## unit tests: no cluster, no network beyond loopback
 	$(PYTEST) tests/unit
+
+test-storage: venv ## storage initializer against real S3 (moto), GCS emulator, http(s) on loopback
+	$(PYTEST) tests/integration/storage
 
 test-integration: ## tests on the real kube-apiserver + etcd
 	$(call not_built,issue 5: toolchain and apiserver fixture)

@@ -20,6 +20,6 @@ export UV_CACHE_DIR="$cache/uv"
 # PIP_FIND_LINKS may point at a local wheel dir; uv reads its own settings, pip's are ignored.
 "$uv" pip install -q --python .venv/bin/python \
   -r hack/requirements-dev.txt \
-  -e "server[sklearn,xgboost,lightgbm]" -e controller -e local
+  -e "server[sklearn,xgboost,lightgbm,storage]" -e controller -e local
 touch .venv/.stamp
 echo "venv: ready (.venv)"

@@ -1,0 +1,52 @@
+"""StorageSettings: all the initializer reads from its environment, read once in `__main__`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StorageSettings(BaseSettings):
+    """Upstream's env names where upstream has one; ours are prefixed `STORAGE_`."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    # Where the kubelet reads a container's last words; overridden only by tests.
+    termination_log: Path = Field(
+        Path("/dev/termination-log"), validation_alias="STORAGE_TERMINATION_LOG"
+    )
+    retries: int = Field(5, ge=1, le=20, validation_alias="STORAGE_RETRIES")
+    retry_base_delay: float = Field(0.5, ge=0, validation_alias="STORAGE_RETRY_BASE_DELAY")
+    progress_interval: float = Field(5.0, gt=0, validation_alias="STORAGE_PROGRESS_INTERVAL")
+    connect_timeout: float = Field(15.0, gt=0, validation_alias="STORAGE_CONNECT_TIMEOUT")
+    read_timeout: float = Field(60.0, gt=0, validation_alias="STORAGE_READ_TIMEOUT")
+    max_concurrency: int = Field(
+        4, ge=1, le=64, validation_alias=AliasChoices("STORAGE_MAX_CONCURRENCY")
+    )
+
+    # http(s): a CA bundle replacing the system store, and per-host headers (`<host>-headers`).
+    ca_bundle: Path | None = Field(
+        None, validation_alias=AliasChoices("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
+    )
+    http_headers: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    # gs://
+    storage_emulator_host: str | None = Field(None, validation_alias="STORAGE_EMULATOR_HOST")
+    google_application_credentials: Path | None = Field(
+        None, validation_alias="GOOGLE_APPLICATION_CREDENTIALS"
+    )
+
+    # s3:// (credentials themselves stay with boto3's own chain: env, profile, IRSA, IMDS)
+    aws_endpoint_url: str | None = Field(None, validation_alias="AWS_ENDPOINT_URL")
+    s3_endpoint: str | None = Field(None, validation_alias="S3_ENDPOINT")
+    s3_use_https: bool = Field(True, validation_alias="S3_USE_HTTPS")
+    s3_verify_ssl: bool = Field(True, validation_alias="S3_VERIFY_SSL")
+    aws_ca_bundle: Path | None = Field(None, validation_alias="AWS_CA_BUNDLE")
+    aws_region: str | None = Field(
+        None, validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION")
+    )
+    aws_anonymous: bool = Field(False, validation_alias="awsAnonymousCredential")
+    s3_virtual_bucket: bool = Field(False, validation_alias="S3_USER_VIRTUAL_BUCKET")
+    s3_max_file_concurrency: int = Field(4, ge=1, le=64, validation_alias="S3_MAX_FILE_CONCURRENCY")

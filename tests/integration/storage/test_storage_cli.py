@@ -1,0 +1,133 @@
+"""`kserve-storage-initializer` as the init container runs it: exit code, one-line reason on
+stderr and in the termination log, never a traceback."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from storage_servers import FileServer
+
+
+@dataclass
+class Done:
+    returncode: int
+    stderr: str
+
+
+async def run(*args: str, env: dict[str, str] | None = None) -> Done:
+    """The command in a child process; async, so the test servers keep serving meanwhile."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "kserve_server.storage",
+        *args,
+        env={**os.environ, **(env or {})},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(child.communicate(), timeout=60)
+    assert child.returncode is not None
+    return Done(child.returncode, stderr.decode())
+
+
+def read(path: Path) -> str:
+    return path.read_text()
+
+
+@pytest.fixture
+def termination_log(tmp_path: Path) -> Path:
+    path = tmp_path / "termination-log"
+    path.touch()  # the kubelet creates it; we write only when it exists
+    return path
+
+
+@pytest.mark.parametrize(
+    ("uri", "reason"),
+    [
+        ("hf://meta-llama/Llama-3", "Hugging Face (hf://) downloads are not implemented yet"),
+        ("oci://registry/model:1", "OCI model images (oci://) are not implemented yet"),
+        ("hdfs://nn/models/m", "HDFS (hdfs://) is not implemented yet"),
+        ("https://acct.blob.core.windows.net/c/m", "Azure storage is not implemented"),
+        ("ftp://host/model", "unknown scheme 'ftp'"),
+    ],
+)
+async def test_unsupported_schemes_fail_with_one_line(
+    uri: str, reason: str, termination_log: Path, tmp_path: Path
+) -> None:
+    done = await run(
+        uri, str(tmp_path / "m"), env={"STORAGE_TERMINATION_LOG": str(termination_log)}
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"storage-initializer: error: cannot fetch {uri}: {reason}")
+    )
+    assert read(termination_log).startswith(f"cannot fetch {uri}: {reason}")
+
+
+async def test_a_404_reason_reaches_the_termination_log(
+    http_server: FileServer, termination_log: Path, tmp_path: Path
+) -> None:
+    uri = f"{http_server.url}/files/gone.pkl"
+    done = await run(
+        uri, str(tmp_path / "m"), env={"STORAGE_TERMINATION_LOG": str(termination_log)}
+    )
+    assert done.returncode == 1
+    assert read(termination_log) == f"not found: {uri} (HTTP 404)"
+
+
+async def test_no_termination_log_file_no_write(tmp_path: Path) -> None:
+    absent = tmp_path / "absent-log"
+    done = await run("hf://a/b", str(tmp_path / "m"), env={"STORAGE_TERMINATION_LOG": str(absent)})
+    assert done.returncode == 1 and not absent.exists()
+
+
+async def test_a_local_directory_is_copied_and_exits_zero(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    (source / "sub").mkdir(parents=True)
+    (source / "model.joblib").write_bytes(b"m")
+    (source / "sub" / "x").write_bytes(b"x")
+    done = await run(f"file://{source}", str(tmp_path / "dest"))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "dest" / "model.joblib").read_bytes() == b"m"
+    assert (tmp_path / "dest" / "sub" / "x").read_bytes() == b"x"
+    assert "ready in" in done.stderr
+
+
+async def test_two_pairs_in_one_run(http_server: FileServer, tmp_path: Path) -> None:
+    http_server.files["/files/a.pkl"] = b"a"
+    http_server.files["/files/b.pkl"] = b"b"
+    done = await run(
+        f"{http_server.url}/files/a.pkl",
+        str(tmp_path / "a"),
+        f"{http_server.url}/files/b.pkl",
+        str(tmp_path / "b"),
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "a" / "a.pkl").read_bytes() == b"a"
+    assert (tmp_path / "b" / "b.pkl").read_bytes() == b"b"
+
+
+async def test_pvc_is_a_no_op_that_says_why(tmp_path: Path) -> None:
+    done = await run("pvc://models-claim/iris", str(tmp_path / "m"))
+    assert done.returncode == 0
+    assert "volume the controller mounts" in done.stderr
+
+
+async def test_a_missing_local_path_is_named(tmp_path: Path) -> None:
+    done = await run(str(tmp_path / "nope"), str(tmp_path / "m"))
+    assert done.returncode == 1
+    assert done.stderr.strip().endswith(f"local path {tmp_path / 'nope'} does not exist")
+
+
+async def test_a_bad_setting_is_named_without_a_traceback(tmp_path: Path) -> None:
+    done = await run("gs://b/m", str(tmp_path / "m"), env={"S3_VERIFY_SSL": "maybe"})
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "S3_VERIFY_SSL" in done.stderr
