@@ -1,0 +1,148 @@
+"""List, then watch from the list's resourceVersion; list again when the version is gone.
+
+Every object seen is passed to `handler(event_type, obj)`. A relist reports objects deleted
+while we were away as DELETED, so a consumer never misses a deletion. Watches restart from
+the last resourceVersion (bookmarks keep it fresh) and back off on errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from kserve_controller.kube import errors, resources
+from kserve_controller.kube.client import Kube
+
+Obj = dict[str, Any]
+Handler = Callable[[str, Obj], Awaitable[None] | None]
+
+log = logging.getLogger(__name__)
+
+WATCH_SECONDS = 290  # the apiserver ends each watch after this; we resume from resourceVersion
+MAX_BACKOFF = 30.0
+
+
+class Watch:
+    def __init__(
+        self,
+        kube: Kube,
+        kind: str,
+        *,
+        handler: Handler,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> None:
+        self.kube = kube
+        self.kind = kind
+        self.namespace = namespace
+        self.label_selector = label_selector
+        self.field_selector = field_selector
+        self.handler = handler
+        self.synced = asyncio.Event()  # set after the first complete list
+        self.relists = 0
+        self._known: dict[tuple[str, str], Obj] = {}
+
+    def objects(
+        self, namespace: str | None = None, *, labels: dict[str, str] | None = None
+    ) -> list[Obj]:
+        """The objects seen so far (a cache; may lag the apiserver by one event)."""
+        found = []
+        for (ns, _), obj in self._known.items():
+            if namespace is not None and ns != namespace:
+                continue
+            have = obj["metadata"].get("labels") or {}
+            if labels and any(have.get(k) != v for k, v in labels.items()):
+                continue
+            found.append(obj)
+        return found
+
+    def __repr__(self) -> str:
+        where = self.namespace or "all namespaces"
+        return f"watch {self.kind} in {where}"
+
+    async def run(self) -> None:
+        backoff = 0.5
+        version: str | None = None
+        while True:
+            try:
+                if version is None:
+                    version = await self._relist()
+                version = await self._watch(version)
+                backoff = 0.5
+            except errors.Gone:
+                log.info("%s: resourceVersion %s is gone, listing again", self, version)
+                version = None
+            except errors.KubeError as err:
+                log.warning("%s failed, retrying in %.1fs: %s", self, backoff, err)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                if isinstance(err, errors.NotFound | errors.Forbidden):
+                    version = None  # the kind may have been installed meanwhile
+
+    def _query(self) -> dict[str, str]:
+        query: dict[str, str] = {}
+        if self.label_selector:
+            query["labelSelector"] = self.label_selector
+        if self.field_selector:
+            query["fieldSelector"] = self.field_selector
+        return query
+
+    async def _relist(self) -> str:
+        path = resources.of(self.kind).path(self.namespace)
+        found = await self.kube.request("GET", path, query=self._query())
+        self.relists += 1
+        seen: dict[tuple[str, str], Obj] = {}
+        for item in found.get("items") or []:
+            item.setdefault("kind", self.kind)
+            seen[_key(item)] = item
+        for key, old in self._known.items():
+            if key not in seen:
+                await self._emit("DELETED", old)
+        for key, item in seen.items():
+            before = self._known.get(key)
+            version = item["metadata"].get("resourceVersion")
+            if before is None or before["metadata"].get("resourceVersion") != version:
+                await self._emit("ADDED" if before is None else "MODIFIED", item)
+        self._known = seen
+        self.synced.set()
+        return str(found.get("metadata", {}).get("resourceVersion", ""))
+
+    async def _watch(self, version: str) -> str:
+        query = {
+            **self._query(),
+            "watch": "true",
+            "resourceVersion": version,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": str(WATCH_SECONDS),
+        }
+        path = resources.of(self.kind).path(self.namespace)
+        async for event in self.kube.stream(path, query=query, read_timeout=WATCH_SECONDS + 30):
+            kind, obj = event.get("type", ""), event.get("object") or {}
+            if kind == "ERROR":
+                raise errors.from_status(int(obj.get("code", 500)), obj)
+            version = str(obj.get("metadata", {}).get("resourceVersion") or version)
+            if kind == "BOOKMARK":
+                continue
+            obj.setdefault("kind", self.kind)
+            if kind == "DELETED":
+                self._known.pop(_key(obj), None)
+            else:
+                self._known[_key(obj)] = obj
+            await self._emit(kind, obj)
+        return version
+
+    async def _emit(self, kind: str, obj: Obj) -> None:
+        try:
+            result = self.handler(kind, obj)
+            if result is not None:
+                await result
+        except Exception:
+            log.exception("%s: handler failed on %s", self, _key(obj))
+
+
+def _key(obj: Obj) -> tuple[str, str]:
+    meta = obj.get("metadata") or {}
+    return (str(meta.get("namespace") or ""), str(meta.get("name") or ""))

@@ -1,0 +1,237 @@
+"""One pass for one InferenceService: read, build, apply what differs, write status.
+
+Every decision lives in a pure module (spec, runtimes, build, diff, status); this module only
+reads, writes and says what it did. Nothing is written when the cluster already matches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from pydantic import ValidationError
+
+from kserve_controller import build, diff, runtimes, spec, status
+from kserve_controller.api.inferenceservice import InferenceServiceSpec
+from kserve_controller.build import names
+from kserve_controller.config import ControllerConfig
+from kserve_controller.errors import InvalidSpec
+from kserve_controller.kube.client import Kube
+from kserve_controller.kube.events import Recorder
+from kserve_controller.kube.watch import Watch
+
+Obj = dict[str, Any]
+log = logging.getLogger(__name__)
+
+ISVC = "InferenceService"
+SPOKEN = {
+    "Deployment": "deployment",
+    "Service": "service",
+    "HorizontalPodAutoscaler": "horizontal pod autoscaler",
+    "Ingress": "ingress",
+}
+
+
+class ObjectKey(NamedTuple):
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Context:
+    """What a pass needs; the manager swaps `config` when the ConfigMap changes."""
+
+    kube: Kube
+    recorder: Recorder
+    config: ControllerConfig
+    serving_runtimes: Watch | None = None  # caches fed by the manager's watches
+    cluster_runtimes: Watch | None = None
+    pods: Watch | None = None
+    now: Callable[[], str] = utcnow
+    on_write: Callable[[str, str], None] = field(default=lambda verb, kind: None)
+
+
+async def reconcile(key: ObjectKey, *, ctx: Context) -> float | None:
+    raw = await ctx.kube.get(ISVC, key.namespace, key.name)
+    if raw is None or raw["metadata"].get("deletionTimestamp"):
+        return None  # deleted: owned objects go by garbage collection
+    config = ctx.config
+    try:
+        isvc = _read(raw, config)
+        runtime = await _runtime(isvc, ctx)
+        desired = build.all_objects(isvc, runtime=runtime, config=config)
+    except InvalidSpec as err:
+        if await _write_status(ctx, raw, status.invalid(_read_loose(raw), err, now=ctx.now())):
+            log.warning(
+                "InferenceService %s in namespace %s cannot be served: %s: %s",
+                key.name,
+                key.namespace,
+                err.reason,
+                err.message,
+            )
+        await ctx.recorder.event(raw, kind="Warning", reason=err.reason, message=err.message)
+        return None
+    observed = await _observe(ctx, isvc, desired)
+    changed = [o for o in desired.objects if _differs(o, observed.get(_ref(o)), isvc)]
+    stale = [r for r in desired.unwanted if _owned(observed.get(r), isvc)]
+    level = logging.INFO if changed or stale else logging.DEBUG
+    log.log(level, "Reconciling inference service %s in namespace %s", key.name, key.namespace)
+    for obj in changed:
+        observed[_ref(obj)] = await _apply(ctx, raw, obj, before=observed.get(_ref(obj)))
+    for kind, name in stale:
+        await _delete(ctx, raw, kind, name, namespace=key.namespace)
+        observed[(kind, name)] = None
+    new = status.compute(
+        isvc,
+        deployment=observed.get(("Deployment", names.predictor(isvc))),
+        ingress_obj=observed.get(("Ingress", isvc.name)),
+        pods=await _pods(ctx, isvc),
+        runtime=runtime,
+        config=config,
+        now=ctx.now(),
+    )
+    await _write_status(ctx, raw, new)
+    return None
+
+
+def _read(raw: Obj, config: ControllerConfig) -> spec.Isvc:
+    try:
+        InferenceServiceSpec.model_validate(raw.get("spec") or {})
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidSpec("InvalidPredictorSpec", f"spec.{where}: {first['msg']}") from err
+    isvc = spec.parse(raw)
+    spec.check_supported(isvc, raw, config=config)
+    return isvc
+
+
+def _read_loose(raw: Obj) -> spec.Isvc:
+    """Enough of a broken InferenceService to write its status."""
+    meta = raw["metadata"]
+    return spec.Isvc(
+        name=meta["name"],
+        namespace=meta["namespace"],
+        uid=meta.get("uid", ""),
+        generation=int(meta.get("generation") or 0),
+        labels=dict(meta.get("labels") or {}),
+        annotations=dict(meta.get("annotations") or {}),
+        predictor={},
+        model=None,
+        status=dict(raw.get("status") or {}),
+    )
+
+
+async def _runtime(isvc: spec.Isvc, ctx: Context) -> runtimes.Runtime | None:
+    if isvc.model is None:
+        return None  # custom containers need no runtime
+    if ctx.serving_runtimes is not None and ctx.cluster_runtimes is not None:
+        namespaced = ctx.serving_runtimes.objects(isvc.namespace)
+        cluster = ctx.cluster_runtimes.objects()
+    else:
+        namespaced, cluster = await asyncio.gather(
+            ctx.kube.items("ServingRuntime", isvc.namespace),
+            ctx.kube.items("ClusterServingRuntime"),
+        )
+    return runtimes.select(isvc.model, namespaced=namespaced, cluster=cluster)
+
+
+def _ref(obj: Obj) -> tuple[str, str]:
+    return (obj["kind"], obj["metadata"]["name"])
+
+
+async def _observe(ctx: Context, isvc: spec.Isvc, desired: build.Desired) -> dict[Any, Obj | None]:
+    refs = [_ref(o) for o in desired.objects] + list(desired.unwanted)
+    found = await asyncio.gather(*(ctx.kube.get(k, isvc.namespace, n) for k, n in refs))
+    return dict(zip(refs, found, strict=True))
+
+
+def _owned(obj: Obj | None, isvc: spec.Isvc) -> bool:
+    refs = (obj or {}).get("metadata", {}).get("ownerReferences") or []
+    return any(r.get("uid") == isvc.uid for r in refs)
+
+
+def _differs(desired: Obj, observed: Obj | None, isvc: spec.Isvc) -> bool:
+    if observed is None or not _owned(observed, isvc):
+        return True
+    # Owner references are checked above; other owners may be listed beside us.
+    meta = {k: v for k, v in desired["metadata"].items() if k != "ownerReferences"}
+    mine = {**desired, "metadata": meta}
+    return not diff.matches(mine, observed)
+
+
+async def _apply(ctx: Context, isvc_raw: Obj, obj: Obj, *, before: Obj | None) -> Obj:
+    kind, name, namespace = obj["kind"], obj["metadata"]["name"], obj["metadata"]["namespace"]
+    spoken = SPOKEN.get(kind, kind)
+    if before is None:
+        log.info("Creating %s %s in namespace %s", spoken, name, namespace)
+    else:
+        changed = diff.differences(obj, before)
+        log.info("Updating %s %s in namespace %s: %s", spoken, name, namespace, _brief(changed))
+    applied = await ctx.kube.apply(obj)
+    ctx.on_write("apply", kind)
+    verb = "Created" if before is None else "Updated"
+    await ctx.recorder.event(
+        isvc_raw, kind="Normal", reason=verb, message=f"{verb} {kind} {namespace}/{name}"
+    )
+    return applied
+
+
+async def _delete(ctx: Context, isvc_raw: Obj, kind: str, name: str, *, namespace: str) -> None:
+    log.info("Deleting %s %s in namespace %s: no longer wanted", SPOKEN[kind], name, namespace)
+    await ctx.kube.delete(kind, namespace, name)
+    ctx.on_write("delete", kind)
+    await ctx.recorder.event(
+        isvc_raw, kind="Normal", reason="Deleted", message=f"Deleted {kind} {namespace}/{name}"
+    )
+
+
+def _brief(paths: list[str]) -> str:
+    shown = ", ".join(paths[:3])
+    return f"{shown} and {len(paths) - 3} more" if len(paths) > 3 else shown or "metadata"
+
+
+async def _pods(ctx: Context, isvc: spec.Isvc) -> list[Obj]:
+    labels = {"app": names.app(isvc)}
+    if ctx.pods is not None:
+        return ctx.pods.objects(isvc.namespace, labels=labels)
+    return await ctx.kube.items("Pod", isvc.namespace, label_selector=f"app={names.app(isvc)}")
+
+
+async def _write_status(ctx: Context, raw: Obj, new: Obj) -> bool:
+    old = raw.get("status") or {}
+    if new == old:
+        return False
+    meta = raw["metadata"]
+    await ctx.kube.apply_status(ISVC, meta["namespace"], meta["name"], new)
+    ctx.on_write("status", ISVC)
+    was, now_ready = status.is_ready(old), status.is_ready(new)
+    where = f"{meta['name']} in namespace {meta['namespace']}"
+    if now_ready and not was:
+        log.info("InferenceService %s is Ready at %s", where, new.get("url"))
+        message = f"InferenceService [{meta['name']}] is Ready"
+        await ctx.recorder.event(
+            raw, kind="Normal", reason="InferenceServiceReady", message=message
+        )
+    elif was and not now_ready:
+        why = ", ".join(status.not_ready_reasons(new))
+        log.warning("InferenceService %s is no longer Ready: %s", where, why)
+        message = f"InferenceService [{meta['name']}] is no longer Ready because of: {why}"
+        await ctx.recorder.event(
+            raw, kind="Warning", reason="InferenceServiceNotReady", message=message
+        )
+    else:
+        ready = status.condition(new, status.READY) or {}
+        log.debug("Status of %s: Ready=%s %s", where, ready.get("status"), ready.get("reason", ""))
+    return True
