@@ -57,6 +57,8 @@ class KubeModel(BaseModel):
         serialize_by_alias=True,
         extra="forbid",
         protected_namespaces=(),
+        # A docstring under a field becomes its CRD description (`kubectl explain`).
+        use_attribute_docstrings=True,
     )
 
     # CEL rules attached to this object's schema by the CRD generator.

@@ -86,6 +86,7 @@ class LoggerStorageSpec(KubeModel):
     parameters: dict[str, str] | None = None
     key: str | None = None
     service_account_name: str | None = None
+    """Service account of the pods; its Secrets supply storage credentials."""
 
 
 class LoggerSpec(KubeModel):
@@ -105,6 +106,7 @@ class Batcher(KubeModel):
     max_batch_size: int | None = None
     max_latency: int | None = None
     timeout: int | None = None
+    """Seconds before a request to this component times out."""
 
 
 class ComponentExtensionSpec(KubeModel):
@@ -126,19 +128,32 @@ class ComponentExtensionSpec(KubeModel):
     )
 
     min_replicas: Annotated[int, Field(ge=0)] | None = None
+    """Fewest replicas (default 1); with autoscalerClass none, the exact count (0 allowed)."""
     max_replicas: Annotated[int, Field(ge=0)] | None = None
+    """Most replicas the HorizontalPodAutoscaler may scale to; 0 means unset."""
     scale_target: Annotated[int, Field(ge=1)] | None = None
+    """Autoscaling target: average utilization in percent for cpu (default 80) or memory."""
     scale_metric: ScaleMetric | None = None
+    """Metric the autoscaler watches: cpu (default) or memory; concurrency and rps need Knative."""
     scale_metric_type: MetricTargetType | None = None
+    """Utilization, Value or AverageValue."""
     auto_scaling: AutoScalingSpec | None = None
+    """Explicit autoscaling metrics (HPA reads Resource metrics) and behavior."""
     container_concurrency: Annotated[int, Field(ge=0)] | None = None
+    """Requests a replica handles at once (a hard limit in Knative mode)."""
     timeout: Annotated[int, Field(ge=0)] | None = None
     canary_traffic_percent: Annotated[int, Field(ge=0, le=100)] | None = None
+    """Traffic percentage for the latest revision (Knative mode only; ignored in Standard)."""
     logger: LoggerSpec | None = None
+    """Request/response logging through the agent sidecar."""
     batcher: Batcher | None = None
+    """Server-side request batching through the agent sidecar."""
     labels: dict[str, str] | None = None
+    """Labels added to this component's Deployment and pods."""
     annotations: dict[str, str] | None = None
+    """Annotations added to this component's Deployment and pods."""
     deployment_strategy: DeploymentStrategy | None = None
+    """How the Deployment replaces pods (Standard mode)."""
 
     # The same rules as `cel_rules`, for YAML that never reaches an apiserver (`make serve`).
     @model_validator(mode="after")
@@ -160,6 +175,7 @@ class PodSpecFields(InlineKubeModel):
     inline_fields: ClassVar[frozenset[str]] = k8s_fields.POD_SPEC
 
     containers: Annotated[list[Container], Field(max_length=MAX_CONTAINERS)] | None = None
+    """Custom containers; without a model or framework they are the predictor (custom predictor)."""
     init_containers: Annotated[list[Container], Field(max_length=MAX_CONTAINERS)] | None = None
     volumes: list[Volume] | None = None
     service_account_name: str | None = None
@@ -169,6 +185,7 @@ class PodSpecFields(InlineKubeModel):
     image_pull_secrets: list[LocalObjectReference] | None = None
     # Pod-level resources (a component's container resources live under e.g. `model`).
     resources: dict[str, Any] | None = None
+    """Pod-level resources (a model's container resources are under model.resources)."""
 
 
 class ComponentSpec(PodSpecFields, ComponentExtensionSpec):

@@ -42,9 +42,14 @@ class CanarySpec(KubeModel):
 
 
 class InferenceServiceSpec(KubeModel):
+    """What to serve and how."""
+
     predictor: PredictorSpec
+    """The model server: a model (or framework shorthand), or custom containers."""
     transformer: TransformerSpec | None = None
+    """Pre/post-processing in front of the predictor."""
     explainer: ExplainerSpec | None = None
+    """Explanations for the predictor's predictions."""
 
     @model_validator(mode="after")
     def _canaries(self) -> Self:
@@ -77,6 +82,7 @@ class InferenceServiceSpec(KubeModel):
         ]
         | None
     ) = None
+    """Canary predictors beside the stable one (upstream v0.20 Standard mode)."""
 
 
 class Address(KubeModel):
@@ -157,6 +163,8 @@ class CanaryStatus(KubeModel):
 
 
 class InferenceServiceStatus(KubeModel):
+    """What the controller observed: readiness, URLs, model state."""
+
     observed_generation: int | None = None
     conditions: list[Condition] | None = None
     annotations: dict[str, str] | None = None

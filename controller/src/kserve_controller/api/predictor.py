@@ -97,9 +97,13 @@ class PredictorExtensionSpec(InlineKubeModel):
     cel_rules: ClassVar[tuple[Cel, ...]] = (NO_PYTHONPATH,)
 
     storage_uri: StorageUri | None = None
+    """Where the model is: gs://, s3://, https://, pvc://, hf:// ... or a local path."""
     runtime_version: str | None = None
+    """Image tag of the serving runtime to use instead of its default."""
     protocol_version: ProtocolVersion | None = None
+    """Inference protocol: v1 (default), v2 (Open Inference Protocol), grpc-v1, grpc-v2."""
     storage: StorageSpec | None = None
+    """Model location as a key of the storage-config Secret, instead of storageUri."""
     confidential: ConfidentialSpec | None = None
     # The inlined Container's fields the controller reads; the rest stay in `model_extra`.
     args: list[str] | None = None
@@ -127,7 +131,9 @@ class ModelSpec(PredictorExtensionSpec):
     """`predictor.model`: which format, optionally which runtime."""
 
     model_format: ModelFormat
+    """The model's format (sklearn, xgboost, lightgbm ...) and optional version."""
     runtime: str | None = None
+    """Name of the ServingRuntime or ClusterServingRuntime to use; chosen by format when unset."""
 
 
 class WorkerSpec(KubeModel):
@@ -170,20 +176,35 @@ class PredictorSpec(ComponentSpec):
     )
 
     name: Annotated[str, Field(max_length=63, pattern=DNS_LABEL)] | None = None
+    """Names the workload <isvc>-<name>-predictor; required on canaries."""
     sklearn: PredictorExtensionSpec | None = None
+    """Deprecated shorthand for model.modelFormat.name: sklearn."""
     xgboost: PredictorExtensionSpec | None = None
+    """Deprecated shorthand for model.modelFormat.name: xgboost."""
     tensorflow: PredictorExtensionSpec | None = None
+    """Deprecated shorthand for model.modelFormat.name: tensorflow."""
     pytorch: PredictorExtensionSpec | None = None
+    """Deprecated shorthand for model.modelFormat.name: pytorch."""
     triton: PredictorExtensionSpec | None = None
+    """Deprecated shorthand for model.modelFormat.name: triton."""
     onnx: PredictorExtensionSpec | None = None
+    """Deprecated shorthand for model.modelFormat.name: onnx."""
     huggingface: PredictorExtensionSpec | None = None
+    """Deprecated shorthand for model.modelFormat.name: huggingface."""
     pmml: PredictorExtensionSpec | None = None
+    """Deprecated shorthand for model.modelFormat.name: pmml."""
     lightgbm: PredictorExtensionSpec | None = None
+    """Deprecated shorthand for model.modelFormat.name: lightgbm."""
     paddle: PredictorExtensionSpec | None = None
+    """Deprecated shorthand for model.modelFormat.name: paddle."""
     model: ModelSpec | None = None
+    """The model to serve: format, storage, runtime, and container overrides."""
     storage_uris: Annotated[list[StorageUriSpec], Field(min_length=1, max_length=16)] | None = None
+    """Several artifacts, each downloaded to its own mountPath; excludes storageUri."""
     storage_container_name: str | None = None
+    """ClusterStorageContainer that downloads the model, instead of matching by URI."""
     worker_spec: Annotated[WorkerSpec, PRESERVE] | None = None
+    """Multi-node serving; accepted for compatibility, not served by this controller."""
 
     @model_validator(mode="after")
     def _one_implementation(self) -> Self:
