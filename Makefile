@@ -61,6 +61,8 @@ images: ## container images and the local registry
 	$(call not_built,issue 8: images)
 
 bench: venv ## our server vs upstream KServe, MLServer, bare aiohttp (BENCH_QUICK=1: smoke)
+	bash hack/bench/peers.sh >/dev/null   # wrk, which the harness's own tests use
+	$(PYTEST) tests/bench
 	bash hack/bench/run.sh
 
 cluster-up: ## a one-node cluster on this machine
