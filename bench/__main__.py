@@ -72,17 +72,9 @@ def run(args: argparse.Namespace, *, plan: dict[str, Any], work: pathlib.Path) -
     problems: list[str] = []
     began = time.monotonic()
     for r in range(plan["rounds"]):
-        order = fleet if r % 2 == 0 else fleet[::-1]  # alternate, so drift favours no one
-        rounds.append({})
-        for server in order:
-            print(f"bench: round {r + 1}/{plan['rounds']}: {server.name}", flush=True)
-            try:
-                rounds[-1][server.name] = one_server(
-                    server, plan=plan, work=work, requests=requests
-                )
-            except (RuntimeError, subprocess.CalledProcessError) as exc:
-                problems.append(f"round {r + 1} {server.name}: {exc}")
-                print(f"bench: {server.name} failed: {exc}", file=sys.stderr, flush=True)
+        print(f"bench: round {r + 1}/{plan['rounds']}", flush=True)
+        order = fleet if r % 2 == 0 else fleet[::-1]
+        rounds.append(one_round(order, plan=plan, work=work, requests=requests, problems=problems))
     summary = report.summarize(rounds)
     return {
         "meta": {
@@ -92,6 +84,7 @@ def run(args: argparse.Namespace, *, plan: dict[str, Any], work: pathlib.Path) -
             "server_core": SERVER_CORE,
             "wrk_core": WRK_CORE,
             "noise_note": NOISE_NOTE,
+            "niceness": os.getpriority(os.PRIO_PROCESS, 0),
             "order": [s.name for s in fleet],
             "versions": versions.collect(args, repo=REPO),
             "host": {
@@ -107,24 +100,37 @@ def run(args: argparse.Namespace, *, plan: dict[str, Any], work: pathlib.Path) -
     }
 
 
-def one_server(
-    server: servers.Server,
+def one_round(
+    order: list[servers.Server],
     *,
     plan: dict[str, Any],
     work: pathlib.Path,
     requests: dict[str, tuple[str, bytes, list[int]]],
+    problems: list[str],
 ) -> dict[str, Any]:
-    running = servers.start(server, core=SERVER_CORE, log=work / f"{server.name}.log")
+    """Starts every server (one at a time, for start→ready), then loads them cell by cell, the
+    servers taking turns within each cell in alternating order, so drift favours no one."""
+    running: dict[str, servers.Running] = {}
+    results: dict[str, Any] = {}
     try:
-        for endpoint in server.endpoints:  # right answers first, or the numbers mean nothing
-            path, body, expected = requests[endpoint]
-            wrong = load.check_answer(endpoint, *servers.post(path, body), expected)
-            if wrong:
-                raise RuntimeError(wrong)
-        cells: dict[str, Any] = {}
-        for endpoint in server.endpoints:
-            url = f"http://127.0.0.1:{servers.PORT}{requests[endpoint][0]}"
-            for conns in plan["connections"]:
+        for server in order:
+            try:
+                running[server.name] = started = servers.start(
+                    server, core=SERVER_CORE, log=work / f"{server.name}.log"
+                )
+                check_answers(started, requests)  # right answers first, or numbers mean nothing
+            except RuntimeError as exc:
+                if server.name in running:
+                    servers.stop(running.pop(server.name).proc)
+                problems.append(f"{server.name}: {exc}")
+                print(f"bench: {server.name} left out: {exc}", file=sys.stderr, flush=True)
+                continue
+            results[server.name] = {"start_to_ready_s": started.start_to_ready_s, "cells": {}}
+        cells = [(e, c) for e in load.bodies() for c in plan["connections"]]
+        for k, (endpoint, conns) in enumerate(cells):
+            turn = [s for s in order if s.name in running and endpoint in s.endpoints]
+            for server in turn if k % 2 == 0 else turn[::-1]:
+                url = f"http://127.0.0.1:{server.port}{requests[endpoint][0]}"
                 common = {
                     "url": url,
                     "body_file": work / f"{endpoint}.json",
@@ -133,11 +139,25 @@ def one_server(
                     "script": REPO / "bench" / "post.lua",
                 }
                 load.wrk(**common, seconds=plan["warmup_s"])  # unrecorded
-                cells[f"{endpoint}@{conns}"] = load.wrk(**common, seconds=plan["duration_s"])
-        memory = servers.memory_kib(running.proc.pid)
+                stats = load.wrk(**common, seconds=plan["duration_s"])
+                results[server.name]["cells"][f"{endpoint}@{conns}"] = stats
+        for name, run_ in running.items():
+            results[name]["memory"] = servers.memory_kib(run_.proc.pid)
     finally:
-        servers.stop_process(running.proc)
-    return {"start_to_ready_s": running.start_to_ready_s, "memory": memory, "cells": cells}
+        for run_ in running.values():
+            servers.stop(run_.proc)
+    return results
+
+
+def check_answers(
+    running: servers.Running, requests: dict[str, tuple[str, bytes, list[int]]]
+) -> None:
+    for endpoint in running.server.endpoints:
+        path, body, expected = requests[endpoint]
+        status, answer = servers.post(running.server.port, path, body)
+        wrong = load.check_answer(endpoint, status, answer, expected)
+        if wrong:
+            raise RuntimeError(f"wrong answer: {wrong}")
 
 
 def write(result: dict[str, Any], *, out_dir: pathlib.Path, stamp: str) -> None:

@@ -104,10 +104,12 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [
         f"# Benchmark {meta['finished']} ({meta['mode']})",
         "",
-        f"{meta['rounds']} rounds, servers in alternating order; per cell {meta['warmup_s']} s "
+        f"{meta['rounds']} rounds; all servers run side by side and take turns per cell, in "
+        f"alternating order; per cell {meta['warmup_s']} s "
         f"warm-up (unrecorded) then {meta['duration_s']} s of wrk, one thread, server pinned to "
         f"core {meta['server_core']} and wrk to core {meta['wrk_core']}, loopback in a private "
-        "network namespace. Values are medians over rounds; ratios are taken within a round, "
+        f"network namespace, niceness {meta.get('niceness', 0)}. Values are medians over "
+        "rounds; ratios are taken within a round, "
         "then the median. " + meta["noise_note"],
         "",
         "## Per server",

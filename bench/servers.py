@@ -11,7 +11,9 @@ import time
 from dataclasses import dataclass, field
 
 MODEL_NAME = "iris"
-PORT = 8080
+# Each server gets its own ports, so all of them run side by side and the load moves from one
+# to the next every few seconds: drift in the background load then hits them all alike.
+PORTS = {"ours": 8080, "kserve": 8090, "mlserver": 8100, "ceiling": 8110}
 READY_TIMEOUT_S = 120.0
 
 
@@ -20,6 +22,7 @@ class Server:
     """One server: its command line, readiness path and the endpoints it speaks."""
 
     name: str
+    port: int
     argv: list[str]
     ready_path: str
     endpoints: tuple[str, ...]
@@ -47,18 +50,32 @@ def define(
 ) -> list[Server]:
     """The four servers, all on the same joblib, one worker each, their defaults otherwise."""
     both = ("v1-row", "v2-row", "v1-batch", "v2-batch")
-    common = ["--model_name", MODEL_NAME, "--model_dir", str(model_dir), "--http_port", str(PORT)]
-    mlserver_dir = _mlserver_repository(work / "mlserver", model_dir)
+    model = ["--model_name", MODEL_NAME, "--model_dir", str(model_dir)]
+    kserve_ports = ["--http_port", str(PORTS["kserve"]), "--grpc_port", str(PORTS["kserve"] + 1)]
+    mlserver_dir = _mlserver_repository(work / "mlserver", model_dir, port=PORTS["mlserver"])
     return [
-        Server("ours", [ours_bin, *common], f"/v1/models/{MODEL_NAME}", both),
+        Server(
+            "ours",
+            PORTS["ours"],
+            [ours_bin, *model, "--http_port", str(PORTS["ours"])],
+            f"/v1/models/{MODEL_NAME}",
+            both,
+        ),
         Server(
             "kserve",
-            [f"{kserve_venv}/bin/python", str(repo / "bench" / "upstream_iris.py"), *common],
+            PORTS["kserve"],
+            [
+                f"{kserve_venv}/bin/python",
+                str(repo / "bench" / "upstream_iris.py"),
+                *model,
+                *kserve_ports,
+            ],
             f"/v1/models/{MODEL_NAME}",
             both,
         ),
         Server(
             "mlserver",
+            PORTS["mlserver"],
             [f"{mlserver_venv}/bin/mlserver", "start", str(mlserver_dir)],
             f"/v2/models/{MODEL_NAME}/ready",
             ("v2-row", "v2-batch"),  # MLServer speaks only the Open Inference Protocol
@@ -66,16 +83,23 @@ def define(
         ),
         Server(
             "ceiling",
-            [our_python, str(repo / "bench" / "ceiling.py"), *common[2:]],
+            PORTS["ceiling"],
+            [
+                our_python,
+                str(repo / "bench" / "ceiling.py"),
+                *model[2:],
+                "--http_port",
+                str(PORTS["ceiling"]),
+            ],
             f"/v1/models/{MODEL_NAME}",
             both,
         ),
     ]
 
 
-def _mlserver_repository(root: pathlib.Path, model_dir: pathlib.Path) -> pathlib.Path:
+def _mlserver_repository(root: pathlib.Path, model_dir: pathlib.Path, *, port: int) -> pathlib.Path:
     (root / MODEL_NAME).mkdir(parents=True, exist_ok=True)
-    settings = {"http_port": PORT, "grpc_port": PORT + 1, "metrics_port": PORT + 2}
+    settings = {"http_port": port, "grpc_port": port + 1, "metrics_port": port + 2}
     (root / "settings.json").write_text(json.dumps(settings))
     model = {
         "name": MODEL_NAME,
@@ -100,17 +124,17 @@ def start(server: Server, *, core: int, log: pathlib.Path) -> Running:
             start_new_session=True,
         )
     while True:
-        if get(server.ready_path) == 200:
+        if get(server.port, server.ready_path) == 200:
             return Running(server, proc, time.perf_counter() - began, log)
         if proc.poll() is not None or time.perf_counter() - began > READY_TIMEOUT_S:
-            stop_process(proc)
+            stop(proc)
             tail = log.read_text(errors="replace")[-2000:]
             raise RuntimeError(f"{server.name} never became ready; its log ends:\n{tail}")
         time.sleep(0.005)
 
 
-def get(path: str, timeout: float = 0.5) -> int | None:
-    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=timeout)
+def get(port: int, path: str, timeout: float = 0.5) -> int | None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request("GET", path)
         return conn.getresponse().status
@@ -120,8 +144,8 @@ def get(path: str, timeout: float = 0.5) -> int | None:
         conn.close()
 
 
-def post(path: str, body: bytes) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+def post(port: int, path: str, body: bytes) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
         resp = conn.getresponse()
@@ -130,7 +154,7 @@ def post(path: str, body: bytes) -> tuple[int, bytes]:
         conn.close()
 
 
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
+def stop(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM to the server's own process group (it and its workers), SIGKILL after 15 s."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)
@@ -140,10 +164,6 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    # wait until the port is free again, so the next server can bind it
-    deadline = time.monotonic() + 15
-    while get("/", timeout=0.2) is not None and time.monotonic() < deadline:
-        time.sleep(0.05)
 
 
 def memory_kib(pid: int) -> dict[str, int]:
