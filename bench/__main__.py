@@ -52,8 +52,13 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, *, plan: dict[str, Any], work: pathlib.Path) -> dict[str, Any]:
-    model_dir = work / "model"
-    subprocess.run([args.our_python, str(REPO / "bench" / "train.py"), str(model_dir)], check=True)
+    # the same iris SVC as the tutorial's, trained by our examples/train.py with our sklearn
+    subprocess.run(
+        [args.our_python, str(REPO / "examples" / "train.py"), "--out", str(work / "models")],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    model_dir = work / "models" / "sklearn-iris"
     fleet = servers.define(
         ours_bin=args.ours_bin,
         our_python=args.our_python,
