@@ -105,9 +105,7 @@ async def start(
         shutdown_timeout=settings.grace_period,
     )
     await runner.setup()
-    site = web.TCPSite(
-        runner, settings.host, settings.http_port, shutdown_timeout=settings.grace_period
-    )
+    site = web.TCPSite(runner, settings.host, settings.http_port)
     await site.start()
     port = runner.addresses[0][1] if runner.addresses else settings.http_port
     log.info("listening on %s:%s; models: %s", settings.host, port, repository.names())

@@ -99,11 +99,13 @@ def _numeric(
         raise InvalidInput(f"{what}: {datatype} data must be numbers, got booleans")
     elif dtype.kind in "iu" and kind == "f" and not _integral(raw):
         raise InvalidInput(f"{what}: {datatype} data must be integers, got {_sample(raw)}")
-    if dtype.kind in "iu" and raw.size and kind in "iuf":
-        info = np.iinfo(dtype)
-        if raw.min() < info.min or raw.max() > info.max:
-            raise InvalidInput(f"{what}: a value is out of range for {datatype}")
     try:
+        if dtype.kind in "iu" and raw.size:
+            info = np.iinfo(dtype)
+            if raw.min() < info.min or raw.max() > info.max:
+                raise InvalidInput(f"{what}: a value is out of range for {datatype}")
+            if kind == "f":  # integers past int64 arrive as floats: convert the exact originals
+                return np.asarray(data, dtype=dtype).reshape(-1)
         return raw.astype(dtype, copy=False).reshape(-1)
     except (ValueError, OverflowError, TypeError) as exc:
         raise InvalidInput(f"{what}: data does not fit {datatype}: {exc}") from None

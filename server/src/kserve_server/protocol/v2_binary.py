@@ -18,10 +18,8 @@ from kserve_server.protocol import datatypes, v2
 HEADER = "Inference-Header-Content-Length"
 
 
-def split(body: bytes, header_length: str | None) -> tuple[v2.InferenceRequest, dict[str, bytes]]:
+def split(body: bytes, header_length: str) -> tuple[v2.InferenceRequest, dict[str, bytes]]:
     """A binary request body → the typed JSON part and the raw bytes of each binary input."""
-    if header_length is None:
-        raise InvalidInput(f"a binary request needs the {HEADER} header")
     try:
         length = int(header_length)
     except ValueError:

@@ -60,7 +60,7 @@ async def infer(request: web.Request) -> web.Response:
     dataplane.check_model(name)  # 404/503 before reading a large body
     body = await request.read()
     header = request.headers.get(v2_binary.HEADER)
-    if header is not None or request.content_type == "application/octet-stream":
+    if header is not None:  # binary extension; without the header the body is all JSON
         typed, chunks = v2_binary.split(body, header)
     else:
         typed, chunks = v2.validate(v2.loads(body)), {}

@@ -26,7 +26,7 @@ class LightGBMModel(base.ArrayModel):
         import lightgbm
 
         try:
-            booster = lightgbm.Booster(params={"num_threads": self.nthread}, model_file=str(path))
+            booster = lightgbm.Booster(model_file=str(path))  # threads are set per predict
         except lightgbm.basic.LightGBMError as exc:
             raise ModelLoadError(f"cannot load LightGBM model {path.name}: {exc}") from exc
         self.booster = booster

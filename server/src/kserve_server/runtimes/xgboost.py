@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from kserve_server.errors import ModelLoadError
+from kserve_server.errors import InvalidInput, ModelLoadError
 from kserve_server.runtimes import base, inputs
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,9 @@ class XGBoostModel(base.ArrayModel):
         import xgboost
 
         try:
-            booster = xgboost.Booster(params={"nthread": self.nthread}, model_file=str(path))
+            # bytes, as upstream does: XGBoost sniffs JSON vs UBJSON instead of trusting ".bst"
+            raw = bytearray(path.read_bytes())
+            booster = xgboost.Booster(params={"nthread": self.nthread}, model_file=raw)
         except xgboost.core.XGBoostError as exc:
             raise ModelLoadError(f"cannot load XGBoost model {path.name}: {exc}") from exc
         self.booster = booster
@@ -43,6 +45,11 @@ class XGBoostModel(base.ArrayModel):
             data = x.to_frame(list(names) if names else None)
         else:
             data = np.asarray(x, dtype=np.float32)
+            width = self.booster.num_features()
+            if data.ndim != 2 or data.shape[1] != width:
+                raise InvalidInput(
+                    f"expected instances of {width} features, got shape {list(data.shape)}"
+                )
         try:
             matrix = xgboost.DMatrix(data, nthread=self.nthread)
             return np.asarray(self.booster.predict(matrix))

@@ -1,0 +1,171 @@
+"""The `kserve-model-server` command as a ServingRuntime starts it: real process, real signals."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kserve_server.__main__ import parser
+
+Started = tuple[subprocess.Popen[str], int, str]
+
+
+def start(args: list[str], *, script: str | None = None) -> Started:
+    """The process, its port, and what it logged until it listened."""
+    command = (
+        [sys.executable, "-c", script] if script else [sys.executable, "-m", "kserve_server", *args]
+    )
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 60
+    early = ""
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        early += line
+        if match := re.search(r"listening on [\d.]+:(\d+)", line):
+            return proc, int(match.group(1)), early
+    proc.kill()
+    raise AssertionError(f"server did not start: {proc.stderr.read()}")
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def wait_ready(port: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if get(f"http://127.0.0.1:{port}/v2/health/ready")[0] == 200:
+            return
+        time.sleep(0.05)
+    raise AssertionError("not ready in 60s")
+
+
+@pytest.fixture
+def iris_server(models_dir: Path) -> Iterator[Started]:
+    proc, port, early = start(
+        [
+            "--model_name=sklearn-iris",
+            f"--model_dir={models_dir / 'sklearn-iris'}",
+            "--http_port=0",
+            "--host=127.0.0.1",
+            "--framework=sklearn",
+            "--grpc_port=8081",
+            "--workers=1",
+            "--enable_docs_url=true",
+            "--some_future_flag=1",
+            "--predictor_host=foo",
+        ]
+    )
+    yield proc, port, early
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+
+
+def test_upstream_flags_and_unknown_flags_do_not_crash(
+    iris_server: Started,
+) -> None:
+    proc, port, early = iris_server
+    wait_ready(port)
+    status, body = get(f"http://127.0.0.1:{port}/v1/models/sklearn-iris")
+    assert (status, body) == (200, b'{"name":"sklearn-iris","ready":true}')
+    assert get(f"http://127.0.0.1:{port}/docs")[0] == 200
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    assert proc.stderr is not None
+    log = early + proc.stderr.read()
+    assert "ignoring unknown arguments: --some_future_flag=1" in log
+    assert "--predictor_host=foo is accepted for compatibility and has no effect" in log
+
+
+def test_missing_model_exits_1_with_the_reason(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "kserve_server", f"--model_dir={tmp_path}", "--http_port=0"],
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "no sklearn model file (*.joblib, *.pkl, *.pickle) in" in proc.stderr
+
+
+def test_bad_flag_value_is_a_usage_error() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "kserve_server", "--enable_docs_url=maybe"],
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "expected a boolean" in proc.stderr
+
+
+def test_defaults_match_upstream() -> None:
+    args, _ = parser().parse_known_args([])
+    assert (args.model_name, args.model_dir, args.http_port) == ("model", Path("/mnt/models"), 8080)
+    assert args.framework == "sklearn"
+
+
+SLOW = textwrap.dedent(
+    """
+    import logging, sys, time
+    from kserve_server import server
+    from kserve_server.inference import PredictResponse
+    from kserve_server.runtimes.base import Model
+    from kserve_server.settings import ServerSettings
+
+    class Slow(Model):
+        def predict(self, request):
+            time.sleep(float(request.instances[0]))
+            return PredictResponse(predictions=["done"])
+
+    logging.basicConfig(level="INFO")
+    sys.exit(server.run(ServerSettings(host="127.0.0.1", http_port=0, grace_period=10),
+                        models=[Slow("slow")]))
+    """
+)
+
+
+def test_sigterm_drains_in_flight_requests_then_exits_0() -> None:
+    proc, port, _ = start([], script=SLOW)
+    try:
+        wait_ready(port)
+        # a 2000-element body goes inline; 5000 goes to a worker thread: drain both kinds
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/models/slow:predict",
+            data=b'{"instances": [1.5' + b", 0" * 4999 + b"]}",
+            headers={"Content-Type": "application/json"},
+        )
+        import concurrent.futures
+
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            future = pool.submit(lambda: urllib.request.urlopen(request, timeout=30).read())
+            time.sleep(0.5)  # the request is in the model now
+            os.kill(proc.pid, signal.SIGTERM)
+            assert future.result(timeout=30) == b'{"predictions":["done"]}'
+        assert proc.wait(30) == 0
+        with pytest.raises(urllib.error.URLError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
