@@ -129,3 +129,10 @@ async def test_unknown_path_and_method_are_json_errors(client: AppClient) -> Non
     assert resp.status == 405
     assert "GET" in resp.headers["Allow"]
     assert "Method Not Allowed" in (await resp.json())["error"]
+
+
+async def test_numbers_to_the_text_model_are_400(client: AppClient) -> None:
+    # upstream 0.21 answers 500 "'numpy.ndarray' object has no attribute 'lower'" here
+    resp = await client.post(INTENT, json={"instances": [[1, 2, 3, 4]]})
+    assert resp.status == 400
+    assert "takes one string per instance" in (await resp.json())["error"]

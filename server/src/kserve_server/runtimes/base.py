@@ -78,7 +78,7 @@ class ArrayModel(Model):
 
     @abstractmethod
     def run(self, x: inputs.ModelInput) -> np.ndarray[Any, Any]:
-        """The estimator call; ValueError/TypeError/KeyError mean the input did not fit (400)."""
+        """The estimator call; ValueError, TypeError, KeyError ... mean a bad input (400)."""
 
     def predict(self, request: Request) -> Response:
         if isinstance(request, PredictRequest):
@@ -88,7 +88,8 @@ class ArrayModel(Model):
     def _run(self, x: inputs.ModelInput) -> np.ndarray[Any, Any]:
         try:
             return np.asarray(self.run(x))
-        except (ValueError, TypeError, KeyError, IndexError) as exc:
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            # the estimator rejected the data it was given: a client error, not a crash
             raise InvalidInput(f"{type(exc).__name__}: {exc}".replace("KeyError: ", "")) from exc
 
     @staticmethod

@@ -65,8 +65,12 @@ class SKLearnModel(base.ArrayModel):
             if not self.text:
                 x = np.asarray(x, dtype=object).reshape(-1, 1)
             return np.asarray(method(x))
-        if self.text and x.dtype.kind in "OU" and x.ndim == 2 and x.shape[1] == 1:
-            return np.asarray(method(x.reshape(-1).tolist()))
+        if self.text:
+            if x.dtype.kind in "OU" and x.ndim == 2 and x.shape[1] == 1:
+                return np.asarray(method(x.reshape(-1).tolist()))
+            raise InvalidInput(
+                'this text model takes one string per instance: ["text", ...] or [["text"], ...]'
+            )
         self._check_features(x)
         if self.columns is not None and x.ndim == 2:
             import pandas as pd
