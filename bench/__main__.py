@@ -130,7 +130,11 @@ def one_round(
                 problems.append(f"{server.name}: {exc}")
                 print(f"bench: {server.name} left out: {exc}", file=sys.stderr, flush=True)
                 continue
-            results[server.name] = {"start_to_ready_s": started.start_to_ready_s, "cells": {}}
+            results[server.name] = {
+                "start_to_ready_s": started.start_to_ready_s,
+                "cpu_to_ready_s": started.cpu_to_ready_s,
+                "cells": {},
+            }
         cells = [(e, c) for e in load.bodies() for c in plan["connections"]]
         for k, (endpoint, conns) in enumerate(cells):
             turn = [s for s in order if s.name in running and endpoint in s.endpoints]

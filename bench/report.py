@@ -23,6 +23,7 @@ def summarize(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         cells = sorted({c for run in runs for c in run["cells"]}, key=_cell_order)
         servers[name] = {
             "start_to_ready_s": _median([run["start_to_ready_s"] for run in runs]),
+            "cpu_to_ready_s": _median([run.get("cpu_to_ready_s", 0.0) for run in runs]),
             "rss_mib": _median([run["memory"]["rss_kib"] / 1024 for run in runs]),
             "pss_mib": _median([run["memory"]["pss_kib"] / 1024 for run in runs]),
             "cells": {
@@ -83,6 +84,9 @@ def goals(summary: dict[str, Any]) -> list[dict[str, Any]]:
                     found.append(_goal(f"p99 {cell} ≤ 0.4x {peer}", value, GOAL_P99_OF_PEER, "≤"))
     ours = servers.get("ours", {})
     found.append(_goal("start→ready ≤ 1 s", ours.get("start_to_ready_s"), GOAL_START_S, "≤"))
+    # wall time stretches with other work on the machine; the CPU it took does much less so
+    cpu = ours.get("cpu_to_ready_s")
+    found.append(_goal("CPU s to ready ≤ 1 s (load-independent proxy)", cpu, GOAL_START_S, "≤"))
     rss_limit = servers.get("kserve", {}).get("rss_mib")
     found.append(_goal("RSS ≤ upstream KServe's (MiB)", ours.get("rss_mib"), rss_limit, "≤"))
     return found
@@ -114,12 +118,13 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         "## Per server",
         "",
-        "| server | start→ready s | RSS MiB | PSS MiB |",
-        "| --- | ---: | ---: | ---: |",
+        "| server | start→ready s | CPU s to ready | RSS MiB | PSS MiB |",
+        "| --- | ---: | ---: | ---: | ---: |",
     ]
     for name, srv in s["servers"].items():
         lines.append(
-            f"| {name} | {_fmt(srv['start_to_ready_s'])} | {_fmt(srv['rss_mib'], 0)} "
+            f"| {name} | {_fmt(srv['start_to_ready_s'])} | {_fmt(srv['cpu_to_ready_s'])} "
+            f"| {_fmt(srv['rss_mib'], 0)} "
             f"| {_fmt(srv['pss_mib'], 0)} |"
         )
     lines += [

@@ -35,6 +35,7 @@ class Running:
     server: Server
     proc: subprocess.Popen[bytes]
     start_to_ready_s: float
+    cpu_to_ready_s: float  # CPU the server's processes spent until ready: steadier than wall time
     log: pathlib.Path
 
 
@@ -125,7 +126,8 @@ def start(server: Server, *, core: int, log: pathlib.Path) -> Running:
         )
     while True:
         if get(server.port, server.ready_path) == 200:
-            return Running(server, proc, time.perf_counter() - began, log)
+            wall = time.perf_counter() - began
+            return Running(server, proc, wall, cpu_seconds(proc.pid), log)
         if proc.poll() is not None or time.perf_counter() - began > READY_TIMEOUT_S:
             stop(proc)
             tail = log.read_text(errors="replace")[-2000:]
@@ -179,6 +181,16 @@ def memory_kib(pid: int) -> dict[str, int]:
                 if line.startswith("Pss:"):
                     pss += int(line.split()[1])
     return {"rss_kib": rss, "pss_kib": pss, "processes": len(pids)}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of the process and its descendants, reaped children included."""
+    ticks = 0
+    for p in [pid, *_descendants(pid)]:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = pathlib.Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _descendants(pid: int) -> list[int]:
