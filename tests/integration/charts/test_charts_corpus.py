@@ -54,6 +54,14 @@ def test_invalid_spec_is_refused_naming_the_field(
     assert expectation(path) in message, message
 
 
+@pytest.mark.parametrize("path", INVALID, ids=[p.stem for p in INVALID])
+def test_invalid_spec_is_refused_by_a_strict_create_too(
+    charts: Installed, namespace: str, path: Path
+) -> None:
+    message = charts_kube.create_refusal(charts.client, load(path), namespace=namespace)
+    assert expectation(path).split("[")[0] in message, message
+
+
 def test_kubectl_style_get_shows_the_ready_column_path(charts: Installed, namespace: str) -> None:
     table = charts.client.call_api(
         f"/apis/serving.kserve.io/v1beta1/namespaces/{namespace}/inferenceservices",

@@ -24,7 +24,7 @@ class InferenceStep(KubeModel):
         ),
     )
 
-    name: Annotated[str, Field(max_length=253)] | None = None
+    name: Annotated[str, Field(max_length=63)] | None = None
     node_name: Annotated[str, Field(max_length=253)] | None = None
     service_name: Annotated[str, Field(max_length=253)] | None = None
     service_url: Annotated[str, Field(max_length=2048)] | None = Field(
@@ -52,7 +52,7 @@ class InferenceRouter(KubeModel):
     )
 
     router_type: Literal["Sequence", "Splitter", "Ensemble", "Switch"]
-    steps: Annotated[list[InferenceStep], Field(max_length=64)] | None = None
+    steps: Annotated[list[InferenceStep], Field(max_length=32)] | None = None
 
 
 class RouterTimeouts(KubeModel):

@@ -71,7 +71,7 @@ class InferenceServiceSpec(KubeModel):
                 message="canary: every canary needs predictor.name",
             ),
             Cel(
-                rule="self.all(a, self.exists_one(b, has(a.predictor.name) && "
+                rule="self.all(a, !has(a.predictor.name) || self.exists_one(b, "
                 "has(b.predictor.name) && a.predictor.name == b.predictor.name))",
                 message="canary: predictor names must be unique",
             ),
@@ -185,13 +185,11 @@ NAME_RULES = (
         rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
         message="metadata.name: an InferenceService name must consist of lower case "
         "alphanumeric characters or '-', and must start with an alphabetical character",
-        field_path=".metadata.name",
     ),
     Cel(
         rule="size(self.metadata.name) <= (has(self.spec.transformer) ? 51 : 53)",
         message="metadata.name: at most 53 characters (51 with a transformer), so that "
         "'<name>-predictor' and '<name>-transformer' fit a 63-character DNS label",
-        field_path=".metadata.name",
     ),
     Cel(
         rule="!has(self.spec.predictor.name) || "

@@ -91,11 +91,26 @@ class Definitions:
                 out[key] = self._clean(value, stack=stack, descriptions=descriptions)
             else:
                 out[key] = copy.deepcopy(value)
+        if "x-kubernetes-list-map-keys" in out and isinstance(schema.get("items"), dict):
+            keys = out["x-kubernetes-list-map-keys"]
+            self._keep_key_defaults(schema["items"], out["items"], keys)
         if "type" not in out and "properties" in out:
             out["type"] = "object"
         if "type" not in out and "x-kubernetes-int-or-string" not in out:
             out["x-kubernetes-preserve-unknown-fields"] = True
         return out
+
+    def _keep_key_defaults(self, raw_items: Schema, items: Schema, keys: list[str]) -> None:
+        # A list-map key must be required or defaulted (e.g. ContainerPort.protocol: TCP), so
+        # these defaults survive; the apiserver fills them in just as for a Pod.
+        ref = _ref_of(raw_items)
+        raw = self.schemas.get(ref, {}) if ref else raw_items
+        for key in keys:
+            if key in items.get("required", []):
+                continue
+            default = raw.get("properties", {}).get(key, {}).get("default")
+            if default is not None and key in items.get("properties", {}):
+                items["properties"][key]["default"] = default
 
 
 def _ref_of(schema: Schema) -> str | None:
