@@ -19,8 +19,20 @@ venv: $(VENV)/.stamp ## the Python venv with all three deliverables and dev tool
 $(VENV)/.stamp: hack/venv.sh hack/versions.env hack/requirements-dev.txt pyproject.toml server/pyproject.toml controller/pyproject.toml local/pyproject.toml
 	bash hack/venv.sh
 
-serve: venv ## serve the tutorial's two models on 127.0.0.1:8080, no cluster
-	$(call not_built,issue 4: storage initializer and local serve)
+# The tutorial's two InferenceService files, byte for byte; their storageUris are mapped onto
+# models trained here (examples/train.py), so `make serve` needs no network beyond installs.
+EXAMPLE_MODELS := build/example-models
+SERVE_PORT ?= 8080
+SERVE_ARGS := examples/inference-service.yml examples/intent-classifier-kserve.yml --port $(SERVE_PORT) \
+  --storage-map gs://kfserving-examples/models/sklearn/1.0/model=$(CURDIR)/$(EXAMPLE_MODELS)/sklearn-iris \
+  --storage-map https://github.com/tagore8661/intent-classifier-mlops/releases/download/v1.0/intent_model.pkl=$(CURDIR)/$(EXAMPLE_MODELS)/intent-classifier/intent_model.pkl
+
+serve: venv $(EXAMPLE_MODELS)/.stamp ## serve the tutorial's two models on 127.0.0.1:8080, no cluster
+	$(VENV)/bin/kserve-local serve $(SERVE_ARGS)
+
+$(EXAMPLE_MODELS)/.stamp: examples/train.py examples/data/intents.csv $(VENV)/.stamp
+	$(VENV)/bin/python examples/train.py --out $(EXAMPLE_MODELS)
+	touch $@
 
 test: test-unit test-charts test-storage ## every test suite that exists so far (e2e included once built)
 

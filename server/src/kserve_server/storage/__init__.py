@@ -55,6 +55,8 @@ async def fetch(uri: str, dest: Path, *, settings: StorageSettings) -> None:
         files = placement.files_under(staging)
         if not files:
             raise NotFoundError(f"no model found at {shown}")
+        if scheme in ("", "file"):
+            progress.add(sum(f.stat().st_size for f in files))
         if scheme not in ("http", "https") and len(files) == 1:
             only = files[0]
             if archive.is_archive(only.name):  # upstream: a lone archive is unpacked
