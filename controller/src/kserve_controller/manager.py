@@ -71,6 +71,7 @@ class Manager:
             kube=kube,
             recorder=Recorder(kube),
             config=config_mod.ControllerConfig(),
+            namespace=settings.namespace,
             serving_runtimes=self.runtimes,
             cluster_runtimes=self.cluster_runtimes,
             pods=pods if len(namespaces) == 1 else None,

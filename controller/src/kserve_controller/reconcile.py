@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from kserve_controller import build, diff, runtimes, spec, status
 from kserve_controller.api.inferenceservice import InferenceServiceSpec
-from kserve_controller.build import names
+from kserve_controller.build import names, storage_initializer
 from kserve_controller.config import ControllerConfig
 from kserve_controller.errors import InvalidSpec
 from kserve_controller.kube.client import Kube
@@ -55,6 +55,7 @@ class Context:
     kube: Kube
     recorder: Recorder
     config: ControllerConfig
+    namespace: str = "kserve"  # the controller's own (where the CA bundle source lives)
     serving_runtimes: Watch | None = None  # caches fed by the manager's watches
     cluster_runtimes: Watch | None = None
     pods: Watch | None = None
@@ -82,6 +83,7 @@ async def reconcile(key: ObjectKey, *, ctx: Context) -> float | None:
             )
         await ctx.recorder.event(raw, kind="Warning", reason=err.reason, message=err.message)
         return None
+    await _copy_ca_bundle(ctx, isvc)
     observed = await _observe(ctx, isvc, desired)
     changed = [o for o in desired.objects if _differs(o, observed.get(_ref(o)), isvc)]
     stale = [r for r in desired.unwanted if _owned(observed.get(r), isvc)]
@@ -145,6 +147,23 @@ async def _runtime(isvc: spec.Isvc, ctx: Context) -> runtimes.Runtime | None:
             ctx.kube.items("ClusterServingRuntime"),
         )
     return runtimes.select(isvc.model, namespaced=namespaced, cluster=cluster)
+
+
+async def _copy_ca_bundle(ctx: Context, isvc: spec.Isvc) -> None:
+    source_name = ctx.config.storage_initializer.ca_bundle_config_map_name
+    if not source_name or not isvc.storage_uri or isvc.storage_uri.startswith("pvc://"):
+        return
+    source = await ctx.kube.get("ConfigMap", ctx.namespace, source_name)
+    if source is None:
+        log.warning("CA bundle ConfigMap %s not found in namespace %s", source_name, ctx.namespace)
+        return
+    copy = storage_initializer.ca_bundle_copy(source, namespace=isvc.namespace)
+    name = copy["metadata"]["name"]
+    if diff.matches(copy, await ctx.kube.get("ConfigMap", isvc.namespace, name)):
+        return
+    log.info("Copying CA bundle %s to %s in namespace %s", source_name, name, isvc.namespace)
+    await ctx.kube.apply(copy)
+    ctx.on_write("apply", "ConfigMap")
 
 
 def _ref(obj: Obj) -> tuple[str, str]:

@@ -12,7 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class ControllerSettings(BaseSettings):
     """Environment variables `KSERVE_CONTROLLER_*`, plus POD_NAMESPACE / POD_NAME / KUBECONFIG."""
 
-    model_config = SettingsConfigDict(env_prefix="KSERVE_CONTROLLER_", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="KSERVE_CONTROLLER_", frozen=True, populate_by_name=True
+    )
 
     namespace: str = Field(
         "kserve", validation_alias=AliasChoices("POD_NAMESPACE", "KSERVE_CONTROLLER_NAMESPACE")

@@ -21,6 +21,8 @@ MOUNT_PATH = "/mnt/models"
 VOLUME = "kserve-provision-location"
 PVC_VOLUME = "kserve-pvc-source"
 CA_VOLUME = "cabundle-cert"
+# The configured CA bundle ConfigMap is copied into each InferenceService namespace as this.
+CA_COPY = "global-ca-bundle"
 CA_FILE = "cabundle.crt"
 SCHEMES = ("gs://", "s3://", "https://", "http://", "hf://", "file://")
 UNSUPPORTED_SCHEMES = ("hdfs://", "webhdfs://", "oci://", "oci+native://", "oci+fetch://")
@@ -57,13 +59,13 @@ def plan(isvc: Isvc, *, config: StorageInitializerConfig) -> Storage:
     mounts: list[Obj] = [{"name": VOLUME, "mountPath": MOUNT_PATH}]
     if config.ca_bundle_config_map_name:
         ca_path = config.ca_bundle_volume_mount_path
-        volumes.append({"name": CA_VOLUME, "configMap": {"name": config.ca_bundle_config_map_name}})
+        volumes.append({"name": CA_VOLUME, "configMap": {"name": CA_COPY}})
         mounts.append({"name": CA_VOLUME, "mountPath": ca_path, "readOnly": True})
         bundle = f"{ca_path.rstrip('/')}/{CA_FILE}"
         env = _env_defaults(
             env,
             {
-                "CA_BUNDLE_CONFIGMAP_NAME": config.ca_bundle_config_map_name,
+                "CA_BUNDLE_CONFIGMAP_NAME": CA_COPY,
                 "CA_BUNDLE_VOLUME_MOUNT_POINT": ca_path,
                 "SSL_CERT_FILE": bundle,
                 "REQUESTS_CA_BUNDLE": bundle,
@@ -84,6 +86,16 @@ def plan(isvc: Isvc, *, config: StorageInitializerConfig) -> Storage:
     if env:
         container["env"] = env
     return Storage(init_containers=[container], volumes=volumes, mount=mount)
+
+
+def ca_bundle_copy(source: Obj, *, namespace: str) -> Obj:
+    """The CA bundle ConfigMap from the controller's namespace, as the isvc namespace's copy."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": CA_COPY, "namespace": namespace},
+        "data": dict(source.get("data") or {}),
+    }
 
 
 def check_uri(uri: str) -> None:

@@ -21,7 +21,7 @@ Handler = Callable[[str, Obj], Awaitable[None] | None]
 log = logging.getLogger(__name__)
 
 WATCH_SECONDS = 290  # the apiserver ends each watch after this; we resume from resourceVersion
-MAX_BACKOFF = 30.0
+MAX_BACKOFF = 8.0
 
 
 class Watch:

@@ -1,0 +1,326 @@
+"""What a user sees after `kubectl apply` of an InferenceService, on a real apiserver.
+
+There is no kubelet and no kube-controller-manager here: the test plays their part where
+needed (marks the Deployment Available, writes a pod's init container status).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+from controller_env import cond, isvc, wait_for
+
+from kserve_controller.kube.client import Kube
+
+pytestmark = pytest.mark.integration
+
+OWNED = [
+    ("Deployment", "{}-predictor"),
+    ("Service", "{}-predictor"),
+    ("HorizontalPodAutoscaler", "{}-predictor"),
+    ("Ingress", "{}"),
+]
+
+
+async def _make_available(admin: Kube, ns: str, name: str) -> None:
+    # What the deployment controller would write once the pods are ready.
+    now = "2026-01-01T00:00:00Z"
+    status = {
+        "observedGeneration": 1,
+        "replicas": 1,
+        "readyReplicas": 1,
+        "availableReplicas": 1,
+        "updatedReplicas": 1,
+        "conditions": [
+            {
+                "type": "Available",
+                "status": "True",
+                "reason": "MinimumReplicasAvailable",
+                "message": "Deployment has minimum availability.",
+                "lastUpdateTime": now,
+                "lastTransitionTime": now,
+            },
+            {
+                "type": "Progressing",
+                "status": "True",
+                "reason": "NewReplicaSetAvailable",
+                "message": "ok",
+                "lastUpdateTime": now,
+                "lastTransitionTime": now,
+            },
+        ],
+    }
+    await admin.request(
+        "PATCH",
+        f"/apis/apps/v1/namespaces/{ns}/deployments/{name}/status",
+        body={"status": status},
+        content_type="application/merge-patch+json",
+    )
+
+
+async def test_tutorial_isvc_gets_its_objects_status_and_log_lines(
+    start_controller: Any, admin: Kube, tutorial_isvc: dict[str, Any], caplog: Any
+) -> None:
+    caplog.set_level(logging.INFO, logger="kserve_controller")
+    ns = tutorial_isvc["metadata"]["namespace"]
+    await admin.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    await start_controller()
+    created = await admin.create(tutorial_isvc)
+    uid = created["metadata"]["uid"]
+
+    for kind, pattern in OWNED:
+        name = pattern.format("sklearn-iris")
+        obj = await wait_for(lambda k=kind, n=name: admin.get(k, ns, n), what=f"{kind} {name}")
+        owners = obj["metadata"]["ownerReferences"]
+        assert [(o["kind"], o["uid"], o["controller"]) for o in owners] == [
+            ("InferenceService", uid, True)
+        ]
+    deploy = await admin.get("Deployment", ns, "sklearn-iris-predictor")
+    assert deploy is not None
+    pod = deploy["spec"]["template"]["spec"]
+    assert pod["initContainers"][0]["args"] == [
+        "gs://kfserving-examples/models/sklearn/1.0/model",
+        "/mnt/models",
+    ]
+    assert pod["containers"][0]["resources"]["requests"] == {"cpu": "100m", "memory": "512Mi"}
+    svc = await admin.get("Service", ns, "sklearn-iris-predictor")
+    assert svc is not None and svc["spec"]["ports"][0]["port"] == 80
+
+    got = await wait_for(lambda: _status_has(admin, ns, "sklearn-iris", "url"), what="status.url")
+    assert got["status"]["url"] == "http://sklearn-iris-ml.example.com"
+    assert got["status"]["address"]["url"] == "http://sklearn-iris-predictor.ml.svc.cluster.local"
+    assert got["status"]["clusterServingRuntimeName"] == "kserve-sklearnserver"
+    assert cond(got, "Ready")["status"] != "True"
+
+    lines = [r.getMessage() for r in caplog.records]
+    for phrase in (
+        "Reconciling inference service sklearn-iris",
+        "Creating deployment sklearn-iris-predictor in namespace ml",
+        "Creating service sklearn-iris-predictor in namespace ml",
+        "Creating horizontal pod autoscaler sklearn-iris-predictor in namespace ml",
+    ):
+        assert any(phrase in line for line in lines), (phrase, lines)
+    info = [r for r in caplog.records if r.levelno >= logging.INFO]
+    assert len(info) <= 10, [r.getMessage() for r in info]
+
+    await _make_available(admin, ns, "sklearn-iris-predictor")
+    ready = await wait_for(
+        lambda: _condition_is(admin, ns, "sklearn-iris", "Ready", "True"), what="Ready=True"
+    )
+    assert cond(ready, "PredictorReady")["status"] == "True"
+    assert cond(ready, "IngressReady")["status"] == "True"
+    assert ready["status"]["observedGeneration"] == 1
+    events = await admin.items("Event", ns)
+    reasons = {e["reason"] for e in events}
+    assert {"Created", "InferenceServiceReady"} <= reasons
+
+
+async def _status_has(admin: Kube, ns: str, name: str, key: str) -> dict[str, Any] | None:
+    obj = await admin.get("InferenceService", ns, name)
+    return obj if obj and (obj.get("status") or {}).get(key) else None
+
+
+async def _condition_is(
+    admin: Kube, ns: str, name: str, kind: str, value: str, *, reason: str | None = None
+) -> dict[str, Any] | None:
+    obj = await admin.get("InferenceService", ns, name)
+    c = cond(obj, kind)
+    if c.get("status") == value and (reason is None or c.get("reason") == reason):
+        return obj
+    return None
+
+
+async def test_edit_storage_uri_updates_the_deployment(
+    start_controller: Any, admin: Kube, namespace: str, caplog: Any
+) -> None:
+    caplog.set_level(logging.INFO, logger="kserve_controller")
+    await start_controller()
+    await admin.create(isvc("edit", namespace, storage_uri="gs://bucket/v1"))
+    await wait_for(lambda: admin.get("Deployment", namespace, "edit-predictor"), what="deployment")
+    await admin.patch(
+        "InferenceService",
+        namespace,
+        "edit",
+        {"spec": {"predictor": {"model": {"storageUri": "gs://bucket/v2"}}}},
+    )
+
+    async def args() -> list[str] | None:
+        d = await admin.get("Deployment", namespace, "edit-predictor")
+        got = d["spec"]["template"]["spec"]["initContainers"][0]["args"] if d else None
+        return got if got and got[0] == "gs://bucket/v2" else None
+
+    await wait_for(args, what="initContainer args with v2")
+    assert any(
+        "Updating deployment edit-predictor in namespace" in r.getMessage() for r in caplog.records
+    )
+
+
+async def test_deleted_service_is_recreated(
+    start_controller: Any, admin: Kube, namespace: str
+) -> None:
+    await start_controller()
+    await admin.create(isvc("svc", namespace))
+    first = await wait_for(lambda: admin.get("Service", namespace, "svc-predictor"), what="svc")
+    assert await admin.delete("Service", namespace, "svc-predictor")
+
+    async def recreated() -> dict[str, Any] | None:
+        s = await admin.get("Service", namespace, "svc-predictor")
+        return s if s and s["metadata"]["uid"] != first["metadata"]["uid"] else None
+
+    await wait_for(recreated, what="a new Service")
+
+
+async def test_configmap_change_applies_without_restart(
+    start_controller: Any, admin: Kube, namespace: str
+) -> None:
+    await start_controller()
+    await admin.create(isvc("conf", namespace))
+    await wait_for(lambda: _status_has(admin, namespace, "conf", "url"), what="url")
+    cm = await admin.get("ConfigMap", "kserve", "inferenceservice-config")
+    assert cm is not None
+    original = cm["data"]["ingress"]
+    ingress = json.loads(original)
+    ingress["ingressDomain"] = "models.example.org"
+    try:
+        await admin.patch(
+            "ConfigMap",
+            "kserve",
+            "inferenceservice-config",
+            {"data": {"ingress": json.dumps(ingress)}},
+        )
+        want = f"http://conf-{namespace}.models.example.org"
+
+        async def moved() -> dict[str, Any] | None:
+            obj = await admin.get("InferenceService", namespace, "conf")
+            ing = await admin.get("Ingress", namespace, "conf")
+            hosts = [r["host"] for r in (ing or {}).get("spec", {}).get("rules", [])]
+            ok = (obj or {}).get("status", {}).get("url") == want and want[7:] in hosts
+            return obj if ok else None
+
+        await wait_for(moved, what=want)
+    finally:
+        await admin.patch(
+            "ConfigMap", "kserve", "inferenceservice-config", {"data": {"ingress": original}}
+        )
+
+
+async def test_missing_runtime_is_a_condition_until_one_appears(
+    start_controller: Any, admin: Kube, namespace: str
+) -> None:
+    await start_controller()
+    await admin.create(isvc("tf", namespace, fmt="tensorflow"))
+    got = await wait_for(
+        lambda: _condition_is(
+            admin, namespace, "tf", "Ready", "False", reason="NoSupportingRuntime"
+        ),
+        what="NoSupportingRuntime",
+    )
+    assert "tensorflow" in cond(got, "Ready")["message"]
+    assert await admin.get("Deployment", namespace, "tf-predictor") is None
+    await admin.create(
+        {
+            "apiVersion": "serving.kserve.io/v1alpha1",
+            "kind": "ServingRuntime",
+            "metadata": {"name": "tf-serving", "namespace": namespace},
+            "spec": {
+                "supportedModelFormats": [{"name": "tensorflow", "autoSelect": True}],
+                "containers": [{"name": "kserve-container", "image": "example.test/tf:1"}],
+            },
+        }
+    )
+    await wait_for(lambda: admin.get("Deployment", namespace, "tf-predictor"), what="deployment")
+    got = await wait_for(
+        lambda: _status_has(admin, namespace, "tf", "servingRuntimeName"), what="runtime name"
+    )
+    assert got["status"]["servingRuntimeName"] == "tf-serving"
+
+
+async def test_transformer_is_not_supported_and_says_so(
+    start_controller: Any, admin: Kube, namespace: str
+) -> None:
+    await start_controller()
+    body = isvc("tr", namespace)
+    body["spec"]["transformer"] = {"containers": [{"name": "kserve-container", "image": "t:1"}]}
+    await admin.create(body)
+    got = await wait_for(
+        lambda: _condition_is(admin, namespace, "tr", "Ready", "False", reason="NotSupported"),
+        what="NotSupported",
+    )
+    assert "transformer" in cond(got, "Ready")["message"]
+
+
+async def test_failed_download_shows_in_status(
+    start_controller: Any, admin: Kube, namespace: str
+) -> None:
+    await start_controller()
+    await admin.create(isvc("bad", namespace, storage_uri="gs://no-such-bucket/model"))
+    deploy = await wait_for(
+        lambda: admin.get("Deployment", namespace, "bad-predictor"), what="deploy"
+    )
+    # The pod the ReplicaSet would create, and the status the kubelet would write.
+    labels = deploy["spec"]["template"]["metadata"]["labels"]
+    spec = deploy["spec"]["template"]["spec"]
+    await admin.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "bad-predictor-abc", "namespace": namespace, "labels": labels},
+            "spec": spec,
+        }
+    )
+    message = "gs://no-such-bucket/model: bucket does not exist"
+    await admin.request(
+        "PATCH",
+        f"/api/v1/namespaces/{namespace}/pods/bad-predictor-abc/status",
+        body={
+            "status": {
+                "phase": "Pending",
+                "initContainerStatuses": [
+                    {
+                        "name": "storage-initializer",
+                        "image": spec["initContainers"][0]["image"],
+                        "imageID": "",
+                        "ready": False,
+                        "restartCount": 3,
+                        "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                        "lastState": {
+                            "terminated": {
+                                "exitCode": 1,
+                                "reason": "Error",
+                                "message": message,
+                                "startedAt": "2026-01-01T00:00:00Z",
+                                "finishedAt": "2026-01-01T00:00:01Z",
+                            }
+                        },
+                    }
+                ],
+            }
+        },
+        content_type="application/merge-patch+json",
+    )
+    got = await wait_for(
+        lambda: _condition_is(admin, namespace, "bad", "Ready", "False", reason="ModelLoadFailed"),
+        what="ModelLoadFailed",
+    )
+    assert cond(got, "PredictorReady")["message"] == message
+    info = got["status"]["modelStatus"]
+    assert info["transitionStatus"] == "BlockedByFailedLoad"
+    assert info["lastFailureInfo"]["message"] == message
+    assert info["lastFailureInfo"]["exitCode"] == 1
+
+
+async def test_deleting_the_isvc_leaves_owner_refs_for_gc(
+    start_controller: Any, admin: Kube, namespace: str
+) -> None:
+    # No garbage collector runs here; what we can check is that every child points at the
+    # isvc with blockOwnerDeletion, which is what the real GC acts on.
+    await start_controller()
+    created = await admin.create(isvc("gc", namespace))
+    for kind, pattern in OWNED:
+        name = pattern.format("gc")
+        obj = await wait_for(lambda k=kind, n=name: admin.get(k, namespace, n), what=kind)
+        ref = obj["metadata"]["ownerReferences"][0]
+        assert (ref["uid"], ref["blockOwnerDeletion"]) == (created["metadata"]["uid"], True)
