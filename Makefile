@@ -10,7 +10,7 @@ define not_built
 	@echo "make $@: not built yet ($(1))" >&2; exit 2
 endef
 
-.PHONY: help venv serve test test-unit test-integration e2e lint generate tools images bench cluster-up cluster-down test-charts lint-charts test-storage
+.PHONY: help venv serve test test-unit test-integration e2e lint generate tools images bench cluster-up cluster-down test-charts lint-charts test-storage test-server-integration
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -34,10 +34,13 @@ $(EXAMPLE_MODELS)/.stamp: examples/train.py examples/data/intents.csv $(VENV)/.s
 	$(VENV)/bin/python examples/train.py --out $(EXAMPLE_MODELS)
 	touch $@
 
-test: test-unit test-charts test-storage ## every test suite that exists so far (e2e included once built)
+test: test-unit test-charts test-storage test-server-integration ## every test suite that exists so far (e2e included once built)
 
 test-unit: venv ## unit tests: no cluster, no network beyond loopback
 	$(PYTEST) tests/unit
+
+test-server-integration: venv ## model server vs the upstream kserve SDK client (own venv in the cache dir)
+	$(PYTEST) tests/integration/server
 
 test-storage: venv ## storage initializer against real S3 (moto), GCS emulator, http(s) on loopback
 	$(PYTEST) tests/integration/storage

@@ -196,7 +196,7 @@ async def test_bad_tensors_are_400_naming_the_problem(
         (b"{", {}, "Unrecognized request format"),
         (b'{"inputs": "x"}', {}, "inputs"),
         (b'{"inputs": []}', {}, "inputs"),
-        (b'{"inputs": [], "extra": 1}', {}, "extra"),
+        (b'{"inputs": [{"name": "x", "shape": [1]}]}', {}, "inputs.0.datatype: Field required"),
         (b"{}", {"Content-Type": "application/octet-stream"}, "inputs: Field required"),
         (b"{", {"Content-Type": "application/json"}, "Unrecognized request format"),
         (b"{}", {"Inference-Header-Content-Length": "99"}, "body has 2 bytes"),

@@ -21,7 +21,7 @@ ParameterValue = StrictBool | StrictInt | StrictFloat | StrictStr | None
 
 
 class RequestInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     name: str = Field(min_length=1)
     shape: list[int] = Field(description="dimensions; their product is the element count")
@@ -35,7 +35,7 @@ class RequestInput(BaseModel):
 
 
 class RequestOutput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     name: str = Field(min_length=1)
     parameters: dict[str, ParameterValue] | None = None
@@ -44,7 +44,7 @@ class RequestOutput(BaseModel):
 class InferenceRequest(BaseModel):
     """The JSON part of a V2 inference request."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # clients add fields: the kserve SDK's model_name
 
     id: str | None = None
     parameters: dict[str, ParameterValue] | None = None
