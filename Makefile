@@ -48,8 +48,8 @@ test-storage: venv ## storage initializer against real S3 (moto), GCS emulator, 
 test-integration: ## tests on the real kube-apiserver + etcd
 	$(call not_built,issue 5: toolchain and apiserver fixture)
 
-e2e: ## the tutorial on a real local cluster
-	$(call not_built,issue 10: end to end)
+e2e: venv ## the tutorial on a real cluster: tools, images, cluster up, tests, cluster down (KUBECONFIG=...: that cluster)
+	bash hack/e2e.sh
 
 lint: venv lint-charts ## ruff, mypy, import-linter, helm lint
 	$(VENV)/bin/ruff check .

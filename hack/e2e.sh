@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# `make e2e`: the tutorial on a real cluster, with a time line of each step.
+#   1. tools (kubectl, helm)  2. images + local registry  3. cluster up  4. pytest tests/e2e
+#   5. cluster down, also when a step failed.
+# With KUBECONFIG already set to a cluster (kind, or one you brought up), steps 2, 3 and 5 are
+# skipped and the tests run against it: its nodes must be able to pull our images.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/kserve-py"
+logs="$cache/logs"
+mkdir -p "$logs"
+start=$(date +%s)
+timeline=()
+status=0
+
+step() {  # step NAME COMMAND...: run, time, remember; a failure stops the run (after cleanup)
+  local name=$1 t0 rc=0
+  shift
+  t0=$(date +%s)
+  echo "=== e2e: $name (+$((t0 - start))s)"
+  "$@" || rc=$?
+  timeline+=("$(printf '%6ss  %s%s' $(($(date +%s) - t0)) "$name" "$([ $rc = 0 ] || echo "  FAILED ($rc)")")")
+  return $rc
+}
+
+finish() {
+  local rc=$?
+  [ $status = 0 ] || rc=$status
+  if [ "${own_cluster:-0}" = 1 ]; then
+    step "cluster down" make -s cluster-down || { [ "$rc" != 0 ] || rc=1; }
+  fi
+  echo "=== e2e time line"
+  printf '%s\n' "${timeline[@]}"
+  if [ -s "$timings" ]; then
+    echo "--- inside the tests"
+    .venv/bin/python -c 'import json,sys; [print(f"{v:6.1f}s  {k}") for k,v in json.load(open(sys.argv[1])).items()]' "$timings"
+  fi
+  rm -f "$timings"
+  echo "=== e2e: $([ "$rc" = 0 ] && echo PASSED || echo FAILED) in $(($(date +%s) - start))s"
+  exit "$rc"
+}
+
+timings=$(mktemp)
+trap finish EXIT
+step "tools (kubectl, helm)" bash hack/tools.sh
+if [ -z "${KUBECONFIG:-}" ]; then
+  step "images + registry (make images)" make -s images
+  own_cluster=1
+  step "cluster up (make cluster-up)" make -s cluster-up
+  KUBECONFIG=$(bash hack/cluster/up.sh kubeconfig)
+  export KUBECONFIG
+else
+  echo "=== e2e: using the cluster of KUBECONFIG=$KUBECONFIG (no images, cluster up/down here)"
+fi
+E2E_TIMINGS=$timings step "tests (pytest tests/e2e)" .venv/bin/pytest tests/e2e -p no:cacheprovider || status=$?
