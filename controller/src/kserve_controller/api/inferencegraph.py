@@ -43,11 +43,13 @@ class InferenceRouter(KubeModel):
             rule="self.routerType != 'Splitter' || (has(self.steps) && "
             "self.steps.all(s, has(s.weight)) && self.steps.map(s, s.weight).sum() == 100)",
             message="steps: a Splitter's step weights must be set and add up to 100",
+            field_path=".steps",
         ),
         Cel(
             rule="!has(self.steps) || self.steps.all(a, !has(a.name) || "
             "self.steps.exists_one(b, has(b.name) && b.name == a.name))",
             message="steps: step names must be unique within a node",
+            field_path=".steps",
         ),
     )
 

@@ -16,10 +16,29 @@ KIND = "InferenceService"
 PLURAL = "inferenceservices"
 
 
+TRANSFORMER_CONTAINERS = Cel(
+    rule="has(self.containers) && size(self.containers) > 0",
+    message="containers: a transformer is custom containers; at least one is required",
+    field_path=".containers",
+)
+EXPLAINER_ONE_OF = Cel(
+    rule="has(self.art) != (has(self.containers) && size(self.containers) > 0)",
+    message="exactly one of [art, containers] must be specified in explainer",
+)
+
+
 class TransformerSpec(ComponentSpec):
     """`spec.transformer`: custom containers that pre/post-process around the predictor."""
 
+    cel_rules: ClassVar[tuple[Cel, ...]] = (*ComponentSpec.cel_rules, TRANSFORMER_CONTAINERS)
+
     storage_uris: Annotated[list[StorageUriSpec], Field(min_length=1, max_length=16)] | None = None
+
+    @model_validator(mode="after")
+    def _has_containers(self) -> Self:
+        if not self.containers:
+            raise ValueError(TRANSFORMER_CONTAINERS.message)
+        return self
 
 
 class ARTExplainerSpec(PredictorExtensionSpec):
@@ -30,8 +49,16 @@ class ARTExplainerSpec(PredictorExtensionSpec):
 class ExplainerSpec(ComponentSpec):
     """`spec.explainer`: ART or custom containers."""
 
+    cel_rules: ClassVar[tuple[Cel, ...]] = (*ComponentSpec.cel_rules, EXPLAINER_ONE_OF)
+
     art: ARTExplainerSpec | None = None
     storage_uris: Annotated[list[StorageUriSpec], Field(min_length=1, max_length=16)] | None = None
+
+    @model_validator(mode="after")
+    def _one_explainer(self) -> Self:
+        if (self.art is not None) == bool(self.containers):
+            raise ValueError(EXPLAINER_ONE_OF.message)
+        return self
 
 
 class CanarySpec(KubeModel):

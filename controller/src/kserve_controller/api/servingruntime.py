@@ -1,9 +1,9 @@
 """ServingRuntime and ClusterServingRuntime (serving.kserve.io/v1alpha1): which server image
 serves which model formats, and how its pod looks."""
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from kserve_controller.api.base import (
     PRESERVE,
@@ -29,7 +29,7 @@ CLUSTER_PLURAL = "clusterservingruntimes"
 
 
 class SupportedModelFormat(KubeModel):
-    name: Annotated[str, Field(min_length=1)]
+    name: Annotated[str, Field(min_length=1, max_length=63)]
     version: str | None = None
     auto_select: bool | None = None
     priority: Annotated[int, Field(ge=1)] | None = None
@@ -54,13 +54,25 @@ class ServingRuntimeSpec(KubeModel):
 
     cel_rules: ClassVar[tuple[Cel, ...]] = (
         Cel(
-            rule="self.containers.exists(c, c.name == 'kserve-container')",
+            rule="(has(self.multiModel) && self.multiModel) || "
+            "self.containers.exists(c, c.name == 'kserve-container')",
             message="containers: one container must be named kserve-container",
             field_path=".containers",
         ),
+        Cel(
+            rule="!has(self.supportedModelFormats) || self.supportedModelFormats.all(a, "
+            "self.supportedModelFormats.all(b, !(has(a.autoSelect) && a.autoSelect && "
+            "has(b.autoSelect) && b.autoSelect && a.name == b.name && has(a.priority) && "
+            "has(b.priority)) || a.priority == b.priority))",
+            message="supportedModelFormats: different priorities assigned for the same "
+            "auto-selected model format",
+            field_path=".supportedModelFormats",
+        ),
     )
 
-    supported_model_formats: list[SupportedModelFormat] | None = None
+    supported_model_formats: Annotated[list[SupportedModelFormat], Field(max_length=64)] | None = (
+        None
+    )
     protocol_versions: list[ProtocolVersion] | None = None
     multi_model: bool | None = None
     disabled: bool | None = None
@@ -82,6 +94,18 @@ class ServingRuntimeSpec(KubeModel):
     replicas: Annotated[int, Field(ge=0)] | None = None
     storage_helper: StorageHelper | None = None
     built_in_adapter: BuiltInAdapter | None = None
+
+    @model_validator(mode="after")
+    def _runtime_rules(self) -> Self:
+        if not self.multi_model and self.container("kserve-container") is None:
+            raise ValueError(self.cel_rules[0].message)
+        priorities: dict[str, set[int | None]] = {}
+        for fmt in self.supported_model_formats or []:
+            if fmt.auto_select and fmt.priority is not None:
+                priorities.setdefault(fmt.name, set()).add(fmt.priority)
+        if any(len(p) > 1 for p in priorities.values()):
+            raise ValueError(self.cel_rules[1].message)
+        return self
 
     def container(self, name: str) -> dict[str, Any] | None:
         """The runtime's container called `name` (e.g. kserve-container), if any."""
