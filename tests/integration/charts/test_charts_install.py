@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import charts_kube
 import kubernetes.client
@@ -96,3 +97,15 @@ def test_a_mistyped_value_is_refused_at_install(charts: Installed) -> None:
         check=False,
     )  # fmt: skip
     assert "deploymentmode" in out and "not allowed" in out
+
+
+def test_kubectl_explain_describes_the_model_fields(charts: Installed) -> None:
+    kubectl = charts_kube.REPO / "bin" / "kubectl"
+    assert kubectl.exists(), f"kubectl not found at {kubectl}: run `make tools`"
+    out = subprocess.run(
+        [str(kubectl), "--kubeconfig", str(charts.kubeconfig), "explain",
+         "isvc.spec.predictor.model"],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    assert "The model to serve" in out
+    assert "storageUri" in out and "modelFormat" in out and "resources" in out
