@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# `make images`: build every image from Debian packages and pinned PyPI wheels, push them and
+# the charts to the local registry. An image whose inputs (Dockerfile, wheels, our sources, base)
+# did not change since its last push is not rebuilt.
+# Usage: build.sh [NAME...]   (default: all; names as in the table below)
+source "$(dirname "$0")/common.sh"
+source "$(dirname "$0")/wheels.sh"
+LOG_TAG=images
+
+# name | Dockerfile | context recipe (see ctx_* below) | build args
+IMAGES=(
+  "pause|hack/images/pause/Dockerfile|ctx_pause|"
+  "model-server|server/Dockerfile|ctx_server model-server sklearn|FRAMEWORK=sklearn"
+  "model-server-xgboost|server/Dockerfile|ctx_server model-server-xgboost xgboost|FRAMEWORK=xgboost"
+  "model-server-lightgbm|server/Dockerfile|ctx_server model-server-lightgbm lightgbm|FRAMEWORK=lightgbm"
+  "storage-initializer|server/Dockerfile.storage-initializer|ctx_storage|"
+  "controller|controller/Dockerfile|ctx_controller|"
+  "gcs-emulator|hack/images/fixtures/gcs-emulator/Dockerfile|ctx_gcs|"
+  "https-server|hack/images/fixtures/https-server/Dockerfile|ctx_https|"
+)
+
+# ctx_* CTX [ARGS]: fill the build context directory CTX (empty on entry).
+ctx_wheels() {  # CTX LOCKNAME REQFILE: the lock's wheels as hard links, the lock as REQFILE
+  mkdir -p "$1/wheels"
+  download "$LOCKS/$2.txt"
+  wheel_paths "$LOCKS/$2.txt" | xargs -r ln -t "$1/wheels"
+  cp "$LOCKS/$2.txt" "$1/$3"
+}
+ctx_own() { mkdir -p "$1/own" && ln -t "$1/own" "$(own_wheel "$2")"; }
+ctx_pause() {
+  local key bin
+  key=$(hash_files "$ROOT/hack/images/pause/pause.c")
+  bin="$IMG_CACHE/pause-$key"
+  if [ ! -x "$bin" ]; then
+    apt_need gcc libc6-dev
+    gcc -Os -static -s -o "$bin.tmp" "$ROOT/hack/images/pause/pause.c" && mv "$bin.tmp" "$bin"
+  fi
+  cp "$bin" "$1/pause"
+}
+ctx_server() {  # CTX LOCKNAME FRAMEWORK
+  lock "$2" server/pyproject.toml "$3"
+  ctx_wheels "$1" "$2" "requirements-$3.txt"
+  ctx_own "$1" server
+}
+ctx_storage() {
+  # the storage fetchers' own extra, once server/pyproject.toml defines one
+  if grep -qE '^storage *=' "$ROOT/server/pyproject.toml"; then
+    lock storage-initializer server/pyproject.toml storage
+  else
+    lock storage-initializer server/pyproject.toml
+  fi
+  ctx_wheels "$1" storage-initializer requirements.txt
+  ctx_own "$1" server
+}
+ctx_controller() {
+  lock controller controller/pyproject.toml
+  ctx_wheels "$1" controller requirements.txt
+  ctx_own "$1" controller
+}
+ctx_gcs() {
+  lock gcs-emulator hack/images/fixtures/gcs-emulator/requirements.in
+  ctx_wheels "$1" gcs-emulator requirements.txt
+}
+ctx_https() { cp "$ROOT/hack/images/fixtures/https-server/serve.py" "$1/"; }
+
+in_registry() {  # NAME: true if the registry holds NAME:IMAGE_TAG
+  curl -fsS -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    "http://$REGISTRY_ADDR/v2/$IMAGE_REPO/$1/manifests/$IMAGE_TAG"
+}
+
+# build_one NAME DOCKERFILE RECIPE ARGS BASE
+build_one() {
+  local name=$1 dockerfile=$2 recipe=$3 args=$4 base=$5
+  local ctx="$IMG_CACHE/ctx/$name" key stamp="$IMG_CACHE/stamps/$name" t0 a
+  local local_ref="$REGISTRY_NAME/$IMAGE_REPO/$name:$IMAGE_TAG" push_ref="$REGISTRY_ADDR/$IMAGE_REPO/$name:$IMAGE_TAG"
+  rm -rf "$ctx" && mkdir -p "$ctx" "$IMG_CACHE/stamps"
+  local words
+  read -ra words <<<"$recipe"
+  "${words[0]}" "$ctx" "${words[@]:1}"
+  key=$(printf '%s\n' "$base" "$args" "$(hash_files "$ROOT/$dockerfile" "$ctx")" | sha256sum | cut -c1-16)
+  if [ "$(cat "$stamp" 2>/dev/null)" = "$key" ] && dk image inspect "$local_ref" >/dev/null 2>&1 \
+    && in_registry "$name"; then
+    log "$name: unchanged ($key), not rebuilt"
+    return 0
+  fi
+  t0=$(date +%s)
+  local build_args=(--build-arg "BASE=$base")
+  for a in $args; do build_args+=(--build-arg "$a"); done
+  log "$name: building ($key)"
+  dk build -q --network none "${build_args[@]}" --label "io.kserve-py.inputs=$key" \
+    -f "$ROOT/$dockerfile" -t "$local_ref" -t "$push_ref" "$ctx" >/dev/null
+  dk push -q "$push_ref" >/dev/null
+  echo "$key" >"$stamp"
+  log "$name: built and pushed in $(($(date +%s) - t0)) s"
+}
+
+# push the charts as OCI artifacts, once the charts and bin/helm exist
+push_charts() {
+  local helm="$ROOT/bin/helm" chart out
+  if [ ! -x "$helm" ] || [ ! -d "$ROOT/charts" ]; then
+    log "charts: not pushed (needs bin/helm from make tools and charts/)"
+    return 0
+  fi
+  out=$(mktemp -d)
+  for chart in "$ROOT"/charts/*/Chart.yaml; do
+    "$helm" package -d "$out" "$(dirname "$chart")" >/dev/null
+  done
+  for chart in "$out"/*.tgz; do
+    "$helm" push --plain-http "$chart" "oci://$REGISTRY_ADDR/charts" >/dev/null 2>&1 \
+      || die "helm push $chart failed"
+    log "charts: pushed $(basename "$chart" .tgz) to oci://$REGISTRY_ADDR/charts"
+  done
+  rm -rf "$out"
+}
+
+main() {
+  local want=("$@") t0 entry name dockerfile recipe args base
+  t0=$(date +%s)
+  apt_need curl
+  "$ROOT/hack/images/dockerd.sh" start
+  "$ROOT/hack/images/registry.sh" start
+  base=$("$ROOT/hack/images/base.sh")
+  for entry in "${IMAGES[@]}"; do
+    IFS='|' read -r name dockerfile recipe args <<<"$entry"
+    if [ ${#want[@]} -gt 0 ] && [[ " ${want[*]} " != *" $name "* ]]; then continue; fi
+    build_one "$name" "$dockerfile" "$recipe" "$args" "$base"
+  done
+  [ ${#want[@]} -gt 0 ] || push_charts
+  log "done in $(($(date +%s) - t0)) s; registry $REGISTRY_ADDR holds: $(curl -fsS "http://$REGISTRY_ADDR/v2/_catalog")"
+}
+
+main "$@"
