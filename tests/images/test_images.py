@@ -1,0 +1,282 @@
+"""Each image runs under Docker as its non-root user and does its job; the registry holds all."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import ssl
+import subprocess
+import threading
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from imagekit import (
+    ALL_IMAGES,
+    PYTHON_IMAGES,
+    REGISTRY,
+    TAG,
+    Container,
+    docker,
+    free_port,
+    http_json,
+    image,
+    wait_until,
+)
+
+IRIS_ROWS = [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]
+
+
+def registry_get(path: str) -> object:
+    with urllib.request.urlopen(f"http://{REGISTRY}{path}", timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def test_registry_lists_every_image_with_our_tag() -> None:
+    catalog = registry_get("/v2/_catalog?n=1000")
+    assert isinstance(catalog, dict)
+    for name in ALL_IMAGES:
+        assert f"kserve-py/{name}" in catalog["repositories"]
+        tags = registry_get(f"/v2/kserve-py/{name}/tags/list")
+        assert isinstance(tags, dict) and TAG in tags["tags"], f"{name}: {tags}"
+
+
+def test_registry_holds_both_charts_as_oci_artifacts() -> None:
+    catalog = registry_get("/v2/_catalog?n=1000")
+    assert isinstance(catalog, dict)
+    for chart in ("kserve-crd", "kserve"):
+        assert f"charts/{chart}" in catalog["repositories"], f"chart {chart} not pushed"
+
+
+@pytest.mark.parametrize("name", PYTHON_IMAGES)
+def test_image_runs_as_uid_1000_without_pip_or_compiler(name: str) -> None:
+    script = (
+        "id -u; id -g; echo tools: $(command -v pip pip3 gcc cc make); python3 -m pip 2>&1 || true"
+    )
+    out = docker(
+        "run", "--rm", "--network", "none", "--entrypoint", "sh", image(name), "-c", script
+    )
+    lines = out.stdout.splitlines()
+    assert lines[:2] == ["1000", "1000"], out.stdout
+    assert lines[2] == "tools:", f"build tools in {name}: {lines[2]}"
+    assert "No module named pip" in out.stdout
+
+
+def test_pause_exits_zero_on_sigterm(run_detached: Callable[..., Container]) -> None:
+    box = run_detached(image("pause"), options=("--network", "none"))
+    assert box.running()
+    docker("stop", "-t", "5", box.name)
+    code = docker("inspect", "-f", "{{.State.ExitCode}}", box.name).stdout.strip()
+    assert code == "0"
+
+
+def test_controller_prints_its_version() -> None:
+    out = docker("run", "--rm", "--network", "none", image("controller"), "--version")
+    assert out.stdout.strip() == f"kserve-controller {TAG}"
+
+
+def _models_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "models"
+    d.mkdir()
+    return d
+
+
+def _save_sklearn(d: Path) -> None:
+    import joblib
+    from sklearn import datasets, svm
+
+    iris = datasets.load_iris()
+    joblib.dump(svm.SVC(gamma="scale").fit(iris.data, iris.target), d / "model.joblib")
+
+
+def _save_xgboost(d: Path) -> None:
+    import xgboost
+    from sklearn import datasets
+
+    iris = datasets.load_iris()
+    dtrain = xgboost.DMatrix(iris.data, label=iris.target)
+    params = {"objective": "multi:softmax", "num_class": 3, "max_depth": 3}
+    xgboost.train(params, dtrain, num_boost_round=5).save_model(str(d / "model.bst"))
+
+
+def _save_lightgbm(d: Path) -> None:
+    import lightgbm
+    from sklearn import datasets
+
+    iris = datasets.load_iris()
+    data = lightgbm.Dataset(iris.data, label=iris.target)
+    params = {"objective": "multiclass", "num_class": 3, "verbose": -1, "min_data_in_leaf": 5}
+    lightgbm.train(params, data, num_boost_round=5).save_model(str(d / "model.bst"))
+
+
+@pytest.mark.parametrize(
+    ("name", "framework", "save"),
+    [
+        ("model-server", "sklearn", _save_sklearn),
+        ("model-server-xgboost", "xgboost", _save_xgboost),
+        ("model-server-lightgbm", "lightgbm", _save_lightgbm),
+    ],
+)
+def test_model_server_serves_iris_on_loopback(
+    tmp_path: Path,
+    run_detached: Callable[..., Container],
+    name: str,
+    framework: str,
+    save: Callable[[Path], None],
+) -> None:
+    models = _models_dir(tmp_path)
+    save(models)
+    port = free_port()
+    box = run_detached(
+        image(name),
+        "--model_name=iris",
+        "--model_dir=/mnt/models",
+        f"--http_port={port}",
+        f"--framework={framework}",
+        "--host=127.0.0.1",
+        options=("-v", f"{models}:/mnt/models:ro"),
+    )
+
+    def ready() -> bool:
+        assert box.running(), f"{name} exited:\n{box.logs()}"
+        try:
+            return http_json(f"http://127.0.0.1:{port}/v1/models/iris")[0] == 200
+        except OSError:
+            return False
+
+    wait_until(ready, what=f"{name} to load iris", timeout=90)
+    status, body = http_json(
+        f"http://127.0.0.1:{port}/v1/models/iris:predict", {"instances": IRIS_ROWS}
+    )
+    assert status == 200
+    assert isinstance(body, dict) and len(body["predictions"]) == 2, body
+    # classes, or per-class probabilities (LightGBM's multiclass objective)
+    classes = [
+        max(range(len(p)), key=p.__getitem__) if isinstance(p, list) else int(p)
+        for p in body["predictions"]
+    ]
+    assert classes == [1, 1], body
+
+
+@pytest.fixture
+def http_files(tmp_path: Path) -> Iterator[tuple[Path, int]]:
+    """A plain HTTP file server on loopback, serving a directory."""
+    root = tmp_path / "served"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_storage_initializer_downloads_into_a_mounted_dir(
+    tmp_path: Path, http_files: tuple[Path, int]
+) -> None:
+    root, port = http_files
+    (root / "model.joblib").write_bytes(b"not really a model, but bytes to copy\n")
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    os.chown(dest, 1000, 1000)
+    docker(
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "-v",
+        f"{dest}:/mnt/models",
+        image("storage-initializer"),
+        f"http://127.0.0.1:{port}/model.joblib",
+        "/mnt/models",
+    )
+    got = dest / "model.joblib"
+    assert got.read_bytes() == (root / "model.joblib").read_bytes()
+    assert got.stat().st_uid == 1000
+
+
+def test_gcs_emulator_stores_and_serves_an_object(run_detached: Callable[..., Container]) -> None:
+    port = free_port()
+    box = run_detached(
+        image("gcs-emulator"), f"--port={port}", "--in-memory", "--default-bucket=models"
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        assert box.running(), box.logs()
+        try:
+            return http_json(f"{base}/storage/v1/b/models")[0] == 200
+        except OSError:
+            return False
+
+    wait_until(up, what="the GCS emulator")
+    req = urllib.request.Request(
+        f"{base}/upload/storage/v1/b/models/o?uploadType=media&name=iris/model.joblib",
+        data=b"model bytes",
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        assert resp.status == 200
+    url = f"{base}/download/storage/v1/b/models/o/iris%2Fmodel.joblib?alt=media"
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        assert resp.read() == b"model bytes"
+
+
+def test_https_server_serves_files_with_the_mounted_certificate(
+    tmp_path: Path, run_detached: Callable[..., Container]
+) -> None:
+    tls = tmp_path / "tls"
+    srv = tmp_path / "srv"
+    tls.mkdir()
+    srv.mkdir()
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(tls / "tls.key"),
+            "-out",
+            str(tls / "tls.crt"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    os.chmod(tls / "tls.key", 0o644)
+    (srv / "model.txt").write_text("hello over tls\n")
+    port = free_port()
+    box = run_detached(
+        image("https-server"),
+        "--dir=/srv",
+        f"--port={port}",
+        "--cert=/tls/tls.crt",
+        "--key=/tls/tls.key",
+        options=("-v", f"{tls}:/tls:ro", "-v", f"{srv}:/srv:ro"),
+    )
+    context = ssl.create_default_context(cafile=str(tls / "tls.crt"))
+
+    def get() -> bytes | None:
+        assert box.running(), box.logs()
+        try:
+            with urllib.request.urlopen(
+                f"https://127.0.0.1:{port}/model.txt", timeout=5, context=context
+            ) as resp:
+                return bytes(resp.read())
+        except OSError:
+            return None
+
+    wait_until(lambda: get() is not None, what="the https server")
+    assert get() == b"hello over tls\n"
