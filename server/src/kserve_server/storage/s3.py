@@ -29,6 +29,8 @@ from kserve_server.storage.progress import Progress
 from kserve_server.storage.settings import StorageSettings
 
 MIB = 1 << 20
+# Objects above this are fetched as parallel ranged GETs (max_concurrency of them).
+MULTIPART_THRESHOLD = 64 * MIB
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ def download(uri: str, into: Path, *, settings: StorageSettings, progress: Progr
         keys = _list(s3, where, uri=uri)
         progress.expect(sum(k.size for k in keys))
         transfer = TransferConfig(
-            multipart_threshold=64 * MIB,
+            multipart_threshold=MULTIPART_THRESHOLD,
             multipart_chunksize=16 * MIB,
             max_concurrency=settings.max_concurrency,
         )
