@@ -72,6 +72,34 @@ class FileServer:
         request.transport.close()
         return resp
 
+    async def resumable(self, request: web.Request) -> web.StreamResponse:
+        """Cut the first response mid-body; then honour Range when If-Range matches the ETag,
+        which changes on every request under /changing/ (an object replaced meanwhile)."""
+        tail = request.match_info["tail"]
+        hit = self.count(request)
+        etag = f'"v{hit}"' if request.path.startswith("/changing/") else '"v1"'
+        body = self.files["/files/" + tail]
+        if hit > 1 and request.headers.get("If-Range") == etag and "Range" in request.headers:
+            start = int(request.headers["Range"].removeprefix("bytes=").rstrip("-"))
+            return web.Response(
+                status=206,
+                body=body[start:],
+                headers={
+                    "ETag": etag,
+                    "Content-Range": f"bytes {start}-{len(body) - 1}/{len(body)}",
+                },
+            )
+        if hit > 1:
+            return web.Response(body=body, headers={"ETag": etag})
+        resp = web.StreamResponse(headers={"ETag": etag})
+        resp.content_length = len(body)
+        await resp.prepare(request)
+        await resp.write(body[: len(body) // 2])
+        await asyncio.sleep(0.2)  # let the client write what it has before the cut
+        assert request.transport is not None
+        request.transport.close()
+        return resp
+
     async def slow(self, request: web.Request) -> web.StreamResponse:
         """Stall past the client's read timeout, once."""
         body = self.files["/files/" + request.match_info["tail"]]
@@ -90,6 +118,8 @@ class FileServer:
                 web.get("/forbidden/{tail:.*}", self.forbidden),
                 web.get("/dropped/{tail:.*}", self.dropped),
                 web.get("/slow/{tail:.*}", self.slow),
+                web.get("/resumable/{tail:.*}", self.resumable),
+                web.get("/changing/{tail:.*}", self.resumable),
             ]
         )
         return app

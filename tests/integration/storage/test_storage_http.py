@@ -135,6 +135,28 @@ async def test_a_dropped_connection_is_retried_and_the_file_is_whole(
     assert http_server.hits["/dropped/big.bin"] == 2
 
 
+async def test_a_dropped_download_resumes_where_it_stopped(
+    http_server: FileServer, settings: StorageSettings, tmp_path: Path
+) -> None:
+    big = bytes(range(256)) * 40_000
+    http_server.files["/files/big.bin"] = big
+    await fetch(f"{http_server.url}/resumable/big.bin", tmp_path / "m", settings=settings)
+    assert (tmp_path / "m" / "big.bin").read_bytes() == big
+    asked = http_server.seen_headers["/resumable/big.bin"]
+    assert asked["If-Range"] == '"v1"'
+    assert int(asked["Range"].removeprefix("bytes=").rstrip("-")) > 0
+
+
+async def test_an_object_replaced_mid_download_is_fetched_whole_again(
+    http_server: FileServer, settings: StorageSettings, tmp_path: Path
+) -> None:
+    big = bytes(range(256)) * 40_000
+    http_server.files["/files/big.bin"] = big
+    await fetch(f"{http_server.url}/changing/big.bin", tmp_path / "m", settings=settings)
+    assert (tmp_path / "m" / "big.bin").read_bytes() == big
+    assert http_server.hits["/changing/big.bin"] == 2
+
+
 async def test_a_stalled_server_times_out_and_is_retried(
     http_server: FileServer, settings: StorageSettings, tmp_path: Path
 ) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -98,6 +99,16 @@ async def get_json(
     )
 
 
+@dataclass
+class _Partial:
+    """What an interrupted attempt left in the file, so the next one can resume it."""
+
+    on_disk: int = 0  # bytes in the file, all already counted in progress
+    validator: str | None = None  # strong ETag or Last-Modified they came with
+    total: int | None = None
+    announced: bool = False
+
+
 async def download(
     client: aiohttp.ClientSession,
     url: str,
@@ -109,58 +120,91 @@ async def download(
     settings: StorageSettings,
     expected: int | None = None,
 ) -> None:
-    """GET `url` into `path`, restarting the file on a transient failure."""
-    announced = False
+    """GET `url` into `path`. After a transient failure the next attempt asks for the rest
+    (Range + If-Range, so a changed object is fetched whole again), else restarts the file."""
+    part = _Partial()
+
+    def restart() -> None:
+        progress.add(-part.on_disk)
+        part.on_disk, part.validator = 0, None
 
     async def attempt() -> None:
-        nonlocal announced
-        written = 0
+        asked = dict(headers)
+        if part.on_disk and part.validator:
+            asked["Range"] = f"bytes={part.on_disk}-"
+            asked["If-Range"] = part.validator
+        elif part.on_disk:
+            restart()
         try:
-            async with client.get(url, headers=headers) as resp:
+            async with client.get(url, headers=asked) as resp:
+                if resp.status == 416:  # our range no longer fits the object
+                    restart()
+                    raise TransientError(f"{shown}: range not satisfiable; starting over")
                 check(resp.status, shown=shown, reason=resp.reason or "")
-                length = resp.content_length if expected is None else expected
-                if not announced:
-                    progress.expect(length)
-                    announced = True
-                written = await _stream(resp, path, progress)
-                if length is not None and written < length:
-                    raise TransientError(f"{shown}: closed after {written} of {length} bytes")
+                resumed = "Range" in asked and resp.status == 206
+                if resumed and _range_start(resp) != part.on_disk:
+                    restart()
+                    raise TransientError(f"{shown}: server sent an unexpected range")
+                if not resumed:
+                    restart()
+                    part.total = resp.content_length if expected is None else expected
+                    part.validator = _validator(resp)
+                    if not part.announced:
+                        progress.expect(part.total)
+                        part.announced = True
+                await _stream(resp, path, progress, part, append=resumed)
+                if part.total is not None and part.on_disk < part.total:
+                    raise TransientError(
+                        f"{shown}: closed after {part.on_disk} of {part.total} bytes"
+                    )
         except aiohttp.ClientConnectorCertificateError as err:
             raise _tls_error(err, shown) from err
         except (aiohttp.ClientError, TimeoutError, ConnectionError) as err:
-            progress.add(-written)
             raise TransientError(f"{shown}: {describe(err)}") from err
-        except TransientError:
-            progress.add(-written)
-            raise
 
     await retry.retrying(
         attempt, what=shown, attempts=settings.retries, base_delay=settings.retry_base_delay
     )
 
 
-async def _stream(resp: aiohttp.ClientResponse, path: Path, progress: Progress) -> int:
-    written = 0
+def _validator(resp: aiohttp.ClientResponse) -> str | None:
+    etag = resp.headers.get("ETag")
+    if etag and not etag.startswith("W/"):  # If-Range needs a strong validator
+        return etag
+    return resp.headers.get("Last-Modified")
+
+
+def _range_start(resp: aiohttp.ClientResponse) -> int | None:
+    # Content-Range: bytes START-END/TOTAL
+    value = resp.headers.get("Content-Range", "")
+    try:
+        return int(value.split(" ", 1)[1].split("-", 1)[0])
+    except (IndexError, ValueError):
+        return None
+
+
+async def _stream(
+    resp: aiohttp.ClientResponse, path: Path, progress: Progress, part: _Partial, *, append: bool
+) -> None:
     batch: list[bytes] = []
     batched = 0
-    with path.open("wb") as out:  # truncates what an earlier attempt left
-        try:
-            async for chunk in resp.content.iter_chunked(WRITE_BATCH):
-                batch.append(chunk)
-                batched += len(chunk)
-                if batched >= WRITE_BATCH:
-                    await asyncio.to_thread(out.writelines, batch)
-                    written += batched
-                    progress.add(batched)
-                    batch, batched = [], 0
-            if batch:
-                await asyncio.to_thread(out.writelines, batch)
-                written += batched
-                progress.add(batched)
-        except BaseException:
-            progress.add(-written)
-            raise
-    return written
+
+    async def flush() -> None:
+        nonlocal batch, batched
+        await asyncio.to_thread(out.writelines, batch)
+        out.flush()
+        part.on_disk += batched
+        progress.add(batched)
+        batch, batched = [], 0
+
+    with path.open("ab" if append else "wb") as out:
+        async for chunk in resp.content.iter_chunked(WRITE_BATCH):
+            batch.append(chunk)
+            batched += len(chunk)
+            if batched >= WRITE_BATCH:
+                await flush()
+        if batch:
+            await flush()
 
 
 def _tls_error(err: aiohttp.ClientConnectorCertificateError, shown: str) -> StorageError:
