@@ -55,6 +55,11 @@ NO_PYTHONPATH = Cel(
     message="env: PYTHONPATH must not be set: it would replace the model server's own path",
     field_path=".env",
 )
+NO_CONTAINER_NAME = Cel(
+    rule="!has(self.name)",
+    message="name: not allowed here; the model server container is always kserve-container",
+    field_path=".name",
+)
 DNS_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
 
 
@@ -94,7 +99,7 @@ class PredictorExtensionSpec(InlineKubeModel):
 
     inline_definition: ClassVar[str] = k8s_fields.CONTAINER_DEFINITION
     inline_fields: ClassVar[frozenset[str]] = k8s_fields.CONTAINER
-    cel_rules: ClassVar[tuple[Cel, ...]] = (NO_PYTHONPATH,)
+    cel_rules: ClassVar[tuple[Cel, ...]] = (NO_PYTHONPATH, NO_CONTAINER_NAME)
 
     storage_uri: StorageUri | None = None
     """Where the model is: gs://, s3://, https://, pvc://, hf:// ... or a local path."""
@@ -115,6 +120,8 @@ class PredictorExtensionSpec(InlineKubeModel):
     def _container_rules(self) -> Self:
         if any(e.get("name") == "PYTHONPATH" for e in self.env or []):
             raise ValueError(NO_PYTHONPATH.message)
+        if "name" in (self.model_extra or {}):
+            raise ValueError(NO_CONTAINER_NAME.message)
         for kind in ("limits", "requests"):
             for resource, value in ((self.resources or {}).get(kind) or {}).items():
                 if not QUANTITY.match(str(value)):
