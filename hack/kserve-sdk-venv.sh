@@ -14,7 +14,7 @@ if [ ! -f "$dir/.complete" ]; then
   echo "kserve-sdk-venv: creating $dir" >&2
   rm -rf "$dir"
   "$uv" venv -q --python "$(command -v python3)" "$dir" >&2
-  "$uv" pip install -q --python "$dir/bin/python" "kserve==$KSERVE_SDK_VERSION" >&2
+  "$uv" pip install -q --compile-bytecode --python "$dir/bin/python" "kserve==$KSERVE_SDK_VERSION" >&2
   touch "$dir/.complete"   # last: a killed install is redone, never half-used
 fi
 echo "$dir/bin/python"
