@@ -10,9 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,31 +19,21 @@ import kubernetes.client
 import kubernetes.config
 import pytest
 import trustme
-from e2e_kube import REPO, Cli, condition, diagnose, wait_for
+from e2e_kube import REPO, Cli, rel
+from e2e_steps import FIXTURES, Applied, Install, apply_and_wait
 from e2e_timeline import TIMELINE, Timeline
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 FIXTURE_NS = "kserve-e2e"
 # Bounds on waits, measured on this 2-core machine and then doubled or more (cold image pulls).
 INSTALL_TIMEOUT = "5m"
-READY_WITHIN = 300.0
+TEST_TIMEOUT = 1500
 
 
-@dataclass
-class Install:
-    crd_output: str
-    kserve_output: str
-    installed: bool = True
-
-
-@dataclass
-class Applied:
-    """An InferenceService applied from a file and waited on until Ready."""
-
-    name: str
-    namespace: str
-    applied_at: float  # time.monotonic() of `kubectl apply`
-    ready: dict[str, Any] = field(default_factory=dict)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A test's timeout covers the session fixtures it triggers first (image pulls, helm --wait).
+    for item in items:
+        if Path(item.path).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.timeout(TEST_TIMEOUT))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -123,7 +111,7 @@ def environment(
     cli.kubectl(
         "create", "secret", "tls", "github-tls", "-n", FIXTURE_NS, f"--cert={cert}", f"--key={key}"
     )
-    cli.kubectl("apply", "-f", str(FIXTURES / "storage.yaml"))
+    cli.kubectl("apply", "-f", rel(FIXTURES / "storage.yaml"))
     service = cli.json("get", "service", "github", "-n", FIXTURE_NS)
     with TIMELINE.step("CoreDNS answers github.com with the test's file server"):
         restore = e2e_dns.add_host(api, ip=service["spec"]["clusterIP"], host="github.com")
@@ -170,7 +158,7 @@ def kserve(
             "--set",
             "kserve.controller.deploymentMode=RawDeployment",
             "-f",
-            str(FIXTURES / "values.yaml"),
+            rel(FIXTURES / "values.yaml"),
             "--wait",
             f"--timeout={INSTALL_TIMEOUT}",
         )
@@ -184,26 +172,6 @@ def kserve(
         cli.kubectl(
             "delete", "namespace", namespace, "--ignore-not-found", "--wait=false", check=False
         )
-
-
-def apply_and_wait(cli: Cli, path: Path, *, name: str, namespace: str, what: str) -> Applied:
-    """`kubectl apply -f PATH`, then `kubectl get inferenceservice` until READY True with a URL."""
-    if not cli.kubectl("get", "namespace", namespace, "--ignore-not-found").strip():
-        cli.kubectl("create", "namespace", namespace)
-    applied = Applied(name=name, namespace=namespace, applied_at=time.monotonic())
-    cli.kubectl("apply", "-f", str(path))
-
-    def ready() -> dict[str, Any] | None:
-        isvc = cli.json("get", "inferenceservice", name, "-n", namespace)
-        ok = condition(isvc, "Ready").get("status") == "True" and isvc["status"].get("url")
-        return dict(isvc) if ok else None
-
-    try:
-        applied.ready = wait_for(f"{namespace}/{name} Ready", ready, timeout=READY_WITHIN, every=2)
-    except AssertionError as err:
-        raise AssertionError(f"{err}\n{diagnose(cli, namespace)}") from err
-    TIMELINE.add(f"{what}: kubectl apply -> READY True", time.monotonic() - applied.applied_at)
-    return applied
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,11 @@ BIN = REPO / "bin"
 T = TypeVar("T")
 
 
+def rel(path: Path) -> str:
+    """PATH as typed from the repo root (where every command runs)."""
+    return os.path.relpath(path, REPO)
+
+
 def tool(name: str) -> str:
     """The repo's pinned kubectl/helm from bin/, or curl from PATH; fails naming what is missing."""
     pinned = BIN / name

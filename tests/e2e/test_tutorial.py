@@ -10,8 +10,8 @@ from pathlib import Path
 
 import joblib
 import pytest
-from conftest import Applied, Install
 from e2e_kube import Cli, curl, port_forward, wait_for
+from e2e_steps import Applied, Install
 from e2e_timeline import Timeline
 
 CRDS = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from conftest import FIXTURES, Applied, Install
-from e2e_kube import Cli, condition, diagnose, wait_for
+from e2e_kube import Cli, condition, diagnose, rel, wait_for
+from e2e_steps import FIXTURES, Applied, Install
 from e2e_timeline import Timeline
 
 CHILDREN = ("deployment", "service", "hpa")
@@ -15,7 +15,7 @@ def test_bad_storage_uri_reports_the_download_failure(
     cli: Cli, kserve: Install, iris: Applied, timeline: Timeline
 ) -> None:
     t0 = time.monotonic()
-    cli.kubectl("apply", "-f", str(FIXTURES / "bad-storage-uri.yaml"))
+    cli.kubectl("apply", "-f", rel(FIXTURES / "bad-storage-uri.yaml"))
 
     def failed() -> dict[str, str] | None:
         isvc = cli.json("get", "inferenceservice", "sklearn-missing", "-n", "ml")
@@ -32,7 +32,7 @@ def test_bad_storage_uri_reports_the_download_failure(
     timeline.add("bad storageUri: kubectl apply -> Ready=False with the reason", took)
     print("Ready condition:", ready)
     cli.kubectl("describe", "inferenceservice", "sklearn-missing", "-n", "ml")
-    cli.kubectl("delete", "-f", str(FIXTURES / "bad-storage-uri.yaml"), "--wait")
+    cli.kubectl("delete", "-f", rel(FIXTURES / "bad-storage-uri.yaml"), "--wait")
 
 
 def test_deleting_an_inference_service_collects_its_children(

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from conftest import Install
 from e2e_kube import Cli, wait_for
+from e2e_steps import Install
 from e2e_timeline import Timeline
 
 # Namespaced kinds a chart or the controller could leave in the kserve namespace.

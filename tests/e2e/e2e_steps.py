@@ -1,0 +1,52 @@
+"""The tutorial's set-up steps the session fixtures run, and what they hand to the tests."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from e2e_kube import Cli, condition, diagnose, rel, wait_for
+from e2e_timeline import TIMELINE
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# apply -> Ready, measured on this 2-core machine and then doubled or more (cold image pulls)
+READY_WITHIN = 300.0
+
+
+@dataclass
+class Install:
+    crd_output: str
+    kserve_output: str
+    installed: bool = True
+
+
+@dataclass
+class Applied:
+    """An InferenceService applied from a file and waited on until Ready."""
+
+    name: str
+    namespace: str
+    applied_at: float  # time.monotonic() of `kubectl apply`
+    ready: dict[str, Any] = field(default_factory=dict)
+
+
+def apply_and_wait(cli: Cli, path: Path, *, name: str, namespace: str, what: str) -> Applied:
+    """`kubectl apply -f PATH`, then `kubectl get inferenceservice` until READY True with a URL."""
+    if not cli.kubectl("get", "namespace", namespace, "--ignore-not-found").strip():
+        cli.kubectl("create", "namespace", namespace)
+    applied = Applied(name=name, namespace=namespace, applied_at=time.monotonic())
+    cli.kubectl("apply", "-f", rel(path))
+
+    def ready() -> dict[str, Any] | None:
+        isvc = cli.json("get", "inferenceservice", name, "-n", namespace)
+        ok = condition(isvc, "Ready").get("status") == "True" and isvc["status"].get("url")
+        return dict(isvc) if ok else None
+
+    try:
+        applied.ready = wait_for(f"{namespace}/{name} Ready", ready, timeout=READY_WITHIN, every=2)
+    except AssertionError as err:
+        raise AssertionError(f"{err}\n{diagnose(cli, namespace)}") from err
+    TIMELINE.add(f"{what}: kubectl apply -> READY True", time.monotonic() - applied.applied_at)
+    return applied
