@@ -30,6 +30,7 @@ def settings(tmp_path: Path) -> StorageSettings:
         google_application_credentials=None,
         aws_endpoint_url=None,
         s3_endpoint=None,
+        gce_metadata_host=f"127.0.0.1:{free_port()}",  # no metadata server unless a test adds one
     )
 
 

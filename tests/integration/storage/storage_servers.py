@@ -171,6 +171,7 @@ class GoogleAuthGate:
     token: str = "ya29.test-token"
     url: str = ""
     assertions: list[dict[str, Any]] = field(default_factory=list)
+    metadata_calls: int = 0
 
     async def issue(self, request: web.Request) -> web.Response:
         import base64
@@ -195,6 +196,13 @@ class GoogleAuthGate:
         self.assertions.append(json.loads(unb64(claims)))
         return web.json_response({"access_token": self.token, "expires_in": 3600})
 
+    async def metadata(self, request: web.Request) -> web.Response:
+        """The GCE/GKE metadata server's token endpoint (workload identity)."""
+        if request.headers.get("Metadata-Flavor") != "Google":
+            return web.Response(status=403)
+        self.metadata_calls += 1
+        return web.json_response({"access_token": self.token, "expires_in": 3600})
+
     async def forward(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return web.json_response({"error": "unauthenticated"}, status=401)
@@ -207,5 +215,13 @@ class GoogleAuthGate:
 
     def app(self) -> web.Application:
         app = web.Application()
-        app.add_routes([web.post("/token", self.issue), web.get("/{tail:.*}", self.forward)])
+        app.add_routes(
+            [
+                web.post("/token", self.issue),
+                web.get(
+                    "/computeMetadata/v1/instance/service-accounts/default/token", self.metadata
+                ),
+                web.get("/{tail:.*}", self.forward),
+            ]
+        )
         return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +100,22 @@ async def test_a_local_directory_is_copied_and_exits_zero(tmp_path: Path) -> Non
     assert (tmp_path / "dest" / "model.joblib").read_bytes() == b"m"
     assert (tmp_path / "dest" / "sub" / "x").read_bytes() == b"x"
     assert "ready in" in done.stderr
+
+
+async def test_progress_lines_name_bytes_percent_and_rate(
+    http_server: FileServer, tmp_path: Path
+) -> None:
+    http_server.files["/files/big.bin"] = bytes(range(256)) * 80_000  # 20 MB
+    done = await run(
+        f"{http_server.url}/files/big.bin",
+        str(tmp_path / "m"),
+        env={"STORAGE_PROGRESS_INTERVAL": "0.001"},
+    )
+    assert done.returncode == 0, done.stderr
+    progress = [line for line in done.stderr.splitlines() if " progress " in line]
+    assert progress, done.stderr
+    assert re.search(r"MiB of 19\.5 MiB \(\d+%\) at [\d.]+ [KMG]?i?B/s", progress[-1])
+    assert re.search(r"downloaded .*big\.bin: 19\.5 MiB in", done.stderr)
 
 
 async def test_two_pairs_in_one_run(http_server: FileServer, tmp_path: Path) -> None:

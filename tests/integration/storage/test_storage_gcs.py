@@ -122,6 +122,27 @@ async def test_without_the_key_the_gated_bucket_is_denied_at_once(
         await fetch(f"gs://{bucket}/private", tmp_path / "m", settings=settings)
 
 
+async def test_refused_anonymous_access_falls_back_to_the_metadata_server(
+    gcs_emulator: GcsEmulator, google_gate: GoogleAuthGate, bucket: str, gated: StorageSettings
+) -> None:
+    """GKE workload identity: no key file, anonymous refused, the metadata server's token used."""
+    await gcs_emulator.put(bucket, "private/model.joblib", MODEL)
+    gated.gce_metadata_host = google_gate.url.removeprefix("http://")
+    dest = gated.termination_log.parent / "m"
+    await fetch(f"gs://{bucket}/private", dest, settings=gated)
+    assert (dest / "model.joblib").read_bytes() == MODEL
+    assert google_gate.metadata_calls == 1
+
+
+async def test_a_public_bucket_never_asks_the_metadata_server(
+    gcs_emulator: GcsEmulator, google_gate: GoogleAuthGate, bucket: str, emulated: StorageSettings
+) -> None:
+    await gcs_emulator.put(bucket, "public/model.joblib", MODEL)
+    emulated.gce_metadata_host = google_gate.url.removeprefix("http://")
+    await fetch(f"gs://{bucket}/public", emulated.termination_log.parent / "m", settings=emulated)
+    assert google_gate.metadata_calls == 0
+
+
 async def test_a_key_the_token_endpoint_rejects_fails_naming_the_account(
     google_gate: GoogleAuthGate, key_file: Path, settings: StorageSettings, tmp_path: Path
 ) -> None:

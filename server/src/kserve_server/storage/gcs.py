@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urlencode
@@ -14,11 +15,12 @@ from urllib.parse import quote, urlencode
 import aiohttp
 
 from kserve_server.storage import gcs_auth, transfer, uris
-from kserve_server.storage.errors import NotFoundError, UnsafePathError
+from kserve_server.storage.errors import AccessDeniedError, NotFoundError, UnsafePathError
 from kserve_server.storage.progress import Progress
 from kserve_server.storage.settings import StorageSettings
 
 PUBLIC_ENDPOINT = "https://storage.googleapis.com"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,20 @@ async def download(uri: str, into: Path, *, settings: StorageSettings, progress:
     base = endpoint(settings)
     async with transfer.session(settings) as client:
         headers = await _auth_headers(client, settings)
-        blobs = await _list(client, base, where, uri=uri, headers=headers, settings=settings)
+        try:
+            blobs = await _list(client, base, where, uri=uri, headers=headers, settings=settings)
+        except AccessDeniedError:
+            if headers:
+                raise
+            token = await gcs_auth.metadata_token(client, host=settings.gce_metadata_host)
+            if token is None:
+                raise
+            log.info(
+                "gs://%s: anonymous access refused; using the metadata server's identity",
+                where.bucket,
+            )
+            headers = {"Authorization": f"Bearer {token}"}
+            blobs = await _list(client, base, where, uri=uri, headers=headers, settings=settings)
         progress.expect(sum(b.size for b in blobs))
         limit = asyncio.Semaphore(settings.max_concurrency)
 

@@ -1,7 +1,10 @@
-"""GCS credentials without the SDK: anonymous, or a service-account key exchanged for a token.
+"""GCS credentials without the SDK: anonymous, a service-account key, or the metadata server.
 
 A service-account JSON (GOOGLE_APPLICATION_CREDENTIALS) signs a JWT (RS256) that its own
 `token_uri` trades for a read-only access token: the OAuth2 flow Google documents for servers.
+Without a key, public buckets are read anonymously; only when that is refused is the GCE/GKE
+metadata server asked for the node's or workload identity's token (so a public bucket works on
+GCP whatever identity the pod has, unlike upstream's kserve#4283).
 """
 
 from __future__ import annotations
@@ -100,3 +103,21 @@ async def access_token(client: aiohttp.ClientSession, account: ServiceAccount) -
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+async def metadata_token(client: aiohttp.ClientSession, *, host: str) -> str | None:
+    """The metadata server's token for the pod's identity, or None off GCP."""
+    url = f"http://{host}/computeMetadata/v1/instance/service-accounts/default/token"
+    try:
+        async with client.get(
+            url,
+            headers={"Metadata-Flavor": "Google"},
+            timeout=aiohttp.ClientTimeout(total=3),
+        ) as resp:
+            if resp.status != 200:
+                return None
+            body = await resp.json(content_type=None)
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return None
+    token = body.get("access_token") if isinstance(body, dict) else None
+    return token if isinstance(token, str) else None

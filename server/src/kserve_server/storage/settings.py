@@ -37,6 +37,8 @@ class StorageSettings(BaseSettings):
     google_application_credentials: Path | None = Field(
         None, validation_alias="GOOGLE_APPLICATION_CREDENTIALS"
     )
+    # GKE workload identity: asked for a token only after anonymous access is refused.
+    gce_metadata_host: str = Field("metadata.google.internal", validation_alias="GCE_METADATA_HOST")
 
     # s3:// (credentials themselves stay with boto3's own chain: env, profile, IRSA, IMDS)
     aws_endpoint_url: str | None = Field(None, validation_alias="AWS_ENDPOINT_URL")
