@@ -18,7 +18,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore import UNSIGNED
 from botocore.config import Config
 
-from kserve_server.storage import uris
+from kserve_server.storage import trust, uris
 from kserve_server.storage.errors import (
     AccessDeniedError,
     NotFoundError,
@@ -66,11 +66,12 @@ def client(settings: StorageSettings) -> Any:
     if settings.aws_anonymous or session.get_credentials() is None:
         config = config.merge(Config(signature_version=UNSIGNED))
     verify: bool | str = settings.s3_verify_ssl
-    bundle = settings.aws_ca_bundle or settings.ca_bundle
-    if verify and bundle is not None:
-        if not bundle.is_file():
-            raise StorageError(f"CA bundle {bundle} not found")
-        verify = str(bundle)
+    if verify and settings.aws_ca_bundle is not None:  # boto3's own: replaces the system store
+        if not settings.aws_ca_bundle.is_file():
+            raise StorageError(f"CA bundle {settings.aws_ca_bundle} (AWS_CA_BUNDLE) not found")
+        verify = str(settings.aws_ca_bundle)
+    elif verify and settings.ca_bundle is not None:  # the cluster-wide bundle: added to it
+        verify = str(trust.combined_file(settings.ca_bundle))
     return session.client("s3", endpoint_url=endpoint, verify=verify, config=config)
 
 

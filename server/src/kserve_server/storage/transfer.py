@@ -7,14 +7,13 @@ and short bodies are TransientError (retried by the caller).
 from __future__ import annotations
 
 import asyncio
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 
-from kserve_server.storage import retry
+from kserve_server.storage import retry, trust
 from kserve_server.storage.errors import (
     AccessDeniedError,
     NotFoundError,
@@ -28,20 +27,11 @@ WRITE_BATCH = 4 << 20  # hand the disk 4 MiB at a time, off the event loop
 READ_BUFFER = 4 << 20
 
 
-def ssl_context(ca_bundle: Path | None) -> ssl.SSLContext:
-    """The system trust store, or only `ca_bundle` when one is configured (as requests does)."""
-    if ca_bundle is None:
-        return ssl.create_default_context()
-    if not ca_bundle.is_file():
-        raise StorageError(f"CA bundle {ca_bundle} (SSL_CERT_FILE/REQUESTS_CA_BUNDLE) not found")
-    return ssl.create_default_context(cafile=str(ca_bundle))
-
-
 def session(settings: StorageSettings) -> aiohttp.ClientSession:
     timeout = aiohttp.ClientTimeout(
         total=None, sock_connect=settings.connect_timeout, sock_read=settings.read_timeout
     )
-    connector = aiohttp.TCPConnector(ssl=ssl_context(settings.ca_bundle), limit=32)
+    connector = aiohttp.TCPConnector(ssl=trust.context(settings.ca_bundle), limit=32)
     # trust_env: HTTP(S)_PROXY/NO_PROXY as every other client in a cluster honours them.
     # read_bufsize: aiohttp's 64 KiB default pauses the socket so often it halves throughput.
     return aiohttp.ClientSession(
