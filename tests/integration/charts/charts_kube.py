@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +114,38 @@ def wait_established(client: kubernetes.client.ApiClient, names: list[str]) -> N
                 pending.discard(name)
         time.sleep(0.2)
     assert not pending, f"CRDs not established in 60s: {sorted(pending)}"
+
+
+NAMESPACE = "kserve"
+CRDS = [
+    f"{plural}.serving.kserve.io"
+    for plural in (
+        "inferenceservices",
+        "servingruntimes",
+        "clusterservingruntimes",
+        "inferencegraphs",
+        "trainedmodels",
+        "clusterstoragecontainers",
+    )
+]
+
+
+@dataclass
+class Installed:
+    client: kubernetes.client.ApiClient
+    kubeconfig: Path
+
+    def helm(self, *args: str, check: bool = True) -> str:
+        result = helm(self.kubeconfig, *args, check=check)
+        return result.stdout + result.stderr
+
+
+def install_both(installed: Installed) -> None:
+    """The tutorial's two commands (without --wait: no nodes run the controller here)."""
+    ensure_namespace(installed.client, NAMESPACE)
+    installed.helm("install", "kserve-crd", str(CHARTS / "kserve-crd"), "-n", NAMESPACE)
+    wait_established(installed.client, CRDS)
+    installed.helm(
+        "install", "kserve", str(CHARTS / "kserve"), "-n", NAMESPACE,
+        "--set", "kserve.controller.deploymentMode=RawDeployment",
+    )  # fmt: skip

@@ -9,7 +9,7 @@ from typing import Any
 import charts_kube
 import pytest
 import yaml
-from conftest import Installed
+from charts_kube import Installed
 
 DATA = charts_kube.REPO / "tests" / "data" / "isvc"
 VALID = sorted((DATA / "valid").glob("*.yaml"))

@@ -8,7 +8,7 @@ import subprocess
 import charts_kube
 import kubernetes.client
 import pytest
-from conftest import CRDS, NAMESPACE, Installed
+from charts_kube import CRDS, NAMESPACE, Installed
 
 
 def test_crds_are_established_with_upstream_names(charts: Installed) -> None:

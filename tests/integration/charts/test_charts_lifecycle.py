@@ -8,7 +8,7 @@ from __future__ import annotations
 import charts_kube
 import kubernetes.client
 import yaml
-from conftest import CRDS, NAMESPACE, Installed, install_both
+from charts_kube import CRDS, NAMESPACE, Installed, install_both
 
 
 def _isvc_names(client: kubernetes.client.ApiClient, namespace: str) -> set[str]:

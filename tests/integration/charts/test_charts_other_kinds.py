@@ -9,7 +9,7 @@ from typing import Any
 import charts_kube
 import kubernetes.client
 import pytest
-from conftest import Installed
+from charts_kube import Installed
 from kubernetes.client.rest import ApiException
 
 NAMESPACE = "other-kinds"
