@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import trustme
 from aiohttp import web
-from storage_servers import FileServer, GcsEmulator, GoogleAuthGate, S3Server, free_port
+from storage_servers import FileServer, FlakyProxy, GcsEmulator, GoogleAuthGate, S3Server, free_port
 
 from kserve_server.storage.settings import StorageSettings
 
@@ -138,3 +138,15 @@ def key_file(service_account_key: Any, google_gate: GoogleAuthGate, tmp_path: Pa
         )
     )
     return path
+
+
+@pytest.fixture
+async def flaky_s3(s3_server: S3Server) -> AsyncIterator[FlakyProxy]:
+    proxy = FlakyProxy(upstream=s3_server.endpoint)
+    runner = web.AppRunner(proxy.app(), shutdown_timeout=0.5)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    proxy.url = f"http://127.0.0.1:{port}"
+    yield proxy
+    await runner.cleanup()

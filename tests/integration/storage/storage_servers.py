@@ -225,3 +225,42 @@ class GoogleAuthGate:
             ]
         )
         return app
+
+
+@dataclass
+class FlakyProxy:
+    """Forwards to `upstream`, but answers 503 to the first `failures` object GETs."""
+
+    upstream: str
+    failures: int = 2
+    url: str = ""
+    refused: int = 0
+
+    async def forward(self, request: web.Request) -> web.StreamResponse:
+        is_object_get = request.method == "GET" and request.path.count("/") >= 2
+        if is_object_get and self.refused < self.failures:
+            self.refused += 1
+            return web.Response(status=503, text="<Error><Code>SlowDown</Code></Error>")
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
+        async with (
+            aiohttp.ClientSession(auto_decompress=False) as client,
+            client.request(
+                request.method,
+                f"{self.upstream}{request.path_qs}",
+                headers=headers,
+                data=await request.read(),
+            ) as upstream,
+        ):
+            body = await upstream.read()
+            dropped = {"transfer-encoding", "connection"}
+            if request.method != "HEAD":  # a HEAD's Content-Length is the object's size
+                dropped.add("content-length")
+            passed = {k: v for k, v in upstream.headers.items() if k.lower() not in dropped}
+            if request.method == "HEAD":
+                return web.Response(status=upstream.status, headers=passed)
+            return web.Response(body=body, status=upstream.status, headers=passed)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self.forward)
+        return app

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from storage_archives import tar
-from storage_servers import S3Server
+from storage_servers import FlakyProxy, S3Server
 
 from kserve_server.storage import fetch
 from kserve_server.storage.errors import AccessDeniedError, NotFoundError, StorageError
@@ -118,6 +118,39 @@ def test_s3_endpoint_without_https(
     settings.s3_use_https = False
     _run(f"s3://{bucket}/m", tmp_path / "m", settings)
     assert tree(tmp_path / "m") == {"model.joblib": MODEL}
+
+
+@pytest.mark.usefixtures("env_credentials")
+async def test_5xx_from_s3_is_retried_then_succeeds(
+    s3_server: S3Server,
+    flaky_s3: FlakyProxy,
+    bucket: str,
+    settings: StorageSettings,
+    tmp_path: Path,
+) -> None:
+    put(s3_server, bucket, {"m/model.joblib": MODEL})
+    settings.aws_endpoint_url = flaky_s3.url
+    await fetch(f"s3://{bucket}/m", tmp_path / "m", settings=settings)
+    assert tree(tmp_path / "m") == {"model.joblib": MODEL}
+    assert flaky_s3.refused == 2
+
+
+@pytest.mark.usefixtures("env_credentials")
+async def test_5xx_from_s3_gives_up_after_bounded_retries(
+    s3_server: S3Server,
+    flaky_s3: FlakyProxy,
+    bucket: str,
+    settings: StorageSettings,
+    tmp_path: Path,
+) -> None:
+    put(s3_server, bucket, {"m/model.joblib": MODEL})
+    flaky_s3.failures = 100
+    settings.aws_endpoint_url = flaky_s3.url
+    with pytest.raises(StorageError, match="S3 error"):
+        await fetch(f"s3://{bucket}/m", tmp_path / "m", settings=settings)
+    # botocore makes `retries` attempts per request; s3transfer may add one attempt of its own.
+    assert settings.retries <= flaky_s3.refused <= settings.retries + 1
+    assert not (tmp_path / "m").exists()
 
 
 @pytest.mark.usefixtures("env_credentials")
