@@ -42,7 +42,7 @@ def parser() -> argparse.ArgumentParser:
     add("--http_port", default=8080, type=int)
     add("--host", default="0.0.0.0", help="bind address (ours; upstream binds 0.0.0.0)")
     add("--nthread", default=1, type=int, help="XGBoost/LightGBM threads")
-    add("--workers", default=1, type=int, help="only 1 is supported; more is warned and ignored")
+    add("--workers", default=1, type=int, help="processes sharing the port (SO_REUSEPORT)")
     add("--max_asyncio_workers", default=None, type=int, help="threads for loads and big requests")
     add("--enable_docs_url", default=False, type=strtobool, help="serve /docs")
     add("--enable_latency_logging", default=False, type=strtobool)
@@ -106,8 +106,9 @@ def main(argv: list[str] | None = None) -> None:
             log.warning("%s=%s is accepted for compatibility and has no effect", flag, value)
     if args.enable_grpc:
         log.info("gRPC is not served yet; REST only (--enable_grpc ignored)")
-    if args.workers > 1:
-        log.warning("--workers=%d is not supported yet; serving with one process", args.workers)
+    if args.workers > 1 and args.framework == "lightgbm":
+        log.warning("--workers=%d: LightGBM runs with one worker (OpenMP)", args.workers)
+        args.workers = 1
 
     from pydantic import ValidationError
 
@@ -127,6 +128,7 @@ def main(argv: list[str] | None = None) -> None:
             enable_docs_url=args.enable_docs_url,
             exit_on_load_failure=args.exit_on_load_failure,
             max_asyncio_workers=args.max_asyncio_workers,
+            workers=max(args.workers, 1),
         )
         spec = ModelSpec(
             name=args.model_name,

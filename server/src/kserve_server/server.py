@@ -25,6 +25,7 @@ import concurrent.futures
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ from kserve_server.runtimes.base import Model
 from kserve_server.settings import ModelSpec, ServerSettings
 
 log = logging.getLogger(__name__)
+WORKER_LOG_FORMAT = "%(asctime)s %(process)s %(name)s %(levelname)s %(message)s"
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tf "%{User-Agent}i"'
 
 
@@ -105,7 +107,9 @@ async def start(
         shutdown_timeout=settings.grace_period,
     )
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.http_port)
+    site = web.TCPSite(
+        runner, settings.host, settings.http_port, reuse_port=settings.reuse_port or None
+    )
     await site.start()
     port = runner.addresses[0][1] if runner.addresses else settings.http_port
     log.info("listening on %s:%s; models: %s", settings.host, port, repository.names())
@@ -138,5 +142,21 @@ def run(
     models: Sequence[ModelSpec | Model],
     models_root: Path | None = None,
 ) -> int:
-    """Blocking variant of serve(): runs its own event loop."""
+    """Blocking variant of serve(): runs its own event loop; with `workers` > 1, supervises that
+    many processes sharing the port (see workers.py)."""
+    if settings.workers > 1:
+        from kserve_server import workers
+
+        return workers.supervise(settings, worker=worker, models=models, models_root=models_root)
     return asyncio.run(serve(settings, models=models, models_root=models_root))
+
+
+def worker(
+    settings: ServerSettings,
+    models: Sequence[ModelSpec | Model],
+    models_root: Path | None,
+    log_level: int,
+) -> None:
+    """One process of `--workers N` (spawned by workers.supervise)."""
+    logging.basicConfig(level=log_level, format=WORKER_LOG_FORMAT)
+    sys.exit(run(settings, models=models, models_root=models_root))

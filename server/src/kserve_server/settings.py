@@ -46,3 +46,5 @@ class ServerSettings(BaseSettings):
         default=True, description="exit 1 when a model fails to load (a crash loop shows it)"
     )
     max_asyncio_workers: int | None = Field(default=None, ge=1)
+    workers: int = Field(default=1, ge=1, description="processes sharing the port (SO_REUSEPORT)")
+    reuse_port: bool = False

@@ -169,3 +169,61 @@ def test_sigterm_drains_in_flight_requests_then_exits_0() -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid and "spawn_main" in (entry / "cmdline").read_text():
+                found.add(int(entry.name))
+    return found
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_workers_share_the_port_and_a_dead_worker_is_replaced(models_dir: Path) -> None:
+    port = free_port()
+    proc, _, _ = start(
+        [
+            "--model_name=sklearn-iris",
+            f"--model_dir={models_dir / 'sklearn-iris'}",
+            f"--http_port={port}",
+            "--host=127.0.0.1",
+            "--workers=2",
+        ]
+    )
+    try:
+        wait_ready(port)
+        deadline = time.monotonic() + 60
+        while len(workers := children(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(workers) == 2
+        victim = min(workers)
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            now = children(proc.pid)
+            if len(now) == 2 and victim not in now:
+                break
+            time.sleep(0.2)
+        assert victim not in children(proc.pid) and len(children(proc.pid)) == 2
+        wait_ready(port)
+        for _ in range(10):
+            assert get(f"http://127.0.0.1:{port}/v1/models/sklearn-iris")[0] == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
+        assert not children(proc.pid)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
