@@ -10,7 +10,7 @@ define not_built
 	@echo "make $@: not built yet ($(1))" >&2; exit 2
 endef
 
-.PHONY: help venv serve test test-unit test-integration e2e lint generate tools images bench cluster-up cluster-down test-charts lint-charts test-storage test-server-integration
+.PHONY: help venv serve test test-unit test-integration e2e lint generate tools images bench bench-controller cluster-up cluster-down test-charts lint-charts test-storage test-server-integration
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -78,6 +78,9 @@ images: venv ## container images and the local registry (127.0.0.1:5000), built 
 .PHONY: test-images
 test-images: images ## each image runs as non-root under Docker; the registry lists them all
 	$(PYTEST) tests/images
+
+bench-controller: venv tools ## the controller with 1,000 isvcs on the loopback apiserver (BENCH_QUICK=1: 100)
+	$(VENV)/bin/python tests/bench/controller/bench_controller.py $$([ -n "$${BENCH_QUICK:-}" ] && echo --count 100 --idle-seconds 30 --sequential 10)
 
 bench: venv ## our server vs upstream KServe, MLServer, bare aiohttp (BENCH_QUICK=1: smoke)
 	bash hack/bench/peers.sh >/dev/null   # wrk, which the harness's own tests use

@@ -66,7 +66,8 @@ class Manager:
             field_selector=f"metadata.name={config_mod.CONFIGMAP_NAME}",
             handler=self._on_config,
         )
-        pods = next(w for w in self.owned if w.kind == "Pod")
+        # With one namespace set, each kind has one watch: reads come from its cache.
+        caches = {w.kind: w for w in [*self.isvcs, *self.owned]} if len(namespaces) == 1 else {}
         self.ctx = Context(
             kube=kube,
             recorder=Recorder(kube),
@@ -74,7 +75,7 @@ class Manager:
             namespace=settings.namespace,
             serving_runtimes=self.runtimes,
             cluster_runtimes=self.cluster_runtimes,
-            pods=pods if len(namespaces) == 1 else None,
+            caches=caches,
             on_write=lambda verb, kind: self.metrics.writes.labels(verb, kind).inc(),
         )
         self.elector = LeaderElector(

@@ -56,15 +56,16 @@ class Context:
     recorder: Recorder
     config: ControllerConfig
     namespace: str = "kserve"  # the controller's own (where the CA bundle source lives)
-    serving_runtimes: Watch | None = None  # caches fed by the manager's watches
+    # Caches fed by the manager's watches; without them every read is a GET.
+    serving_runtimes: Watch | None = None
     cluster_runtimes: Watch | None = None
-    pods: Watch | None = None
+    caches: dict[str, Watch] = field(default_factory=dict)  # kind -> watch (one namespace set)
     now: Callable[[], str] = utcnow
     on_write: Callable[[str, str], None] = field(default=lambda verb, kind: None)
 
 
 async def reconcile(key: ObjectKey, *, ctx: Context) -> float | None:
-    raw = await ctx.kube.get(ISVC, key.namespace, key.name)
+    raw = await _get(ctx, ISVC, key.namespace, key.name)
     if raw is None or raw["metadata"].get("deletionTimestamp"):
         return None  # deleted: owned objects go by garbage collection
     config = ctx.config
@@ -89,11 +90,18 @@ async def reconcile(key: ObjectKey, *, ctx: Context) -> float | None:
     stale = [r for r in desired.unwanted if _owned(observed.get(r), isvc)]
     level = logging.INFO if changed or stale else logging.DEBUG
     log.log(level, "Reconciling inference service %s in namespace %s", key.name, key.namespace)
+    done = []
     for obj in changed:
-        observed[_ref(obj)] = await _apply(ctx, raw, obj, before=observed.get(_ref(obj)))
+        before = observed.get(_ref(obj))
+        observed[_ref(obj)] = await _apply(ctx, obj, before=before)
+        done.append(f"{'Created' if before is None else 'Updated'} {' '.join(_ref(obj))}")
     for kind, name in stale:
-        await _delete(ctx, raw, kind, name, namespace=key.namespace)
+        await _delete(ctx, kind, name, namespace=key.namespace)
         observed[(kind, name)] = None
+        done.append(f"Deleted {kind} {name}")
+    if done:  # one Event per pass that changed something, for `kubectl describe isvc`
+        reason = "Created" if all(d.startswith("Created") for d in done) else "Updated"
+        await ctx.recorder.event(raw, kind="Normal", reason=reason, message="; ".join(done))
     new = status.compute(
         isvc,
         deployment=observed.get(("Deployment", names.predictor(isvc))),
@@ -170,10 +178,23 @@ def _ref(obj: Obj) -> tuple[str, str]:
     return (obj["kind"], obj["metadata"]["name"])
 
 
+async def _get(ctx: Context, kind: str, namespace: str, name: str) -> Obj | None:
+    cache = ctx.caches.get(kind)
+    if cache is not None:
+        return cache.get(namespace, name)
+    return await ctx.kube.get(kind, namespace, name)
+
+
 async def _observe(ctx: Context, isvc: spec.Isvc, desired: build.Desired) -> dict[Any, Obj | None]:
     refs = [_ref(o) for o in desired.objects] + list(desired.unwanted)
-    found = await asyncio.gather(*(ctx.kube.get(k, isvc.namespace, n) for k, n in refs))
+    found = await asyncio.gather(*(_get(ctx, k, isvc.namespace, n) for k, n in refs))
     return dict(zip(refs, found, strict=True))
+
+
+def _remember(ctx: Context, obj: Obj) -> None:
+    cache = ctx.caches.get(obj.get("kind", ""))
+    if cache is not None:
+        cache.remember(obj)
 
 
 def _owned(obj: Obj | None, isvc: spec.Isvc) -> bool:
@@ -190,7 +211,7 @@ def _differs(desired: Obj, observed: Obj | None, isvc: spec.Isvc) -> bool:
     return not diff.matches(mine, observed)
 
 
-async def _apply(ctx: Context, isvc_raw: Obj, obj: Obj, *, before: Obj | None) -> Obj:
+async def _apply(ctx: Context, obj: Obj, *, before: Obj | None) -> Obj:
     kind, name, namespace = obj["kind"], obj["metadata"]["name"], obj["metadata"]["namespace"]
     spoken = SPOKEN.get(kind, kind)
     if before is None:
@@ -199,21 +220,16 @@ async def _apply(ctx: Context, isvc_raw: Obj, obj: Obj, *, before: Obj | None) -
         changed = diff.differences(obj, before)
         log.info("Updating %s %s in namespace %s: %s", spoken, name, namespace, _brief(changed))
     applied = await ctx.kube.apply(obj)
+    applied.setdefault("kind", kind)
+    _remember(ctx, applied)
     ctx.on_write("apply", kind)
-    verb = "Created" if before is None else "Updated"
-    await ctx.recorder.event(
-        isvc_raw, kind="Normal", reason=verb, message=f"{verb} {kind} {namespace}/{name}"
-    )
     return applied
 
 
-async def _delete(ctx: Context, isvc_raw: Obj, kind: str, name: str, *, namespace: str) -> None:
+async def _delete(ctx: Context, kind: str, name: str, *, namespace: str) -> None:
     log.info("Deleting %s %s in namespace %s: no longer wanted", SPOKEN[kind], name, namespace)
     await ctx.kube.delete(kind, namespace, name)
     ctx.on_write("delete", kind)
-    await ctx.recorder.event(
-        isvc_raw, kind="Normal", reason="Deleted", message=f"Deleted {kind} {namespace}/{name}"
-    )
 
 
 def _brief(paths: list[str]) -> str:
@@ -223,8 +239,9 @@ def _brief(paths: list[str]) -> str:
 
 async def _pods(ctx: Context, isvc: spec.Isvc) -> list[Obj]:
     labels = {"app": names.app(isvc)}
-    if ctx.pods is not None:
-        return ctx.pods.objects(isvc.namespace, labels=labels)
+    pods = ctx.caches.get("Pod")
+    if pods is not None:
+        return pods.objects(isvc.namespace, labels=labels)
     return await ctx.kube.items("Pod", isvc.namespace, label_selector=f"app={names.app(isvc)}")
 
 
@@ -233,7 +250,9 @@ async def _write_status(ctx: Context, raw: Obj, new: Obj) -> bool:
     if new == old:
         return False
     meta = raw["metadata"]
-    await ctx.kube.apply_status(ISVC, meta["namespace"], meta["name"], new)
+    updated = await ctx.kube.apply_status(ISVC, meta["namespace"], meta["name"], new)
+    updated.setdefault("kind", ISVC)
+    _remember(ctx, updated)
     ctx.on_write("status", ISVC)
     was, now_ready = status.is_ready(old), status.is_ready(new)
     where = f"{meta['name']} in namespace {meta['namespace']}"

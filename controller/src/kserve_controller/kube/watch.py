@@ -59,6 +59,19 @@ class Watch:
             found.append(obj)
         return found
 
+    def get(self, namespace: str | None, name: str) -> Obj | None:
+        return self._known.get((namespace or "", name))
+
+    def remember(self, obj: Obj) -> None:
+        """Put an object we just wrote (or were told about) in the cache, never an older one.
+
+        Writing through keeps the next pass from comparing against the object as it was
+        before our own write, which would cost a needless (no-op) write.
+        """
+        key = _key(obj)
+        if not _older(obj, self._known.get(key)):
+            self._known[key] = obj
+
     def __repr__(self) -> str:
         where = self.namespace or "all namespaces"
         return f"watch {self.kind} in {where}"
@@ -95,8 +108,10 @@ class Watch:
         found = await self.kube.request("GET", path, query=self._query())
         self.relists += 1
         seen: dict[tuple[str, str], Obj] = {}
+        api_version = resources.of(self.kind).api_version
         for item in found.get("items") or []:
-            item.setdefault("kind", self.kind)
+            item.setdefault("kind", self.kind)  # list items come without them
+            item.setdefault("apiVersion", api_version)
             seen[_key(item)] = item
         for key, old in self._known.items():
             if key not in seen:
@@ -130,7 +145,7 @@ class Watch:
             if kind == "DELETED":
                 self._known.pop(_key(obj), None)
             else:
-                self._known[_key(obj)] = obj
+                self.remember(obj)
             await self._emit(kind, obj)
         return version
 
@@ -141,6 +156,15 @@ class Watch:
                 await result
         except Exception:
             log.exception("%s: handler failed on %s", self, _key(obj))
+
+
+def _older(obj: Obj, than: Obj | None) -> bool:
+    # resourceVersions are opaque, but etcd's are integers: compare when both are.
+    if than is None:
+        return False
+    a = str(obj.get("metadata", {}).get("resourceVersion", ""))
+    b = str(than.get("metadata", {}).get("resourceVersion", ""))
+    return a.isdigit() and b.isdigit() and int(a) < int(b)
 
 
 def _key(obj: Obj) -> tuple[str, str]:

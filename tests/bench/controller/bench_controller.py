@@ -1,0 +1,285 @@
+"""`make bench-controller`: the controller at scale on the loopback apiserver.
+
+1,000 InferenceServices across 10 namespaces are created as fast as the apiserver takes
+them; we report the time until all their Deployments exist, apply→Deployment latencies
+(under that load, and one at a time on an idle controller), the controller's RSS, and the
+writes the apiserver saw while nothing changed (its own request counters; Lease and Event
+writes not counted; a no-op server-side apply counts). Results go to bench/results/.
+
+Usage: python tests/bench/controller/bench_controller.py [--count N] [--idle-seconds S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[3]
+sys.path[:0] = [
+    str(REPO / "tests" / "integration"),
+    str(REPO / "tests" / "integration" / "controller"),
+]
+
+import controller_env  # noqa: E402
+import kubeapi  # noqa: E402
+
+from kserve_controller.kube.client import Kube  # noqa: E402
+
+RESULTS = REPO / "bench" / "results"
+WRITE_VERBS = {"POST", "PUT", "PATCH", "DELETE", "DELETECOLLECTION"}
+# Leases and Events are not counted (the goal says so); endpoints are the apiserver's own.
+NOT_COUNTED = {"leases", "events", "endpoints", "endpointslices"}
+_METRIC = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>[0-9.e+]+)$")
+
+
+async def writes(admin: Kube) -> dict[str, float]:
+    """Write requests the apiserver has served so far, by verb/resource (Leases, Events out)."""
+    text = await _metrics(admin)
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        match = _METRIC.match(line)
+        if not match:
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group("labels")))
+        if labels.get("verb") in WRITE_VERBS and labels.get("resource") not in NOT_COUNTED:
+            key = f"{labels['verb']} {labels.get('resource')}/{labels.get('subresource', '')}"
+            out[key] = out.get(key, 0.0) + float(match.group("value"))
+    return out
+
+
+async def _metrics(admin: Kube) -> str:
+    response = await admin._send("GET", "/metrics")  # text, not JSON
+    try:
+        return (await response.read()).decode()
+    finally:
+        response.release()
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    """(current, peak) resident set size of `pid` in MB."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    kb = lambda k: float(fields[k].strip().split()[0])  # noqa: E731
+    return kb("VmRSS") / 1024, kb("VmHWM") / 1024
+
+
+def spawn(
+    installed: controller_env.Installed, log: Path, *, resync: float
+) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(installed.kubeconfig),
+        "POD_NAMESPACE": controller_env.NAMESPACE,
+        "POD_NAME": "bench",
+        "KSERVE_CONTROLLER_HEALTH_HOST": "127.0.0.1",
+        "KSERVE_CONTROLLER_HEALTH_PORT": str(controller_env.free_port()),
+        "KSERVE_CONTROLLER_METRICS_HOST": "127.0.0.1",
+        "KSERVE_CONTROLLER_METRICS_PORT": str(controller_env.free_port()),
+        "KSERVE_CONTROLLER_RESYNC_SECONDS": str(resync),
+    }
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [str(REPO / ".venv" / "bin" / "kserve-controller")], env=env, stderr=out, stdout=out
+        )
+
+
+class DeploymentClock:
+    """When each predictor Deployment was first seen, from a watch of all namespaces."""
+
+    def __init__(self, admin: Kube) -> None:
+        from kserve_controller.kube.watch import Watch
+
+        self.seen: dict[tuple[str, str], float] = {}
+        self.changed = asyncio.Event()
+        self.watch = Watch(
+            admin, "Deployment", label_selector="serving.kserve.io/inferenceservice",
+            handler=self._on,
+        )  # fmt: skip
+
+    def _on(self, kind: str, obj: dict[str, Any]) -> None:
+        meta = obj["metadata"]
+        key = (meta["namespace"], meta["labels"]["serving.kserve.io/inferenceservice"])
+        self.seen.setdefault(key, time.perf_counter())
+        self.changed.set()
+
+    async def until(self, keys: list[tuple[str, str]], *, limit: float) -> None:
+        deadline = time.perf_counter() + limit
+        while not all(k in self.seen for k in keys):
+            self.changed.clear()
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise TimeoutError(f"{sum(k in self.seen for k in keys)} of {len(keys)} seen")
+            await asyncio.wait_for(self.changed.wait(), left)
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def run(  # noqa: PLR0915 (one scenario, read top to bottom)
+    count: int, namespaces: int, idle_seconds: float, sequential: int
+) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-controller-"))
+    with kubeapi.running() as server:
+        installed = controller_env.install(server, workdir)
+        admin = await Kube.connect(kubeconfig=str(installed.admin_kubeconfig))
+        names = [f"bench-{i}" for i in range(namespaces)]
+        for ns in names:
+            await admin.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        proc = spawn(installed, workdir / "controller.log", resync=min(60.0, idle_seconds / 2))
+        clock = DeploymentClock(admin)
+        watch_task = asyncio.create_task(clock.watch.run())
+        try:
+            await asyncio.wait_for(clock.watch.synced.wait(), 30)
+            await asyncio.sleep(3)  # controller up and leading
+            created: dict[tuple[str, str], float] = {}
+            gate = asyncio.Semaphore(32)
+
+            async def create(i: int) -> None:
+                ns, name = names[i % namespaces], f"isvc-{i}"
+                async with gate:
+                    created[(ns, name)] = time.perf_counter()
+                    await admin.create(controller_env.isvc(name, ns))
+
+            cpu0 = cpu_seconds(proc.pid)
+            api_pid = server._apiserver.pid if server._apiserver else proc.pid
+            api_cpu0 = cpu_seconds(api_pid)
+            t0 = time.perf_counter()
+            await asyncio.gather(*(create(i) for i in range(count)))
+            submitted = time.perf_counter() - t0
+            await clock.until(list(created), limit=900)
+            all_exist = max(clock.seen[k] for k in created) - t0
+            burst_cpu = cpu_seconds(proc.pid) - cpu0
+            api_cpu = cpu_seconds(api_pid) - api_cpu0
+            burst = [clock.seen[k] - created[k] for k in created]
+            rss_after_burst = rss_mb(proc.pid)
+
+            # One at a time on an idle controller.
+            await asyncio.sleep(5)
+            idle_latencies = []
+            for i in range(sequential):
+                key = (names[0], f"seq-{i}")
+                start = time.perf_counter()
+                await admin.create(controller_env.isvc(key[1], key[0]))
+                await clock.until([key], limit=60)
+                idle_latencies.append(clock.seen[key] - start)
+                await asyncio.sleep(0.2)
+
+            # Idle: nothing changes; count the writes the apiserver serves meanwhile.
+            await asyncio.sleep(10)
+            before = await writes(admin)
+            await asyncio.sleep(idle_seconds)
+            after = await writes(admin)
+            idle_writes = {
+                k: after[k] - before.get(k, 0.0) for k in after if after[k] - before.get(k, 0.0)
+            }
+            rss_now, rss_peak = rss_mb(proc.pid)
+        finally:
+            watch_task.cancel()
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
+            await admin.close()
+        return {
+            "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "inference_services": count,
+            "namespaces": namespaces,
+            "submit_seconds": round(submitted, 2),
+            "all_deployments_exist_seconds": round(all_exist, 2),
+            "burst_latency_ms": {
+                "p50": round(pct(burst, 0.5) * 1000, 1),
+                "p99": round(pct(burst, 0.99) * 1000, 1),
+            },
+            "burst_cpu_seconds": {
+                "controller": round(burst_cpu, 1),
+                "apiserver": round(api_cpu, 1),
+            },
+            "idle_latency_ms": {
+                "n": sequential,
+                "p50": round(statistics.median(idle_latencies) * 1000, 1),
+                "p99": round(pct(idle_latencies, 0.99) * 1000, 1),
+            },
+            "rss_mb": {
+                "after_burst": round(rss_after_burst[0], 1),
+                "end": round(rss_now, 1),
+                "peak": round(rss_peak, 1),
+            },
+            "idle_seconds": idle_seconds,
+            "idle_writes": sum(idle_writes.values()),
+            "idle_writes_by_resource": idle_writes,
+            "goals": "all Deployments <= 60 s; idle p50 <= 100 ms; RSS <= 200 MB; 0 idle writes",
+        }
+
+
+def report(result: dict[str, Any]) -> str:
+    r = result
+    idle, burst, rss, cpu = (
+        r["idle_latency_ms"],
+        r["burst_latency_ms"],
+        r["rss_mb"],
+        r["burst_cpu_seconds"],
+    )
+    rows = [
+        ("time until all Deployments exist",
+         f"{r['all_deployments_exist_seconds']} s (the creates took {r['submit_seconds']} s)",
+         "<= 60 s"),
+        (f"apply -> Deployment, idle controller (n={idle['n']})",
+         f"p50 {idle['p50']} ms, p99 {idle['p99']} ms", "p50 <= 100 ms"),
+        ("apply -> Deployment during the burst",
+         f"p50 {burst['p50']} ms, p99 {burst['p99']} ms", ""),
+        ("CPU during the burst",
+         f"controller {cpu['controller']} s, apiserver {cpu['apiserver']} s", ""),
+        ("controller RSS", f"{rss['end']} MB at the end, peak {rss['peak']} MB", "<= 200 MB"),
+        (f"API writes in {r['idle_seconds']:.0f} idle s (resyncs included)",
+         f"{r['idle_writes']:.0f}", "0"),
+    ]  # fmt: skip
+    lines = [
+        "# Controller benchmark (loopback kube-apiserver + etcd, this machine)",
+        "",
+        f"Run {r['when']}: {r['inference_services']} InferenceServices in {r['namespaces']} "
+        "namespaces, created 32 at a time; the controller runs as a process with the chart's "
+        "RBAC. Lease and Event writes are not counted.",
+        "",
+        "| measure | result | goal |",
+        "|---|---|---|",
+        *(f"| {a} | {b} | {c} |" for a, b, c in rows),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--namespaces", type=int, default=10)
+    parser.add_argument("--idle-seconds", type=float, default=300.0)
+    parser.add_argument("--sequential", type=int, default=50)
+    args = parser.parse_args()
+    result = asyncio.run(run(args.count, args.namespaces, args.idle_seconds, args.sequential))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "controller-latest.json").write_text(json.dumps(result, indent=2) + "\n")
+    text = report(result)
+    (RESULTS / "controller-latest.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
