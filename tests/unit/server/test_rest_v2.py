@@ -35,9 +35,12 @@ async def test_model_metadata_and_ready(client: AppClient) -> None:
         "name": "sklearn-iris",
         "versions": None,
         "platform": "sklearn",
-        "inputs": [],
-        "outputs": [],
+        "inputs": [{"name": "input-0", "datatype": "FP64", "shape": [-1, 4]}],
+        "outputs": [{"name": "output-0", "datatype": "INT64", "shape": [-1]}],
     }
+    text = await (await client.get("/v2/models/intent-classifier")).json()
+    assert text["inputs"] == [{"name": "input-0", "datatype": "BYTES", "shape": [-1]}]
+    assert text["outputs"] == [{"name": "output-0", "datatype": "BYTES", "shape": [-1]}]
     resp = await client.get("/v2/models/sklearn-iris/ready")
     assert await resp.json() == {"name": "sklearn-iris", "ready": True}
     resp = await client.get("/v2/models/sklearn-iris/versions/1/ready")

@@ -120,3 +120,31 @@ def test_duplicate_names_are_refused(models_dir: Path) -> None:
     spec = ModelSpec(name="a", model_dir=models_dir / "sklearn-iris")
     with pytest.raises(ValueError, match="two models are named 'a'"):
         asyncio.run(server.start(settings(), models=[spec, spec]))
+
+
+async def test_access_and_latency_logs_when_enabled(
+    models_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO")
+    spec = ModelSpec(name="sklearn-iris", model_dir=models_dir / "sklearn-iris")
+    running = await server.start(
+        settings(access_log=True, enable_latency_logging=True), models=[spec]
+    )
+    base = f"http://127.0.0.1:{running.port}"
+    try:
+        await asyncio.wait_for(asyncio.shield(running.repository.loading), 60)  # type: ignore[arg-type]
+        async with aiohttp.ClientSession() as http:
+            await http.post(
+                f"{base}/v1/models/sklearn-iris:predict",
+                json={"instances": [[6.8, 2.8, 4.8, 1.4]]},
+                headers={"User-Agent": "probe/1"},
+            )
+    finally:
+        running.stop()
+        await running.wait()
+    access = [r.getMessage() for r in caplog.records if r.name == "kserve_server.access"]
+    assert any('"POST /v1/models/sklearn-iris:predict HTTP/1.1" 200' in m for m in access)
+    assert any("probe/1" in m for m in access)
+    trace = [r.getMessage() for r in caplog.records if r.name == "kserve_server.trace"]
+    assert any(m.startswith("model sklearn-iris: infer in") for m in trace)
+    assert not any("6.8" in r.getMessage() for r in caplog.records)  # never a request body

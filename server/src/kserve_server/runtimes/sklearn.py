@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from kserve_server.errors import InvalidInput, ModelLoadError
+from kserve_server.inference import ModelMetadata, TensorSpec
 from kserve_server.runtimes import base, inputs
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,27 @@ class SKLearnModel(base.ArrayModel):
 
     def unload(self) -> None:
         self.estimator = None
+
+    def metadata(self) -> ModelMetadata:
+        """V2 metadata from the fitted estimator: named columns, or one [-1, n] input."""
+        if self.estimator is None:
+            return ModelMetadata(platform=self.platform)
+        if self.text:
+            inputs = [TensorSpec("input-0", "BYTES", [-1])]
+        elif self.columns is not None:
+            inputs = [TensorSpec(name, "BYTES", [-1]) for name in self.columns]
+        else:
+            inputs = [TensorSpec("input-0", "FP64", [-1, self.n_features or -1])]
+        classes = getattr(self.estimator, "classes_", None)
+        kind = np.asarray(classes).dtype.kind if classes is not None else "f"
+        if self.predict_proba and hasattr(self.estimator, "predict_proba"):
+            output = TensorSpec(
+                "output-0", "FP64", [-1, len(classes) if classes is not None else -1]
+            )
+        else:
+            datatype = {"i": "INT64", "u": "INT64", "b": "BOOL", "U": "BYTES", "O": "BYTES"}
+            output = TensorSpec("output-0", datatype.get(kind, "FP64"), [-1])
+        return ModelMetadata(platform=self.platform, inputs=inputs, outputs=[output])
 
     def run(self, x: inputs.ModelInput) -> np.ndarray[Any, Any]:
         method = self.estimator.predict
