@@ -44,6 +44,7 @@ class Manager:
         self.metrics = metrics_mod.create()
         self.ready = False
         self.stopping = asyncio.Event()
+        self._background: set[asyncio.Task[None]] = set()
         self.queue: WorkQueue[ObjectKey] = WorkQueue(
             self._reconcile, workers=settings.workers, on_error=self._failed
         )
@@ -135,7 +136,9 @@ class Manager:
     async def _reconcile(self, key: ObjectKey) -> float | None:
         started = time.perf_counter()
         try:
-            return await reconcile(key, ctx=self.ctx)
+            result = await reconcile(key, ctx=self.ctx)
+            self.metrics.reconciles.labels("success").inc()
+            return result
         finally:
             self.metrics.duration.observe(time.perf_counter() - started)
             self.metrics.queue_depth.set(self.queue.depth)
@@ -144,6 +147,14 @@ class Manager:
         self.metrics.errors.inc()
         self.metrics.reconciles.labels("error").inc()
         log.warning("Reconcile of inference service %s failed, will retry: %s", key, err)
+        cached = self.ctx.caches.get("InferenceService")
+        obj = cached.get(key.namespace, key.name) if cached is not None else None
+        if obj is not None:  # say it where users look: kubectl describe isvc
+            task = asyncio.create_task(
+                self.ctx.recorder.event(obj, kind="Warning", reason="Failed", message=str(err))
+            )
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     # -- lifecycle -----------------------------------------------------------------------
 

@@ -150,3 +150,29 @@ async def test_two_controllers_one_leader_and_failover(
 
 async def _is(probe: Any, want: str) -> bool:
     return bool(await probe() == want)
+
+
+async def test_health_and_metrics_endpoints(
+    start_controller: Any, admin: Kube, namespace: str
+) -> None:
+    import aiohttp
+
+    running = await start_controller()
+    await admin.create(isvc("m", namespace))
+    await wait_for(lambda: admin.get("Deployment", namespace, "m-predictor"), what="deploy")
+    await running.settled()
+    conf = running.manager.settings
+    async with aiohttp.ClientSession() as http:
+        for path in ("/healthz", "/readyz"):
+            async with http.get(f"http://127.0.0.1:{conf.health_port}{path}") as resp:
+                assert resp.status == 200, path
+        async with http.get(f"http://127.0.0.1:{conf.metrics_port}/metrics") as resp:
+            text = await resp.text()
+    for name in (
+        'kserve_controller_reconcile_total{result="success"}',
+        "kserve_controller_reconcile_duration_seconds_count",
+        "kserve_controller_queue_depth 0.0",
+        'kserve_controller_api_writes_total{kind="Deployment",verb="apply"} 1.0',
+        "kserve_controller_leader 1.0",
+    ):
+        assert name in text, name
