@@ -49,6 +49,7 @@ def parser() -> argparse.ArgumentParser:
     add("--configure_logging", default=True, type=strtobool)
     add("--log_config_file", default=None, help="JSON or YAML logging dictConfig")
     add("--log_level", default=None, help="DEBUG, INFO, WARNING (env KSERVE_LOGLEVEL)")
+    add("--log_format", default="text", choices=["text", "json"], help="json: one object a line")
     add("--access_log", default=False, type=strtobool, help="log one line per request")
     add("--access_log_format", default=None, help="aiohttp access log format; enables the log")
     add("--timeout-keep-alive", "--timeout_keep_alive", dest="keepalive", default=65.0, type=float)
@@ -93,6 +94,25 @@ def configure_logging(args: argparse.Namespace) -> None:
         return
     level = (args.log_level or os.environ.get("KSERVE_LOGLEVEL") or "INFO").upper()
     logging.basicConfig(level=level, format=LOG_FORMAT, datefmt="%Y-%m-%d %H:%M:%S")
+    if args.log_format == "json":
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter())
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log collectors: time, level, logger, process, message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
+            "level": record.levelname,
+            "logger": record.name,
+            "process": record.process,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -139,7 +159,10 @@ def main(argv: list[str] | None = None) -> None:
         )
     except ValidationError as exc:
         sys.exit(f"kserve-model-server: invalid arguments: {exc}")
-    sys.exit(server.run(settings, models=[spec], models_root=args.model_dir))
+    from kserve_server import repository
+
+    models = repository.discover(spec)
+    sys.exit(server.run(settings, models=models, models_root=args.model_dir))
 
 
 if __name__ == "__main__":

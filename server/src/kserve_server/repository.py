@@ -153,3 +153,30 @@ class ModelRepository:
                 return
             entry.state, entry.reason = State.READY, ""
             log.info("model %s: ready in %.2fs", name, time.perf_counter() - started)
+
+
+def discover(spec: ModelSpec) -> list[ModelSpec]:
+    """Upstream's model-repository layout: a model_dir with no model file of its own but with
+    several sub-directories holding one each serves every sub-directory under its name."""
+    suffixes = runtimes.runtime_class(spec.framework).suffixes
+    root = spec.model_dir
+    if not root.is_dir() or any(p.suffix in suffixes and p.is_file() for p in root.iterdir()):
+        return [spec]
+    found = [
+        d
+        for d in sorted(root.iterdir())
+        if d.is_dir()
+        and not d.name.startswith(".")
+        and any(p.suffix in suffixes and p.is_file() for p in d.iterdir())
+    ]
+    if len(found) < 2:
+        return [spec]  # one nested file: the runtime finds it under the given name (kserve#3200)
+    specs = []
+    for directory in found:
+        fields = {**spec.model_dump(), "name": directory.name, "model_dir": directory}
+        try:
+            specs.append(ModelSpec.model_validate(fields))
+        except ValueError:
+            log.warning("skipping %s: not a valid model name", directory)
+    log.info("model repository %s: serving %s", root, [s.name for s in specs])
+    return specs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -227,3 +228,34 @@ def test_workers_share_the_port_and_a_dead_worker_is_replaced(models_dir: Path) 
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_model_repository_layout_serves_each_subdirectory(models_dir: Path) -> None:
+    # models_dir holds sklearn-iris/ and intent-classifier/, no model file of its own
+    proc, port, _ = start([f"--model_dir={models_dir}", "--http_port=0", "--host=127.0.0.1"])
+    try:
+        wait_ready(port)
+        status, body = get(f"http://127.0.0.1:{port}/v1/models")
+        assert status == 200
+        assert json.loads(body) == {"models": ["intent-classifier", "sklearn-iris"]}
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_json_logs(models_dir: Path) -> None:
+    proc, _, early = start(
+        [
+            f"--model_dir={models_dir / 'sklearn-iris'}",
+            "--http_port=0",
+            "--host=127.0.0.1",
+            "--log_format=json",
+            "--no_such_flag",
+        ]
+    )
+    proc.kill()
+    proc.wait()
+    entries = [json.loads(line) for line in early.splitlines()]
+    assert {"time", "level", "logger", "process", "message"} <= set(entries[0])
+    assert any(e["message"] == "ignoring unknown arguments: --no_such_flag" for e in entries)
+    assert any(e["message"].startswith("listening on 127.0.0.1:") for e in entries)

@@ -14,8 +14,13 @@ CLASSES = {
 }
 
 
+def runtime_class(framework: str) -> type[ArrayModel]:
+    module_name, class_name = CLASSES[framework]
+    cls: type[ArrayModel] = getattr(importlib.import_module(module_name), class_name)
+    return cls
+
+
 def create(spec: ModelSpec) -> ArrayModel:
     """The runtime for a spec's framework (its heavy library is imported later, by load())."""
-    module_name, class_name = CLASSES[spec.framework]
-    cls: type[ArrayModel] = getattr(importlib.import_module(module_name), class_name)
+    cls = runtime_class(spec.framework)
     return cls(spec.name, spec.model_dir, predict_proba=spec.predict_proba, nthread=spec.nthread)
