@@ -7,6 +7,8 @@ reads, writes and says what it did. Nothing is written when the cluster already 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,11 +64,16 @@ class Context:
     caches: dict[str, Watch] = field(default_factory=dict)  # kind -> watch (one namespace set)
     now: Callable[[], str] = utcnow
     on_write: Callable[[str, str], None] = field(default=lambda verb, kind: None)
+    # What we last applied per object: (digest of the desired object, resourceVersion after).
+    # If nobody touched the object since, it is as we want it even when the apiserver
+    # dropped or rewrote a field we set (a disabled feature gate, say): no write loop.
+    applied: dict[tuple[str, str, str], tuple[str, str]] = field(default_factory=dict)
 
 
 async def reconcile(key: ObjectKey, *, ctx: Context) -> float | None:
     raw = await _get(ctx, ISVC, key.namespace, key.name)
     if raw is None or raw["metadata"].get("deletionTimestamp"):
+        _forget(ctx, key)
         return None  # deleted: owned objects go by garbage collection
     config = ctx.config
     try:
@@ -86,7 +93,7 @@ async def reconcile(key: ObjectKey, *, ctx: Context) -> float | None:
         return None
     await _copy_ca_bundle(ctx, isvc)
     observed = await _observe(ctx, isvc, desired)
-    changed = [o for o in desired.objects if _differs(o, observed.get(_ref(o)), isvc)]
+    changed = [o for o in desired.objects if _differs(ctx, o, observed.get(_ref(o)), isvc)]
     stale = [r for r in desired.unwanted if _owned(observed.get(r), isvc)]
     level = logging.INFO if changed or stale else logging.DEBUG
     log.log(level, "Reconciling inference service %s in namespace %s", key.name, key.namespace)
@@ -202,9 +209,29 @@ def _owned(obj: Obj | None, isvc: spec.Isvc) -> bool:
     return any(r.get("uid") == isvc.uid for r in refs)
 
 
-def _differs(desired: Obj, observed: Obj | None, isvc: spec.Isvc) -> bool:
+def _forget(ctx: Context, key: ObjectKey) -> None:
+    for slot in [s for s in ctx.applied if s[1] == key.namespace]:
+        if slot[2] == key.name or slot[2].startswith(f"{key.name}-"):
+            del ctx.applied[slot]
+
+
+def _digest(obj: Obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+
+
+def _version(obj: Obj) -> str:
+    return str(obj.get("metadata", {}).get("resourceVersion", ""))
+
+
+def _slot(obj: Obj) -> tuple[str, str, str]:
+    return (obj["kind"], obj["metadata"]["namespace"], obj["metadata"]["name"])
+
+
+def _differs(ctx: Context, desired: Obj, observed: Obj | None, isvc: spec.Isvc) -> bool:
     if observed is None or not _owned(observed, isvc):
         return True
+    if ctx.applied.get(_slot(desired)) == (_digest(desired), _version(observed)):
+        return False
     # Owner references are checked above; other owners may be listed beside us.
     meta = {k: v for k, v in desired["metadata"].items() if k != "ownerReferences"}
     mine = {**desired, "metadata": meta}
@@ -221,6 +248,7 @@ async def _apply(ctx: Context, obj: Obj, *, before: Obj | None) -> Obj:
         log.info("Updating %s %s in namespace %s: %s", spoken, name, namespace, _brief(changed))
     applied = await ctx.kube.apply(obj)
     applied.setdefault("kind", kind)
+    ctx.applied[_slot(obj)] = (_digest(obj), _version(applied))
     _remember(ctx, applied)
     ctx.on_write("apply", kind)
     return applied
