@@ -87,8 +87,14 @@ bench: venv ## our server vs upstream KServe, MLServer, bare aiohttp (BENCH_QUIC
 	$(PYTEST) tests/bench
 	bash hack/bench/run.sh
 
-cluster-up: ## a one-node cluster on this machine
-	$(call not_built,issue 9: local cluster)
+cluster-up: images ## a one-node cluster on this machine; kubeconfig: `bash hack/cluster/up.sh kubeconfig`
+	bash hack/cluster/up.sh
 
-cluster-down: ## remove everything cluster-up made
-	$(call not_built,issue 9: local cluster)
+cluster-down: ## remove everything cluster-up made, then check that nothing is left
+	bash hack/cluster/down.sh
+	bash hack/cluster/down.sh check
+
+.PHONY: test-cluster
+test-cluster: venv images ## smoke test on a fresh local cluster (pod, Service by DNS, port-forward), then down
+	bash hack/cluster/up.sh >/dev/null || { bash hack/cluster/down.sh; exit 1; }
+	rc=0; $(PYTEST) tests/cluster || rc=$$?; bash hack/cluster/down.sh; bash hack/cluster/down.sh check; exit $$rc

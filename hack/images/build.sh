@@ -17,6 +17,7 @@ IMAGES=(
   "controller|controller/Dockerfile|ctx_controller|"
   "gcs-emulator|hack/images/fixtures/gcs-emulator/Dockerfile|ctx_gcs|"
   "https-server|hack/images/fixtures/https-server/Dockerfile|ctx_https|"
+  "coredns|hack/cluster/coredns/Dockerfile|ctx_coredns|"
 )
 
 # ctx_* CTX [ARGS]: fill the build context directory CTX (empty on entry).
@@ -62,6 +63,20 @@ ctx_gcs() {
   ctx_wheels "$1" gcs-emulator requirements.txt
 }
 ctx_https() { cp "$ROOT/hack/images/fixtures/https-server/serve.py" "$1/"; }
+ctx_coredns() {  # a static CoreDNS with our plugin list, from the Go module proxy, cached by source
+  local src="$ROOT/hack/cluster/coredns" key bin
+  key=$(hash_files "$src/main.go" "$src/go.mod" "$src/go.sum")
+  bin="$IMG_CACHE/coredns-$key"
+  if [ ! -x "$bin" ]; then
+    log "coredns: go build (the first build takes minutes)"
+    (cd "$src" && GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOTOOLCHAIN=local \
+      CGO_ENABLED=0 GOFLAGS="-trimpath -buildvcs=false" go build -ldflags="-s -w" -o "$bin.tmp" .) \
+      >"$IMG_CACHE/coredns-build.log" 2>&1 \
+      || { tail -15 "$IMG_CACHE/coredns-build.log" >&2; die "coredns: go build failed"; }
+    mv "$bin.tmp" "$bin"
+  fi
+  cp "$bin" "$1/coredns"
+}
 
 in_registry() {  # NAME: true if the registry holds NAME:IMAGE_TAG
   curl -fsS -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \

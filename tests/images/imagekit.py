@@ -25,7 +25,7 @@ PYTHON_IMAGES = [
     "gcs-emulator",
     "https-server",
 ]
-ALL_IMAGES = [*PYTHON_IMAGES, "pause"]
+ALL_IMAGES = [*PYTHON_IMAGES, "pause", "coredns"]
 
 
 def image(name: str) -> str:

@@ -73,6 +73,22 @@ def test_pause_exits_zero_on_sigterm(run_detached: Callable[..., Container]) -> 
     assert code == "0"
 
 
+def test_coredns_has_the_plugins_the_cluster_uses() -> None:
+    out = docker("run", "--rm", "--network", "none", image("coredns"), "-plugins")
+    for plugin in (
+        "kubernetes",
+        "forward",
+        "cache",
+        "errors",
+        "health",
+        "ready",
+        "loop",
+        "reload",
+        "hosts",
+    ):
+        assert plugin in out.stdout.split(), f"{plugin} missing:\n{out.stdout}"
+
+
 def test_controller_prints_its_version() -> None:
     out = docker("run", "--rm", "--network", "none", image("controller"), "--version")
     assert out.stdout.strip() == f"kserve-controller {TAG}"

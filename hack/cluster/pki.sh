@@ -1,0 +1,60 @@
+# Sourced by up.sh: a fresh CA and the certificates of one local cluster, made with openssl.
+# shellcheck shell=bash
+
+# cert NAME CN [O] [SANS]: a key and a certificate signed by the cluster CA.
+cert() {
+  local name=$1 cn=$2 org=${3:-} sans=${4:-} subj ext
+  subj="/CN=$cn${org:+/O=$org}"
+  ext="$PKI/$name.ext"
+  {
+    echo "basicConstraints=CA:FALSE"
+    echo "keyUsage=critical,digitalSignature,keyEncipherment"
+    echo "extendedKeyUsage=serverAuth,clientAuth"
+    [ -z "$sans" ] || echo "subjectAltName=$sans"
+  } >"$ext"
+  openssl req -new -newkey rsa:2048 -nodes -keyout "$PKI/$name.key" -subj "$subj" \
+    -out "$PKI/$name.csr" 2>/dev/null
+  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
+    -days 30 -extfile "$ext" -out "$PKI/$name.crt" 2>/dev/null
+  rm -f "$PKI/$name.csr" "$ext"
+}
+
+# kubeconfig NAME: a kubeconfig for the client certificate NAME.
+kubeconfig() {
+  local name=$1
+  cat >"$PKI/$name.kubeconfig" <<YAML
+apiVersion: v1
+kind: Config
+clusters:
+- name: kserve-py
+  cluster:
+    certificate-authority-data: $(base64 -w0 "$PKI/ca.crt")
+    server: https://$NODE_IP:6443
+users:
+- name: $name
+  user:
+    client-certificate-data: $(base64 -w0 "$PKI/$name.crt")
+    client-key-data: $(base64 -w0 "$PKI/$name.key")
+contexts:
+- name: kserve-py
+  context: {cluster: kserve-py, user: $name}
+current-context: kserve-py
+YAML
+}
+
+make_pki() {
+  mkdir -p "$PKI"
+  openssl req -x509 -new -newkey rsa:2048 -nodes -keyout "$PKI/ca.key" -out "$PKI/ca.crt" \
+    -days 30 -subj "/CN=kserve-py-cluster-ca" 2>/dev/null
+  openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
+  cert apiserver kube-apiserver "" "DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,DNS:localhost,IP:$NODE_IP,IP:$API_SERVICE_IP,IP:127.0.0.1"
+  cert apiserver-kubelet-client kube-apiserver-kubelet-client system:masters
+  cert admin kubernetes-admin system:masters
+  cert controller-manager system:kube-controller-manager
+  cert scheduler system:kube-scheduler
+  cert kubelet "system:node:$NODE_NAME" system:nodes "DNS:$NODE_NAME,IP:$NODE_IP"
+  cert kube-proxy system:kube-proxy
+  local n
+  for n in admin controller-manager scheduler kubelet kube-proxy; do kubeconfig "$n"; done
+}
