@@ -34,7 +34,7 @@ $(EXAMPLE_MODELS)/.stamp: examples/train.py examples/data/intents.csv $(VENV)/.s
 	$(VENV)/bin/python examples/train.py --out $(EXAMPLE_MODELS)
 	touch $@
 
-test: test-unit test-charts test-storage test-server-integration ## every test suite that exists so far (e2e included once built)
+test: test-unit test-charts test-storage test-server-integration test-integration ## every test suite that exists so far (e2e included once built)
 
 test-unit: venv ## unit tests: no cluster, no network beyond loopback
 	$(PYTEST) tests/unit
@@ -45,8 +45,8 @@ test-server-integration: venv ## model server vs the upstream kserve SDK client 
 test-storage: venv ## storage initializer against real S3 (moto), GCS emulator, http(s) on loopback
 	$(PYTEST) tests/integration/storage
 
-test-integration: ## tests on the real kube-apiserver + etcd
-	$(call not_built,issue 5: toolchain and apiserver fixture)
+test-integration: tools venv ## tests on the real kube-apiserver + etcd (storage, server: own targets)
+	$(PYTEST) tests/integration --ignore=tests/integration/storage --ignore=tests/integration/server
 
 e2e: venv ## the tutorial on a real cluster: tools, images, cluster up, tests, cluster down (KUBECONFIG=...: that cluster)
 	bash hack/e2e.sh

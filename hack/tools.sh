@@ -42,6 +42,7 @@ install() {
   mkdir -p "$tools" "$logs"
   local tmp log t0
   tmp=$(mktemp -d "$tools/.$name-$version.XXXXXX")
+  chmod 755 "$tmp"   # mktemp makes it private; the tools are for every user
   log="$logs/$name-$version.log"
   t0=$(date +%s)
   say "building $name $version (log: $log)"
