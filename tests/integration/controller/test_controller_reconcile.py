@@ -324,3 +324,19 @@ async def test_deleting_the_isvc_leaves_owner_refs_for_gc(
         obj = await wait_for(lambda k=kind, n=name: admin.get(k, namespace, n), what=kind)
         ref = obj["metadata"]["ownerReferences"][0]
         assert (ref["uid"], ref["blockOwnerDeletion"]) == (created["metadata"]["uid"], True)
+
+
+async def test_only_the_configured_namespaces_are_watched(
+    start_controller: Any, admin: Kube, namespace: str
+) -> None:
+    others = [f"{namespace}-a", f"{namespace}-b"]
+    for ns in others:
+        await admin.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    # Two namespaces: one watch per namespace and kind, reads go to the apiserver directly.
+    await start_controller(watch_namespaces=",".join(others))
+    for ns in [*others, namespace]:
+        await admin.create(isvc("w", ns))
+    for ns in others:
+        await wait_for(lambda n=ns: admin.get("Deployment", n, "w-predictor"), what=ns)
+        await wait_for(lambda n=ns: _status_has(admin, n, "w", "url"), what=f"{ns} status")
+    assert await admin.get("Deployment", namespace, "w-predictor") is None
