@@ -33,6 +33,15 @@ class Cel:
 
 
 @dataclass(frozen=True)
+class Nested:
+    """OpenAPI keywords for a node inside a field's schema, e.g. a bound a CEL rule needs on
+    `items.properties.env` of Kubernetes' container list."""
+
+    path: tuple[str, ...]
+    keywords: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True)
 class Schema:
     """Extra OpenAPI keywords for a field's CRD schema (enum-free rules, CEL, list types)."""
 

@@ -16,6 +16,7 @@ from kserve_controller.api.base import (
     InlineKubeModel,
     KubeModel,
     LocalObjectReference,
+    Nested,
     Quantity,
     Toleration,
     Volume,
@@ -28,6 +29,10 @@ LoggerMode = Literal["all", "request", "response"]
 # CEL iterates these lists (PYTHONPATH ban), so the CRD bounds them; generous on purpose.
 MAX_CONTAINERS = 32
 MAX_ENV = 256
+CONTAINERS_NO_PYTHONPATH = Cel(
+    rule="self.all(c, !has(c.env) || c.env.all(e, e.name != 'PYTHONPATH'))",
+    message="env: PYTHONPATH must not be set: it would replace the model server's own path",
+)
 
 
 class MetricTarget(KubeModel):
@@ -174,15 +179,39 @@ class PodSpecFields(InlineKubeModel):
     inline_definition: ClassVar[str] = k8s_fields.POD_SPEC_DEFINITION
     inline_fields: ClassVar[frozenset[str]] = k8s_fields.POD_SPEC
 
-    containers: Annotated[list[Container], Field(max_length=MAX_CONTAINERS)] | None = None
+    containers: (
+        Annotated[
+            list[Container],
+            Field(max_length=MAX_CONTAINERS),
+            Nested(("items", "properties", "env"), (("maxItems", MAX_ENV),)),
+            CONTAINERS_NO_PYTHONPATH,
+        ]
+        | None
+    ) = None
     """Custom containers; without a model or framework they are the predictor (custom predictor)."""
-    init_containers: Annotated[list[Container], Field(max_length=MAX_CONTAINERS)] | None = None
+    init_containers: (
+        Annotated[
+            list[Container],
+            Field(max_length=MAX_CONTAINERS),
+            Nested(("items", "properties", "env"), (("maxItems", MAX_ENV),)),
+            CONTAINERS_NO_PYTHONPATH,
+        ]
+        | None
+    ) = None
     volumes: list[Volume] | None = None
     service_account_name: str | None = None
     node_selector: dict[str, str] | None = None
     tolerations: list[Toleration] | None = None
     affinity: Affinity | None = None
     image_pull_secrets: list[LocalObjectReference] | None = None
+
+    @model_validator(mode="after")
+    def _no_pythonpath(self) -> Self:
+        for container in (*(self.containers or []), *(self.init_containers or [])):
+            if any(e.get("name") == "PYTHONPATH" for e in container.get("env") or []):
+                raise ValueError(CONTAINERS_NO_PYTHONPATH.message)
+        return self
+
     # Pod-level resources (a component's container resources live under e.g. `model`).
     resources: dict[str, Any] | None = None
     """Pod-level resources (a model's container resources are under model.resources)."""

@@ -4,6 +4,7 @@ Kubernetes types (`K8s` markers, inlined PodSpec/Container) come from `openapi.D
 constraints come from pydantic's `Field(...)`; CEL rules from `Cel` markers and `cel_rules`.
 """
 
+import copy
 import types
 import typing
 from typing import Any, Literal, Union
@@ -12,7 +13,7 @@ import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from kserve_controller.api.base import Cel, InlineKubeModel, K8s, KubeModel, Schema
+from kserve_controller.api.base import Cel, InlineKubeModel, K8s, KubeModel, Nested, Schema
 from kserve_controller.api.openapi import Definitions
 
 JsonSchema = dict[str, Any]
@@ -28,13 +29,14 @@ def for_model(model: type[BaseModel], *, definitions: Definitions) -> JsonSchema
         properties.update(inlined.get("properties", {}))
     for name, info in model.model_fields.items():
         key = info.alias or name
-        own = for_annotation(info.annotation, [*info.metadata], definitions=definitions)
+        if key in properties:  # declared for the controller's convenience: keep k8s's schema
+            own = copy.deepcopy(properties[key])
+            _apply(own, _unwrap(info.annotation, [*info.metadata])[1])
+        else:
+            own = for_annotation(info.annotation, [*info.metadata], definitions=definitions)
         if info.description:
             own["description"] = info.description
-        if key in properties:  # declared for the controller's convenience: keep k8s's schema
-            properties[key] = _with_bounds(properties[key], own)
-        else:
-            properties[key] = own
+        properties[key] = own
         if info.is_required():
             required.append(key)
     out: JsonSchema = {"type": "object", "properties": dict(sorted(properties.items()))}
@@ -132,17 +134,13 @@ def _apply(schema: JsonSchema, metadata: list[Any]) -> None:
             schema.setdefault("x-kubernetes-validations", []).append(_rule(item))
         elif isinstance(item, Schema):
             schema.update(dict(item.extra))
+        elif isinstance(item, Nested):
+            node = schema
+            for step in item.path:
+                node = node.get(step, {})
+            node.update(dict(item.keywords))
         elif getattr(item, "pattern", None):
             schema["pattern"] = item.pattern
-
-
-def _with_bounds(k8s_schema: JsonSchema, own: JsonSchema) -> JsonSchema:
-    """Kubernetes' schema of a field, plus the bounds and rules we declared on it."""
-    out = dict(k8s_schema)
-    for key in ("maxItems", "minItems", "maxLength", "x-kubernetes-validations", "description"):
-        if key in own:
-            out[key] = own[key]
-    return out
 
 
 def _rule(cel: Cel) -> JsonSchema:
