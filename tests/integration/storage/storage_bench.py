@@ -70,6 +70,17 @@ def measure(label: str, uri: str, settings: StorageSettings, size: int) -> None:
     print(f"{label}: {size >> 20} MiB in {elapsed:.1f}s = {size / elapsed / (1 << 20):.0f} MiB/s")
 
 
+def measure_curl(label: str, url: str, size: int) -> None:
+    """The same object with curl: the server's own ceiling, for a ratio."""
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        subprocess.run(["curl", "-sf", "-o", f"{tmp}/out", url], check=True)
+        elapsed = time.perf_counter() - start
+        assert Path(f"{tmp}/out").stat().st_size == size
+    rate = size / elapsed / (1 << 20)
+    print(f"{label} (curl): {size >> 20} MiB in {elapsed:.1f}s = {rate:.0f} MiB/s")
+
+
 def main() -> None:
     mib = int(sys.argv[1]) if len(sys.argv) > 1 else 1024
     with tempfile.TemporaryDirectory() as tmp:
@@ -84,12 +95,9 @@ def main() -> None:
             sys.executable, "-m", "http.server", "-b", "127.0.0.1", "-d", tmp, str(port), port=port
         ):
             settings = StorageSettings(progress_interval=2.0)
-            measure(
-                "http:// from python -m http.server",
-                f"http://127.0.0.1:{port}/model.bin",
-                settings,
-                size,
-            )
+            url = f"http://127.0.0.1:{port}/model.bin"
+            measure("http:// from python -m http.server", url, settings, size)
+            measure_curl("http:// from python -m http.server", url, size)
 
         port = free_port()
         emulator = (sys.executable, "-m", "gcp_storage_emulator", "start", "-q", "-M")
@@ -99,6 +107,8 @@ def main() -> None:
                 storage_emulator_host=f"127.0.0.1:{port}", progress_interval=2.0
             )
             measure("gs:// from gcp-storage-emulator", "gs://bench/big", settings, size)
+            media = f"http://127.0.0.1:{port}/storage/v1/b/bench/o/big%2Fmodel.bin?alt=media"
+            measure_curl("gs:// from gcp-storage-emulator", media, size)
 
         port = free_port()
         with server(str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port), port=port):
