@@ -1,7 +1,7 @@
 """ModelRepository: name → model, its state (loading, ready, failed, unloaded) and why.
 
-Loads run in worker threads (`asyncio.to_thread`), one model at a time, so the event loop keeps
-answering health checks while a large model loads.
+Loads run in daemon threads, one model at a time, so the event loop keeps answering health checks
+while a large model loads, and a SIGTERM during a long load does not wait for it to finish.
 """
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,32 @@ from kserve_server.runtimes.base import Model
 from kserve_server.settings import ModelSpec
 
 log = logging.getLogger(__name__)
+
+
+async def in_daemon_thread(work: Callable[[], None]) -> None:
+    """Run blocking `work` in a daemon thread: unlike the default executor, the interpreter
+    does not wait for it at exit, so stopping mid-load is prompt."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def settle(error: BaseException | None) -> None:
+        if done.cancelled():
+            return
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)
+
+    def target() -> None:
+        try:
+            work()
+        except BaseException as exc:
+            loop.call_soon_threadsafe(settle, exc)
+        else:
+            loop.call_soon_threadsafe(settle, None)
+
+    threading.Thread(target=target, name="model-load", daemon=True).start()
+    await done
 
 
 class State(enum.Enum):
@@ -146,7 +173,7 @@ class ModelRepository:
                 return
             started = time.perf_counter()
             try:
-                await asyncio.to_thread(entry.model.load)
+                await in_daemon_thread(entry.model.load)
             except Exception as exc:
                 entry.state, entry.reason = State.UNAVAILABLE, f"{type(exc).__name__}: {exc}"
                 log.error("model %s: failed to load: %s", name, entry.reason)

@@ -259,3 +259,34 @@ def test_json_logs(models_dir: Path) -> None:
     assert {"time", "level", "logger", "process", "message"} <= set(entries[0])
     assert any(e["message"] == "ignoring unknown arguments: --no_such_flag" for e in entries)
     assert any(e["message"].startswith("listening on 127.0.0.1:") for e in entries)
+
+
+STUCK = textwrap.dedent(
+    """
+    import logging, sys, threading
+    from kserve_server import server
+    from kserve_server.runtimes.base import Model
+    from kserve_server.settings import ServerSettings
+
+    class Stuck(Model):
+        def load(self):
+            threading.Event().wait()  # a load that never ends
+
+        def predict(self, request):
+            raise AssertionError
+
+    logging.basicConfig(level="INFO")
+    sys.exit(server.run(ServerSettings(host="127.0.0.1", http_port=0), models=[Stuck("stuck")]))
+    """
+)
+
+
+def test_sigterm_during_a_load_exits_promptly() -> None:
+    proc, port, _ = start([], script=STUCK)
+    try:
+        assert get(f"http://127.0.0.1:{port}/v2/health/ready")[0] == 503
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
