@@ -148,7 +148,11 @@ def one_round(
                     "script": REPO / "bench" / "post.lua",
                 }
                 load.wrk(**common, seconds=plan["warmup_s"])  # unrecorded
+                cpu_before = servers.cpu_seconds(running[server.name].proc.pid)
                 stats = load.wrk(**common, seconds=plan["duration_s"])
+                # CPU per request: what the server costs, whatever else shares its core
+                cpu = servers.cpu_seconds(running[server.name].proc.pid) - cpu_before
+                stats["cpu_us_per_req"] = cpu / max(stats["requests"], 1) * 1e6
                 results[server.name]["cells"][f"{endpoint}@{conns}"] = stats
         for name, run_ in running.items():
             results[name]["memory"] = servers.memory_kib(run_.proc.pid)

@@ -24,22 +24,25 @@ def draw(summary: dict[str, Any], *, title: str, out: pathlib.Path) -> None:
     for srv in servers.values():
         cells += [c for c in srv["cells"] if c not in cells]
     cells.sort(key=lambda c: (c.split("@")[0], int(c.split("@")[1])))
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(13, 8), sharex=True)
+    fig, (top, middle, bottom) = plt.subplots(3, 1, figsize=(13, 11), sharex=True)
     width = 0.8 / max(len(servers), 1)
     for i, (name, srv) in enumerate(servers.items()):
         xs = [k + (i - (len(servers) - 1) / 2) * width for k in range(len(cells))]
         rps = [srv["cells"].get(c, {}).get("rps") or 0 for c in cells]
         p99 = [srv["cells"].get(c, {}).get("p99_ms") or 0 for c in cells]
+        cpu = [srv["cells"].get(c, {}).get("cpu_us_per_req") or 0 for c in cells]
         top.bar(xs, rps, width, label=LABELS[name], color=COLORS[name])
-        bottom.bar(xs, p99, width, color=COLORS[name])
+        middle.bar(xs, p99, width, color=COLORS[name])
+        bottom.bar(xs, cpu, width, color=COLORS[name])
     top.set_ylabel("requests / s (higher is better)")
-    bottom.set_ylabel("p99 latency, ms, log (lower is better)")
-    bottom.set_yscale("log")
+    middle.set_ylabel("p99 latency, ms, log (lower is better)")
+    middle.set_yscale("log")
+    bottom.set_ylabel("server CPU µs per request\n(lower is better)")
     bottom.set_xticks(range(len(cells)))
     bottom.set_xticklabels([c.replace("@", "\n") + " conns" for c in cells], fontsize=8)
     top.legend(loc="upper right")
     top.set_title(title)
-    for ax in (top, bottom):
+    for ax in (top, middle, bottom):
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(out, dpi=110)

@@ -31,6 +31,9 @@ def summarize(rounds: list[dict[str, Any]]) -> dict[str, Any]:
                     "rps": _median([run["cells"][cell]["rps"] for run in runs]),
                     "p50_ms": _median([run["cells"][cell]["p50_us"] / 1000 for run in runs]),
                     "p99_ms": _median([run["cells"][cell]["p99_us"] / 1000 for run in runs]),
+                    "cpu_us_per_req": _median(
+                        [run["cells"][cell].get("cpu_us_per_req", 0.0) for run in runs]
+                    ),
                     "errors": sum(run["cells"][cell]["errors"] for run in runs),
                     "requests": sum(run["cells"][cell]["requests"] for run in runs),
                 }
@@ -58,12 +61,14 @@ def _ratios(rounds: list[dict[str, Any]]) -> dict[str, Any]:
                 sb = r[b]["cells"].get(cell)
                 if sb is None or not sb["rps"] or not sb["p99_us"]:
                     continue
-                acc = per_cell.setdefault(cell, {"rps": [], "p99": []})
+                acc = per_cell.setdefault(cell, {"rps": [], "p99": [], "cpu": []})
                 acc["rps"].append(sa["rps"] / sb["rps"])
                 acc["p99"].append(sa["p99_us"] / sb["p99_us"])
+                if sa.get("cpu_us_per_req") and sb.get("cpu_us_per_req"):
+                    acc["cpu"].append(sa["cpu_us_per_req"] / sb["cpu_us_per_req"])
         if per_cell:
             out[f"{a}/{b}"] = {
-                cell: {"rps": _median(v["rps"]), "p99": _median(v["p99"])}
+                cell: {k: _median(v[k]) for k in ("rps", "p99", "cpu")}
                 for cell, v in sorted(per_cell.items(), key=lambda kv: _cell_order(kv[0]))
             }
     return out
@@ -78,6 +83,11 @@ def goals(summary: dict[str, Any]) -> list[dict[str, Any]]:
             cell = f"{endpoint}@{conns}"
             value = ratios.get("ours/ceiling", {}).get(cell, {}).get("rps")
             found.append(_goal(f"req/s {cell} ≥ 0.8x ceiling", value, GOAL_RPS_OF_CEILING, "≥"))
+            # CPU-bound, req/s is 1/(CPU per request): ≥ 0.8x the ceiling's req/s on a core of
+            # its own is ≤ 1.25x its CPU per request, which other work on the machine hardly moves
+            value = ratios.get("ours/ceiling", {}).get(cell, {}).get("cpu")
+            what = f"CPU/req {cell} ≤ 1.25x ceiling (load-independent proxy)"
+            found.append(_goal(what, value, 1 / GOAL_RPS_OF_CEILING, "≤"))
             for peer in PEERS:
                 value = ratios.get(f"ours/{peer}", {}).get(cell, {}).get("p99")
                 if cell in servers.get(peer, {}).get("cells", {}):
@@ -131,27 +141,30 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         "## Throughput and latency",
         "",
-        "| server | endpoint | conns | req/s | p50 ms | p99 ms | errors |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| server | endpoint | conns | req/s | p50 ms | p99 ms | CPU µs/req | errors |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, srv in s["servers"].items():
         for cell, c in srv["cells"].items():
             endpoint, conns = cell.split("@")
             lines.append(
                 f"| {name} | {endpoint} | {conns} | {c['rps']:.0f} | {_fmt(c['p50_ms'])} "
-                f"| {_fmt(c['p99_ms'])} | {c['errors']} |"
+                f"| {_fmt(c['p99_ms'])} | {_fmt(c.get('cpu_us_per_req'), 0)} | {c['errors']} |"
             )
     lines += [
         "",
-        "## Ratios (req/s a/b, higher is better for a; p99 a/b, lower is better)",
+        "## Ratios a/b (req/s: higher is better for a; p99 and CPU/req: lower is better)",
         "",
-        "| a/b | endpoint | conns | req/s ratio | p99 ratio |",
-        "| --- | --- | ---: | ---: | ---: |",
+        "| a/b | endpoint | conns | req/s ratio | p99 ratio | CPU/req ratio |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
     for pair, cells in s["ratios"].items():
         for cell, r in cells.items():
             endpoint, conns = cell.split("@")
-            lines.append(f"| {pair} | {endpoint} | {conns} | {_fmt(r['rps'])} | {_fmt(r['p99'])} |")
+            lines.append(
+                f"| {pair} | {endpoint} | {conns} | {_fmt(r['rps'])} | {_fmt(r['p99'])} "
+                f"| {_fmt(r.get('cpu'))} |"
+            )
     lines += [
         "",
         "## Goals (ours)",

@@ -2,11 +2,20 @@
 
 from typing import Any
 
+import pytest
+
 from bench import report
 
 
-def cell(rps: float, p99_us: float) -> dict[str, Any]:
-    return {"rps": rps, "p50_us": p99_us / 2, "p99_us": p99_us, "errors": 0, "requests": 100}
+def cell(rps: float, p99_us: float, cpu_us: float = 100.0) -> dict[str, Any]:
+    return {
+        "rps": rps,
+        "p50_us": p99_us / 2,
+        "p99_us": p99_us,
+        "errors": 0,
+        "requests": 100,
+        "cpu_us_per_req": cpu_us,
+    }
 
 
 def run(cells: dict[str, Any], *, start: float = 0.5, rss_kib: int = 100 * 1024) -> dict[str, Any]:
@@ -18,16 +27,18 @@ def test_ratios_are_per_round_then_median() -> None:
     # round 2 is twice as fast for both servers: drift cancels within a round
     rounds = [
         {
-            "ours": run({"v1-row@16": cell(900, 1000)}),
+            "ours": run({"v1-row@16": cell(900, 1000, cpu_us=110)}),
             "ceiling": run({"v1-row@16": cell(1000, 1000)}),
         },
         {
-            "ours": run({"v1-row@16": cell(1800, 500)}),
+            "ours": run({"v1-row@16": cell(1800, 500, cpu_us=110)}),
             "ceiling": run({"v1-row@16": cell(2000, 500)}),
         },
     ]
     summary = report.summarize(rounds)
-    assert summary["ratios"]["ours/ceiling"]["v1-row@16"] == {"rps": 0.9, "p99": 1.0}
+    assert summary["ratios"]["ours/ceiling"]["v1-row@16"] == pytest.approx(
+        {"rps": 0.9, "p99": 1.0, "cpu": 1.1}
+    )
     assert summary["servers"]["ours"]["cells"]["v1-row@16"]["rps"] == 1350
 
 
@@ -43,6 +54,7 @@ def test_goals_met_missed_and_not_measured() -> None:
     assert goals["req/s v1-row@16 ≥ 0.8x ceiling"] is False
     assert goals["p99 v1-row@16 ≤ 0.4x kserve"] is True
     assert goals["req/s v2-row@64 ≥ 0.8x ceiling"] is None
+    assert goals["CPU/req v1-row@16 ≤ 1.25x ceiling (load-independent proxy)"] is True
     assert goals["start→ready ≤ 1 s"] is True
     assert goals["RSS ≤ upstream KServe's (MiB)"] is True
 
