@@ -38,7 +38,7 @@ def main() -> None:
     quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
     plan = {
         "mode": "quick" if quick else "full",
-        "rounds": 1 if quick else 3,
+        "rounds": 1 if quick else 2,
         "connections": [16] if quick else [1, 16, 64],
         "warmup_s": 1,
         "duration_s": 2 if quick else 3,
