@@ -176,8 +176,7 @@ def check_answers(
 def write(result: dict[str, Any], *, out_dir: pathlib.Path, stamp: str) -> None:
     (out_dir / f"{stamp}.json").write_text(json.dumps(result, indent=1) + "\n")
     (out_dir / f"{stamp}.md").write_text(report.markdown(result))
-    title = f"iris SVC, one worker each, {result['meta']['finished']} ({result['meta']['mode']})"
-    chart.draw(result["summary"], title=title, out=out_dir / f"{stamp}.png")
+    chart.draw(result["summary"], title=chart.title(result["meta"]), out=out_dir / f"{stamp}.png")
     for ext in ("json", "md", "png"):
         shutil.copyfile(out_dir / f"{stamp}.{ext}", out_dir / f"latest.{ext}")
     print((out_dir / f"{stamp}.md").read_text())

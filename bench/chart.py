@@ -18,6 +18,10 @@ LABELS = {
 }
 
 
+def title(meta: dict[str, Any]) -> str:
+    return f"iris SVC, one worker each, {meta['finished']} ({meta['mode']} run, medians)"
+
+
 def draw(summary: dict[str, Any], *, title: str, out: pathlib.Path) -> None:
     servers = {n: summary["servers"][n] for n in ORDER if n in summary["servers"]}
     cells: list[str] = []
@@ -40,10 +44,24 @@ def draw(summary: dict[str, Any], *, title: str, out: pathlib.Path) -> None:
     bottom.set_ylabel("server CPU µs per request\n(lower is better)")
     bottom.set_xticks(range(len(cells)))
     bottom.set_xticklabels([c.replace("@", "\n") + " conns" for c in cells], fontsize=8)
-    top.legend(loc="upper right")
-    top.set_title(title)
+    fig.suptitle(title)
+    fig.legend(loc="upper center", bbox_to_anchor=(0.5, 0.965), ncol=len(servers), frameon=False)
     for ax in (top, middle, bottom):
         ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
     fig.savefig(out, dpi=110)
     plt.close(fig)
+
+
+def main() -> None:
+    """`python -m bench.chart RESULT.json`: redraws RESULT.png from a saved run."""
+    import json
+    import sys
+
+    path = pathlib.Path(sys.argv[1])
+    result = json.loads(path.read_text())
+    draw(result["summary"], title=title(result["meta"]), out=path.with_suffix(".png"))
+
+
+if __name__ == "__main__":
+    main()
