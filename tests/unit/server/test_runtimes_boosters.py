@@ -73,9 +73,24 @@ def test_lightgbm_probabilities_and_named_columns(lgb_dir: Path) -> None:
     assert np.allclose(by_name, probabilities)
 
 
-def test_lightgbm_missing_feature_is_400(lgb_dir: Path) -> None:
-    with pytest.raises(InvalidInput, match="petal_width"):
-        load("lgb", lgb_dir, "lightgbm").predict(PredictRequest([{"sepal_length": 1.0}]))
+def test_lightgbm_missing_features_are_nan_like_upstream(lgb_dir: Path) -> None:
+    # upstream e2e iris_input_v5.json: a feature absent from every row still predicts
+    row = dict(zip(NAMES[:3], ROW[:3], strict=True))
+    probabilities = load("lgb", lgb_dir, "lightgbm").predict(PredictRequest([row])).predictions  # type: ignore[union-attr]
+    assert np.asarray(probabilities).shape == (1, 3)
+
+
+def test_lightgbm_single_key_rows_like_upstream(lgb_dir: Path) -> None:
+    # upstream e2e iris_input_v4.json: a list of one-column objects, one row each
+    rows = PredictRequest([{name: [value]} for name, value in zip(NAMES, ROW, strict=True)])
+    predictions = load("lgb", lgb_dir, "lightgbm").predict(rows).predictions  # type: ignore[union-attr]
+    assert np.asarray(predictions).shape == (4, 3)
+
+
+def test_lightgbm_text_in_a_numeric_column_is_400(lgb_dir: Path) -> None:
+    row = {**dict(zip(NAMES, ROW, strict=True)), "petal_width": "wide"}
+    with pytest.raises(InvalidInput):
+        load("lgb", lgb_dir, "lightgbm").predict(PredictRequest([row]))
 
 
 def test_framework_decides_not_the_extension(xgb_dir: Path) -> None:

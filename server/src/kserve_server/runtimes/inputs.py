@@ -17,20 +17,27 @@ class Columns:
 
     data: dict[str, list[Any]]
 
-    def to_frame(self, expected: list[str] | None) -> Any:
-        """A pandas DataFrame in the model's column order; a missing column is a 400 naming it."""
+    def to_frame(self, expected: list[str] | None, *, missing_as_nan: bool = False) -> Any:
+        """A pandas DataFrame in the model's column order. A missing column is a 400 naming it,
+        or all-NaN for boosters, which treat NaN as a missing value (as upstream does)."""
         import pandas as pd
 
-        if expected is not None:
-            missing = [name for name in expected if name not in self.data]
-            if missing:
-                raise InvalidInput(
-                    f"missing column(s) {missing}; the model expects columns {expected}"
-                )
         lengths = {len(values) for values in self.data.values()}
         if len(lengths) > 1:
             raise InvalidInput(f"columns have different lengths: {sorted(lengths)}")
-        frame = pd.DataFrame(self.data)
+        data: dict[str, Any] = dict(self.data)
+        if expected is not None:
+            missing = [name for name in expected if name not in data]
+            if missing and not missing_as_nan:
+                raise InvalidInput(
+                    f"missing column(s) {missing}; the model expects columns {expected}"
+                )
+            rows = lengths.pop() if lengths else 1
+            data.update({name: [None] * rows for name in missing})
+        frame = pd.DataFrame(data)
+        if missing_as_nan:  # a column of None only is object dtype; boosters want floats
+            for name in frame.columns[frame.isna().all()]:
+                frame[name] = frame[name].astype(float)
         return frame[expected] if expected is not None else frame
 
 

@@ -39,7 +39,7 @@ class LightGBMModel(base.ArrayModel):
         import lightgbm
 
         if isinstance(x, inputs.Columns):
-            data = x.to_frame(list(self.booster.feature_name()))
+            data = x.to_frame(list(self.booster.feature_name()), missing_as_nan=True)
         else:
             data = np.asarray(x, dtype=np.float64)
         try:

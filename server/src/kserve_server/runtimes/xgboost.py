@@ -42,7 +42,7 @@ class XGBoostModel(base.ArrayModel):
 
         names = self.booster.feature_names
         if isinstance(x, inputs.Columns):
-            data = x.to_frame(list(names) if names else None)
+            data = x.to_frame(list(names) if names else None, missing_as_nan=True)
         else:
             data = np.asarray(x, dtype=np.float32)
             width = self.booster.num_features()
