@@ -199,7 +199,7 @@ async def wait_for(
     probe: Callable[[], Any],
     *,
     what: str,
-    timeout: float = 20.0,  # noqa: ASYNC109 (a polling deadline, not a cancel scope)
+    timeout: float = 60.0,  # noqa: ASYNC109 (a polling deadline, not a cancel scope)
     interval: float = 0.1,
 ) -> Any:
     """Poll `probe` (sync or async) until it returns something truthy."""

@@ -114,11 +114,11 @@ async def test_two_controllers_one_leader_and_failover(
             lease = await admin.get("Lease", NAMESPACE, "failover-test")
             return ((lease or {}).get("spec") or {}).get("holderIdentity") or None
 
-        leader = await wait_for(holder, what="a leader", timeout=30)
+        leader = await wait_for(holder, what="a leader", timeout=60)
         standby = next(n for n in procs if n != leader)
         await admin.create(isvc("led", namespace))
         await wait_for(
-            lambda: admin.get("Deployment", namespace, "led-predictor"), what="deploy", timeout=30
+            lambda: admin.get("Deployment", namespace, "led-predictor"), what="deploy", timeout=60
         )
         assert await holder() == leader
 
@@ -126,12 +126,12 @@ async def test_two_controllers_one_leader_and_failover(
         procs[leader].send_signal(signal.SIGKILL)
         procs[leader].wait(10)
         # Lease 4 s: the bound is generous because other work shares this machine.
-        await wait_for(lambda: _is(holder, standby), what=f"{standby} leads", timeout=20)
+        await wait_for(lambda: _is(holder, standby), what=f"{standby} leads", timeout=30)
         await admin.create(isvc("after-failover", namespace))
         await wait_for(
             lambda: admin.get("Deployment", namespace, "after-failover-predictor"),
             what="deploy by the new leader",
-            timeout=30,
+            timeout=60,
         )
     finally:
         for proc in procs.values():
