@@ -97,11 +97,13 @@ async def reconcile(key: ObjectKey, *, ctx: Context) -> float | None:
     stale = [r for r in desired.unwanted if _owned(observed.get(r), isvc)]
     level = logging.INFO if changed or stale else logging.DEBUG
     log.log(level, "Reconciling inference service %s in namespace %s", key.name, key.namespace)
-    done = []
-    for obj in changed:
-        before = observed.get(_ref(obj))
-        observed[_ref(obj)] = await _apply(ctx, obj, before=before)
-        done.append(f"{'Created' if before is None else 'Updated'} {' '.join(_ref(obj))}")
+    done = [
+        f"{'Created' if observed.get(_ref(o)) is None else 'Updated'} {' '.join(_ref(o))}"
+        for o in changed
+    ]
+    # The objects do not depend on each other: apply them together (logged in order).
+    applied = await asyncio.gather(*(_apply(ctx, o, before=observed.get(_ref(o))) for o in changed))
+    observed.update({_ref(o): a for o, a in zip(changed, applied, strict=True)})
     for kind, name in stale:
         await _delete(ctx, kind, name, namespace=key.namespace)
         observed[(kind, name)] = None

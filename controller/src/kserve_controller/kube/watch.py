@@ -70,6 +70,8 @@ class Watch:
         """
         key = _key(obj)
         if not _older(obj, self._known.get(key)):
+            # managedFields are most of an object's size and nobody here reads them.
+            obj.get("metadata", {}).pop("managedFields", None)
             self._known[key] = obj
 
     def __repr__(self) -> str:
@@ -112,6 +114,7 @@ class Watch:
         for item in found.get("items") or []:
             item.setdefault("kind", self.kind)  # list items come without them
             item.setdefault("apiVersion", api_version)
+            item.get("metadata", {}).pop("managedFields", None)
             seen[_key(item)] = item
         for key, old in self._known.items():
             if key not in seen:
