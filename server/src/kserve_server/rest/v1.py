@@ -7,7 +7,7 @@ from aiohttp import web
 
 from kserve_server.errors import InferenceError
 from kserve_server.inference import PredictResponse
-from kserve_server.protocol import v1
+from kserve_server.protocol import cloudevents, v1
 from kserve_server.rest.keys import DATAPLANE
 
 
@@ -41,11 +41,16 @@ async def _run(request: web.Request, *, explain: bool) -> web.Response:
     name = request.match_info["name"]
     dataplane = request.app[DATAPLANE]
     dataplane.check_model(name)  # 404/503 before reading a large body
-    body = v1.decode(await request.read())
+    raw = await request.read()
+    event = cloudevents.detect(request.headers, request.content_type)
+    body = v1.decode(cloudevents.request_body(event, raw) if event else raw)
     if explain:
         response = await dataplane.explain(name, body)
     else:
         response = await dataplane.infer(name, body)
     if not isinstance(response, PredictResponse):
         raise InferenceError(f"model {name} returned a V2 response to a V1 request")
+    if event is not None:
+        headers, payload = cloudevents.response(event, model=name, body=v1.encode(response))
+        return web.Response(body=payload, headers=headers)
     return web.Response(body=v1.encode(response), content_type="application/json")
