@@ -79,7 +79,8 @@ class Cli:
         return self.run("helm", *args, check=check, timeout=timeout)
 
     def json(self, *args: str) -> Any:
-        return json.loads(self.kubectl(*args, "-o", "json"))
+        """`kubectl ... -o json`, parsed; not echoed (polls would flood a failure's output)."""
+        return json.loads(self.kubectl(*args, "-o", "json", echo=False))
 
 
 def free_port(preferred: int) -> int:
