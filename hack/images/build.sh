@@ -21,11 +21,11 @@ IMAGES=(
 )
 
 # ctx_* CTX [ARGS]: fill the build context directory CTX (empty on entry).
-ctx_wheels() {  # CTX LOCKNAME REQFILE: the lock's wheels as hard links, the lock as REQFILE
-  mkdir -p "$1/wheels"
+ctx_wheels() {  # CTX LOCKNAME REQFILE: the lock's wheels as hard links, the lock as locks/REQFILE
+  mkdir -p "$1/wheels" "$1/locks"
   download "$LOCKS/$2.txt"
   wheel_paths "$LOCKS/$2.txt" | xargs -r ln -t "$1/wheels"
-  cp "$LOCKS/$2.txt" "$1/$3"
+  cp "$LOCKS/$2.txt" "$1/locks/$3"
 }
 ctx_own() { mkdir -p "$1/own" && ln -t "$1/own" "$(own_wheel "$2")"; }
 ctx_pause() {
@@ -128,6 +128,10 @@ push_charts() {
 main() {
   local want=("$@") t0 entry name dockerfile recipe args base
   t0=$(date +%s)
+  # one build at a time on this machine: contexts, stamps and tags are shared by every clone
+  mkdir -p "$IMG_CACHE"
+  exec 9>"$IMG_CACHE/.build.lock"
+  flock -w 3600 9 || die "another make images holds $IMG_CACHE/.build.lock"
   apt_need curl
   "$ROOT/hack/images/dockerd.sh" start
   "$ROOT/hack/images/registry.sh" start
