@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from typing import Any
 
@@ -168,7 +169,17 @@ def test_service_account_token_has_only_its_rbac(apiserver: kubeapi.ApiServer) -
                 "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": ns}],
             },
         )
-        assert sa_core.list_namespaced_config_map(ns).items is not None
+        # The RBAC authorizer reads bindings from an informer: a new binding takes effect
+        # within moments, not at once. Poll with a ceiling instead of racing it.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert sa_core.list_namespaced_config_map(ns).items is not None
+                break
+            except ApiException as exc:
+                if exc.status != 403 or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
 
 async def test_asyncio_configuration_reaches_the_server(apiserver: kubeapi.ApiServer) -> None:
