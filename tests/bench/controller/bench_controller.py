@@ -286,9 +286,11 @@ def main() -> None:
     args = parser.parse_args()
     result = asyncio.run(run(args.count, args.namespaces, args.idle_seconds, args.sequential))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "controller-latest.json").write_text(json.dumps(result, indent=2) + "\n")
     text = report(result)
-    (RESULTS / "controller-latest.md").write_text(text)
+    stamp = result["when"].replace("-", "").replace(":", "")
+    for name in ("controller-latest", f"controller-{stamp}"):
+        (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+        (RESULTS / f"{name}.md").write_text(text)
     print(text)
 
 
