@@ -7,7 +7,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 source "$ROOT/hack/versions.env"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/kserve-py"
 IMG_CACHE="$CACHE/images"
-RUN_DIR=/run/kserve-py          # pid files and sockets of the daemons we start (never shared)
+RUN_DIR="${KSERVE_PY_RUN_DIR:-/run/kserve-py}"   # pid files and sockets of our daemons (never shared)
 DOCKER_SOCK="$RUN_DIR/docker.sock"
 DOCKER_BIN=/usr/bin/docker      # Debian's CLI: BuildKit works with it (the newer one in PATH lacks buildx)
 REGISTRY_ADDR="127.0.0.1:5000"
