@@ -11,8 +11,9 @@ start() {
   apt_need docker-registry curl
   if pid_alive "$pidfile" && curl -fsS "http://$REGISTRY_ADDR/v2/" >/dev/null 2>&1; then return 0; fi
   stop_pid "$pidfile"
-  if curl -fsS "http://$REGISTRY_ADDR/v2/" >/dev/null 2>&1; then
-    die "something else already serves $REGISTRY_ADDR; stop it first"
+  if curl -fsSI "http://$REGISTRY_ADDR/v2/" 2>/dev/null | grep -qi '^docker-distribution-api-version'; then
+    log "a registry already serves $REGISTRY_ADDR (started by another clone or run dir): using it"
+    return 0
   fi
   mkdir -p "$RUN_DIR" "$dir/data"
   cat >"$dir/config.yml" <<YAML
