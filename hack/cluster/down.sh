@@ -64,9 +64,25 @@ iptables_cleanup() {
   done
 }
 
+stop_components() {  # TERM all at once, then KILL what is left after 10 s
+  local c pids=() i p alive
+  for c in "${COMPONENTS[@]}"; do
+    pid_alive "$CL_RUN/$c.pid" && pids+=("$(cat "$CL_RUN/$c.pid")")
+  done
+  [ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    alive=0
+    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ $alive = 1 ] || break
+    sleep 0.1
+  done
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  for c in "${COMPONENTS[@]}"; do rm -f "$CL_RUN/$c.pid"; done
+}
+
 down() {
-  local c ns m
-  for c in "${COMPONENTS[@]}"; do stop_pid "$CL_RUN/$c.pid" 10; done
+  local ns m
+  stop_components
   kill_pods
   for ns in $(pod_netns); do ip netns delete "$ns" 2>/dev/null || true; done
   for m in $(our_mounts); do umount -l "$m" 2>/dev/null || true; done

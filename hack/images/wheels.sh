@@ -24,8 +24,10 @@ download() {
   [ -f "$stamp" ] && return 0
   mkdir -p "$WHEELHOUSE"
   log "pip download $(basename "$lockfile") into the wheelhouse"
-  # PIP_FIND_LINKS may point at a local wheel dir; the wheelhouse takes only what the index serves
-  env -u PIP_FIND_LINKS python3 -m pip download -q --only-binary=:all: --no-deps \
+  [ -x "$UV" ] || bash "$ROOT/hack/venv.sh" >/dev/null
+  # pip of uv's own venv (make puts .venv first in PATH, and .venv has no pip); PIP_FIND_LINKS
+  # may point at a local wheel dir: the wheelhouse takes only what the index serves
+  env -u PIP_FIND_LINKS "$(dirname "$UV")/python" -m pip download -q --only-binary=:all: --no-deps \
     --python-version 3.11 --implementation cp --abi cp311 --abi abi3 --abi none \
     --platform manylinux_2_36_x86_64 --platform manylinux_2_28_x86_64 \
     --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform any \
