@@ -11,23 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kserve_controller.api.predictor import FRAMEWORKS
 from kserve_controller.config import ControllerConfig, normalize_mode
 from kserve_controller.errors import InvalidSpec, NotSupported
 
 Obj = dict[str, Any]
 
-FRAMEWORKS = (
-    "sklearn",
-    "xgboost",
-    "tensorflow",
-    "pytorch",
-    "triton",
-    "onnx",
-    "huggingface",
-    "pmml",
-    "lightgbm",
-    "paddle",
-)
 # Shorthands upstream's defaulter gives protocol v2 when none is set.
 V2_BY_DEFAULT = {"triton", "onnx", "huggingface"}
 
