@@ -133,8 +133,9 @@ main() {
   exec 9>"$IMG_CACHE/.build.lock"
   flock -w 3600 9 || die "another make images holds $IMG_CACHE/.build.lock"
   apt_need curl
-  "$ROOT/hack/images/dockerd.sh" start
-  "$ROOT/hack/images/registry.sh" start
+  # the daemons outlive this script: they must not inherit the lock's descriptor
+  "$ROOT/hack/images/dockerd.sh" start 9>&-
+  "$ROOT/hack/images/registry.sh" start 9>&-
   base=$("$ROOT/hack/images/base.sh")
   for entry in "${IMAGES[@]}"; do
     IFS='|' read -r name dockerfile recipe args <<<"$entry"
