@@ -168,6 +168,8 @@ def test_intent_classifier_answers_the_three_curls(
                 timeline.add(
                     "intent-classifier: port-forward -> first prediction", time.monotonic() - t0
                 )
+    # READY True promises a model that answers: an error here means Ready came too early
+    assert all("predictions" in a for a in answers), f"after READY True: {answers}"
     intents = [a["predictions"][0] for a in answers]
     assert intents[0] == "greeting"
     assert intents[1] in ("cancellation", "complaint")
