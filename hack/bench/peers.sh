@@ -21,13 +21,15 @@ same_as_ours=$(grep -oE '"(scikit-learn|joblib)==[^"]+"' server/pyproject.toml |
 
 make_venv() {  # name requirements-file [extra requirement lines]
   local name=$1 reqs=$2 extra=${3:-} key dir
-  key=$( (cat "$reqs"; echo "$extra"; echo "python=$PYTHON_VERSION uv=$UV_VERSION") | sha256sum | cut -c1-12)
+  key=$( (cat "$reqs"; echo "$extra"; echo "python=$PYTHON_VERSION uv=$UV_VERSION pyc") | sha256sum | cut -c1-12)
   dir="$cache/bench/$name-$key"
   if [ ! -f "$dir/.complete" ]; then
     echo "bench: creating $dir" >&2
     rm -rf "$dir"
     "$uv" venv -q --python "$(command -v python3)" "$dir" >&2
-    "$uv" pip install -q --python "$dir/bin/python" -r "$reqs" ${extra:+-r <(echo "$extra")} >&2
+    # --compile-bytecode: PYTHONDONTWRITEBYTECODE=1 would otherwise make every start recompile,
+    # as in our .venv (hack/venv.sh), so start→ready compares servers, not import caches
+    "$uv" pip install -q --compile-bytecode --python "$dir/bin/python" -r "$reqs" ${extra:+-r <(echo "$extra")} >&2
     touch "$dir/.complete"   # last: a killed install is redone, never half-used
   fi
   echo "$dir"

@@ -11,11 +11,10 @@ import asyncio
 import logging
 import math
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from kserve_server import __version__
+from kserve_server import __version__, ids
 from kserve_server.errors import InferenceError, ServerError, ServerNotReady
 from kserve_server.inference import InferRequest, InferResponse, ModelMetadata, Request, Response
 from kserve_server.repository import ModelRepository
@@ -86,7 +85,7 @@ class DataPlane:
             response = await asyncio.to_thread(self._call, model, request)
         if isinstance(response, InferResponse) and isinstance(request, InferRequest):
             response.model_name = response.model_name or name
-            response.id = response.id or request.id or str(uuid.uuid4())
+            response.id = response.id or request.id or ids.new_id()
         if self.latency_logging:
             trace.info("model %s: infer in %.3f ms", name, (time.perf_counter() - started) * 1e3)
         return response

@@ -154,3 +154,19 @@ def test_v2_pandas_content_type(houses: Path) -> None:
 def test_positional_rows_for_a_dataframe_model(houses: Path) -> None:
     response = loaded(houses).predict(PredictRequest([["Oslo", 2, 30]]))
     assert np.asarray(response.predictions).round(1).tolist() == [100.0]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"), [(np.nan, "Input X contains NaN"), (np.inf, "Input X contains infinity")]
+)
+def test_non_finite_input_keeps_sklearns_own_error(
+    tmp_path: Path, iris_svc: linear_model.LogisticRegression, value: float, message: str
+) -> None:
+    joblib.dump(iris_svc, tmp_path / "model.joblib")
+    model = loaded(tmp_path)
+    rows = np.array([[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, value, 1.6]])
+    request = InferRequest(inputs=[Tensor("input-0", "FP64", [2, 4], rows)])
+    with pytest.raises(InvalidInput, match=message):
+        model.predict(request)
+    finite = InferRequest(inputs=[Tensor("input-0", "FP64", [1, 4], rows[:1])])
+    assert model.predict(finite).outputs[0].data.tolist() == [1]  # type: ignore[union-attr]

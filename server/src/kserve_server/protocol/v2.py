@@ -6,13 +6,13 @@ pydantic, so a large tensor is converted once, straight into numpy.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 from pydantic import ValidationError as PydanticValidationError
 
+from kserve_server import ids
 from kserve_server.errors import InvalidInput
 from kserve_server.inference import InferRequest, InferResponse, RequestedOutput, Tensor
 from kserve_server.protocol import datatypes
@@ -150,7 +150,7 @@ def binary_outputs(request: InferRequest) -> set[str]:
 
 
 def response_id(response: InferResponse, request: InferRequest) -> str:
-    return response.id or request.id or str(uuid.uuid4())
+    return response.id or request.id or ids.new_id()
 
 
 def encode(response: InferResponse, request: InferRequest) -> bytes:

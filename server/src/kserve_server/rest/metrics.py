@@ -1,7 +1,8 @@
 """Prometheus metrics, one registry per app (tests build many apps; nothing global).
 
 Stage histograms keep upstream KServe's names (`request_predict_seconds{model_name}` ...);
-per-request counts and latency carry the protocol and status code.
+per-request counts and latency carry the protocol and status code. Each labelled child is
+looked up once and kept: `labels()` costs more than the `observe()` that follows it.
 """
 
 from __future__ import annotations
@@ -54,9 +55,29 @@ class Metrics:
             ["model_name", "protocol"],
             registry=self.registry,
         )
+        # children by label values; bounded like the label sets (404s never get one)
+        self._stage_children: dict[tuple[str, str], Histogram] = {}
+        self._request_children: dict[tuple[str, str, str], Counter] = {}
+        self._latency_children: dict[tuple[str, str], Histogram] = {}
 
     def observe_stage(self, stage: str, model: str, seconds: float) -> None:
-        self.stages[stage].labels(model).observe(seconds)
+        child = self._stage_children.get((stage, model))
+        if child is None:
+            child = self._stage_children[(stage, model)] = self.stages[stage].labels(model)
+        child.observe(seconds)
+
+    def _count(self, model: str, protocol: str, code: str, seconds: float) -> None:
+        counter = self._request_children.get((model, protocol, code))
+        if counter is None:
+            counter = self.requests.labels(model, protocol, code)
+            self._request_children[(model, protocol, code)] = counter
+        latency = self._latency_children.get((model, protocol))
+        if latency is None:
+            latency = self._latency_children[(model, protocol)] = self.latency.labels(
+                model, protocol
+            )
+        counter.inc()
+        latency.observe(seconds)
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -67,8 +88,7 @@ class Metrics:
         if response.status != 404:  # unknown names would grow label sets without bound
             model = request.match_info.get("name", "")
             protocol = "v2" if request.path.startswith("/v2/") else "v1"
-            self.requests.labels(model, protocol, str(response.status)).inc()
-            self.latency.labels(model, protocol).observe(time.perf_counter() - started)
+            self._count(model, protocol, str(response.status), time.perf_counter() - started)
         return response
 
     async def handler(self, request: web.Request) -> web.Response:
