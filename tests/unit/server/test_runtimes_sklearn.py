@@ -9,6 +9,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 from sklearn import datasets, linear_model
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LinearRegression
@@ -170,3 +171,4 @@ def test_non_finite_input_keeps_sklearns_own_error(
         model.predict(request)
     finite = InferRequest(inputs=[Tensor("input-0", "FP64", [1, 4], rows[:1])])
     assert model.predict(finite).outputs[0].data.tolist() == [1]  # type: ignore[union-attr]
+    assert sklearn.get_config()["assume_finite"] is False  # this thread's config restored

@@ -26,6 +26,7 @@ NUMPY: dict[str, np.dtype[Any]] = {
     "BYTES": np.dtype(object),
 }
 DATATYPES = tuple(NUMPY)
+_BY_DTYPE = {dtype: name for name, dtype in NUMPY.items() if name != "BYTES"}
 _LENGTH = struct.Struct("<I")  # BYTES elements are length-prefixed, little-endian
 MAX_ELEMENTS = 1 << 40  # a shape claiming more than this is a client error, not an allocation
 
@@ -55,9 +56,9 @@ def datatype_of(array: np.ndarray[Any, Any]) -> str:
     kind = array.dtype.kind
     if kind in "USOMm":
         return "BYTES"
-    for name, dtype in NUMPY.items():
-        if dtype == array.dtype:
-            return name
+    name = _BY_DTYPE.get(array.dtype)
+    if name is not None:
+        return name
     raise InvalidInput(f"cannot send numpy dtype {array.dtype} as a V2 tensor")
 
 

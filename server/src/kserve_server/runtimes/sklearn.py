@@ -105,9 +105,14 @@ class SKLearnModel(base.ArrayModel):
             import sklearn
 
             # sklearn's own finiteness check costs ~10x ours on a small predict; non-finite
-            # input takes the normal path, so its error stays sklearn's own
-            with sklearn.config_context(assume_finite=True):
+            # input takes the normal path, so its error stays sklearn's own. set_config (this
+            # thread's config) rather than config_context: a fifth of the cost per request
+            previous = sklearn.get_config()["assume_finite"]
+            sklearn.set_config(assume_finite=True)
+            try:
                 return np.asarray(method(x))
+            finally:
+                sklearn.set_config(assume_finite=previous)
         return np.asarray(method(x))
 
     def _check_features(self, x: np.ndarray[Any, Any]) -> None:
