@@ -113,9 +113,13 @@ async def test_tutorial_isvc_gets_its_objects_status_and_log_lines(
     assert cond(ready, "PredictorReady")["status"] == "True"
     assert cond(ready, "IngressReady")["status"] == "True"
     assert ready["status"]["observedGeneration"] == 1
-    events = await admin.items("Event", ns)
-    reasons = {e["reason"] for e in events}
-    assert {"Created", "InferenceServiceReady"} <= reasons
+
+    async def _reasons() -> set[str] | None:
+        # The Ready event is recorded after the status write that the wait above saw.
+        reasons = {e["reason"] for e in await admin.items("Event", ns)}
+        return reasons if {"Created", "InferenceServiceReady"} <= reasons else None
+
+    await wait_for(_reasons, what="Created and InferenceServiceReady events")
 
 
 async def _status_has(admin: Kube, ns: str, name: str, key: str) -> dict[str, Any] | None:
