@@ -34,7 +34,7 @@ $(EXAMPLE_MODELS)/.stamp: examples/train.py examples/data/intents.csv $(VENV)/.s
 	$(VENV)/bin/python examples/train.py --out $(EXAMPLE_MODELS)
 	touch $@
 
-test: test-unit test-charts test-storage test-server-integration test-integration test-images test-cluster ## every test suite that exists so far (e2e included once built)
+test: test-unit test-charts test-storage test-server-integration test-integration test-images test-cluster e2e ## every test suite: unit, integration, images, cluster smoke, e2e on a real local cluster
 
 test-unit: venv ## unit tests: no cluster, no network beyond loopback
 	$(PYTEST) tests/unit
