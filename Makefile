@@ -96,5 +96,5 @@ cluster-down: ## remove everything cluster-up made, then check that nothing is l
 
 .PHONY: test-cluster
 test-cluster: venv images ## smoke test on a fresh local cluster (pod, Service by DNS, port-forward), then down
-	bash hack/cluster/up.sh >/dev/null || { bash hack/cluster/down.sh; exit 1; }
+	bash hack/cluster/up.sh >/dev/null
 	rc=0; $(PYTEST) tests/cluster || rc=$$?; bash hack/cluster/down.sh; bash hack/cluster/down.sh check; exit $$rc

@@ -13,9 +13,9 @@ cert() {
     [ -z "$sans" ] || echo "subjectAltName=$sans"
   } >"$ext"
   openssl req -new -newkey rsa:2048 -nodes -keyout "$PKI/$name.key" -subj "$subj" \
-    -out "$PKI/$name.csr" 2>/dev/null
+    -out "$PKI/$name.csr" 2>/dev/null || die "openssl: no key/CSR for $name in $PKI"
   openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
-    -days 30 -extfile "$ext" -out "$PKI/$name.crt" 2>/dev/null
+    -days 30 -extfile "$ext" -out "$PKI/$name.crt" 2>/dev/null || die "openssl: cannot sign $name"
   rm -f "$PKI/$name.csr" "$ext"
 }
 

@@ -201,7 +201,13 @@ main() {
   KUBECTL=$(tool_path kubectl)
   curl -fsS "http://$REGISTRY_ADDR/v2/$IMAGE_REPO/pause/tags/list" >/dev/null \
     || die "no pause image in the registry at $REGISTRY_ADDR: run make images first"
+  # leftovers of a killed run are removed; a cluster that is still running is someone's: refuse
+  if pid_alive "$CL_RUN/kube-apiserver.pid" || pid_alive "$CL_RUN/kubelet.pid"; then
+    die "a local cluster is already running (pids in $CL_RUN): make cluster-down first"
+  fi
   bash "$ROOT/hack/cluster/down.sh" >/dev/null
+  # a failed up removes what it started, so the next up does not take it for a running cluster
+  trap 'rc=$?; [ $rc = 0 ] || bash "$ROOT/hack/cluster/down.sh" >/dev/null 2>&1; exit $rc' EXIT
   mkdir -p "$CL_STATE" "$CL_RUN" "$CL_LOGS" "$ETC"
   chmod 700 "$CL_STATE"
   make_pki
