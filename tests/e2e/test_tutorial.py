@@ -14,17 +14,9 @@ from e2e_kube import Cli, curl, port_forward, wait_for
 from e2e_steps import Applied, Install
 from e2e_timeline import Timeline
 
-CRDS = {
-    f"{plural}.serving.kserve.io"
-    for plural in (
-        "inferenceservices",
-        "servingruntimes",
-        "clusterservingruntimes",
-        "inferencegraphs",
-        "trainedmodels",
-        "clusterstoragecontainers",
-    )
-}
+from kserve_controller.api import crd
+
+CRDS = set(crd.CRD_NAMES)
 IRIS_ROW = [6.8, 2.8, 4.8, 1.4]
 JSON = ["-H", "Content-Type: application/json"]
 

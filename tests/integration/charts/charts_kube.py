@@ -17,6 +17,8 @@ from typing import Any
 import kubernetes.client
 from kubernetes.client.rest import ApiException
 
+from kserve_controller.api import crd
+
 REPO = Path(__file__).resolve().parents[3]
 CHARTS = REPO / "charts"
 GROUP = "serving.kserve.io"
@@ -117,17 +119,7 @@ def wait_established(client: kubernetes.client.ApiClient, names: list[str]) -> N
 
 
 NAMESPACE = "kserve"
-CRDS = [
-    f"{plural}.serving.kserve.io"
-    for plural in (
-        "inferenceservices",
-        "servingruntimes",
-        "clusterservingruntimes",
-        "inferencegraphs",
-        "trainedmodels",
-        "clusterstoragecontainers",
-    )
-]
+CRDS = list(crd.CRD_NAMES)
 
 
 @dataclass

@@ -18,23 +18,14 @@ import kubeapi
 import kubernetes.client
 import pytest
 
+from kserve_controller.api import crd
 from kserve_controller.manager import Manager
 from kserve_controller.settings import ControllerSettings
 
 REPO = Path(__file__).resolve().parents[3]
 NAMESPACE = "kserve"
 SA = "kserve-controller-manager"
-CRDS = [
-    f"{plural}.serving.kserve.io"
-    for plural in (
-        "inferenceservices",
-        "servingruntimes",
-        "clusterservingruntimes",
-        "inferencegraphs",
-        "trainedmodels",
-        "clusterstoragecontainers",
-    )
-]
+CRDS = list(crd.CRD_NAMES)
 
 
 def helm(kubeconfig: Path, *args: str) -> str:

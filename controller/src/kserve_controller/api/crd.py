@@ -67,6 +67,20 @@ URL_READY_COLUMNS: list[dict[str, Any]] = [
 ]
 
 
+# The names of every CRD the kserve-crd chart installs (what `kubectl get crds` lists).
+CRD_NAMES = tuple(
+    f"{plural}.{GROUP}"
+    for plural in (
+        inferenceservice.PLURAL,
+        servingruntime.PLURAL,
+        servingruntime.CLUSTER_PLURAL,
+        inferencegraph.PLURAL,
+        trainedmodel.PLURAL,
+        clusterstoragecontainer.PLURAL,
+    )
+)
+
+
 def all_crds(definitions: Definitions) -> dict[str, Crd]:
     """File stem (upstream's `serving.kserve.io_<plural>`) → CRD document."""
     crds = [
