@@ -18,11 +18,15 @@ start_bg() {  # start_bg NAME CMD...: run CMD in the background, pid in CL_RUN, 
   echo $! >"$CL_RUN/$name.pid"
 }
 
-wait_for() {  # wait_for WHAT SECONDS CMD...: poll CMD until it succeeds
-  local what=$1 deadline=$(($(date +%s) + $2))
+wait_for() {  # wait_for WHAT SECONDS [--alive NAME] CMD...: poll CMD until it succeeds;
+  # with --alive, fail at once (showing its log) when component NAME exits meanwhile
+  local what=$1 secs=$2 watched=""
+  local deadline=$(($(date +%s) + secs))
   shift 2
+  if [ "${1:-}" = --alive ]; then watched=$2; shift 2; fi
   while [ "$(date +%s)" -lt "$deadline" ]; do
     "$@" >/dev/null 2>&1 && return 0
+    [ -z "$watched" ] || alive "$watched"
     sleep 0.25
   done
   die "timed out after ${secs}s waiting for $what (logs: $CL_LOGS)"
@@ -70,8 +74,8 @@ control_plane() {
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --kubelet-preferred-address-types InternalIP \
     --authorization-mode Node,RBAC --allow-privileged=true --profiling=false --v=1
-  wait_for "kube-apiserver /readyz" 90 bash -c "kill -0 \$(cat $CL_RUN/kube-apiserver.pid) && \
-    curl -fsS --cacert $PKI/ca.crt https://$NODE_IP:6443/readyz"
+  wait_for "kube-apiserver /readyz" 90 --alive kube-apiserver \
+    curl -fsS --cacert "$PKI/ca.crt" "https://$NODE_IP:6443/readyz"
   start_bg kube-controller-manager "$(tool_path kube-controller-manager)" \
     --kubeconfig "$PKI/controller-manager.kubeconfig" \
     --authentication-kubeconfig "$PKI/controller-manager.kubeconfig" \
@@ -129,7 +133,11 @@ state = "$CL_RUN/containerd"
     config_path = "$ETC/certs.d"
 TOML
   start_bg containerd /usr/bin/containerd --config "$ETC/containerd.toml"
-  wait_for containerd 30 ctr --address "$CTR_SOCK" version
+  wait_for containerd 30 --alive containerd ctr --address "$CTR_SOCK" version
+  # the socket answers before the CRI plugin has recovered its state; a kubelet started in that
+  # window exits with "server is not initialized yet" (seen in CI). The CRI service logs this
+  # line last before it marks itself initialized.
+  wait_for "containerd's CRI service" 30 --alive containerd grep -q "Start streaming server" "$CL_LOGS/containerd.log"
 }
 
 kubelet_up() {
@@ -161,11 +169,22 @@ tlsPrivateKeyFile: $PKI/kubelet.key
 YAML
   # pods with dnsPolicy Default (CoreDNS) get no upstream: nothing leaves this machine
   echo "nameserver 127.0.0.1" >"$ETC/resolv.conf"
-  start_bg kubelet "$(tool_path kubelet)" --config "$ETC/kubelet.yaml" \
-    --kubeconfig "$PKI/kubelet.kubeconfig" --root-dir "$CL_STATE/kubelet" --cert-dir "$PKI" \
-    --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" --v=1
-  wait_for "node $NODE_NAME to be Ready" 120 bash -c \
-    "kill -0 \$(cat $CL_RUN/kubelet.pid) && $KUBECTL --kubeconfig $KUBECONFIG_PATH get node $NODE_NAME \
+  local attempt
+  for attempt in 1 2 3; do
+    start_bg kubelet "$(tool_path kubelet)" --config "$ETC/kubelet.yaml" \
+      --kubeconfig "$PKI/kubelet.kubeconfig" --root-dir "$CL_STATE/kubelet" --cert-dir "$PKI" \
+      --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" --v=1
+    sleep 2
+    # the CRI may still refuse in the first moments (see containerd_up): then start again
+    pid_alive "$CL_RUN/kubelet.pid" || ! grep -q "not initialized yet" "$CL_LOGS/kubelet.log" || {
+      log "kubelet: containerd's CRI was not ready yet, starting it again ($attempt)"
+      sleep 1
+      continue
+    }
+    break
+  done
+  wait_for "node $NODE_NAME to be Ready" 120 --alive kubelet bash -c \
+    "$KUBECTL --kubeconfig $KUBECONFIG_PATH get node $NODE_NAME \
      -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -q True"
 }
 
