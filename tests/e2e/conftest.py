@@ -26,6 +26,14 @@ from e2e_timeline import TIMELINE, Timeline
 FIXTURE_NS = "kserve-e2e"
 # Bounds on waits, measured on this 2-core machine and then doubled or more (cold image pulls).
 INSTALL_TIMEOUT = "5m"
+# The tutorial's `helm install NAME oci://.../charts/NAME --version vX.Y.Z`, with our charts as
+# `make images` pushed them to the local registry (plain http, hence --plain-http).
+CHARTS = "oci://127.0.0.1:5000/charts"
+CHART_VERSION = next(
+    line.split(":", 1)[1].strip()
+    for line in (REPO / "charts/kserve/Chart.yaml").read_text().splitlines()
+    if line.startswith("version:")
+)
 TEST_TIMEOUT = 1500
 
 
@@ -142,7 +150,10 @@ def kserve(
         crd = cli.helm(
             "install",
             "kserve-crd",
-            "charts/kserve-crd",
+            f"{CHARTS}/kserve-crd",
+            "--version",
+            CHART_VERSION,
+            "--plain-http",
             "-n",
             "kserve",
             "--wait",
@@ -152,7 +163,10 @@ def kserve(
         out = cli.helm(
             "install",
             "kserve",
-            "charts/kserve",
+            f"{CHARTS}/kserve",
+            "--version",
+            CHART_VERSION,
+            "--plain-http",
             "-n",
             "kserve",
             "--set",
