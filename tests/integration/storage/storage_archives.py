@@ -1,8 +1,9 @@
-"""Archive bytes built in memory for tests: good ones and ones that try to escape."""
+"""Archive bytes built in memory for tests: good ones, ones that try to escape, and bombs."""
 
 from __future__ import annotations
 
 import io
+import struct
 import tarfile
 import zipfile
 
@@ -24,9 +25,23 @@ def tar(
     return out.getvalue()
 
 
-def zip_(files: dict[str, bytes]) -> bytes:
+def zip_(files: dict[str, bytes], *, compression: int = zipfile.ZIP_STORED) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
         for name, data in files.items():
-            archive.writestr(zipfile.ZipInfo(name), data)
+            info = zipfile.ZipInfo(name)
+            info.compress_type = compression
+            archive.writestr(info, data)
     return out.getvalue()
+
+
+def with_lying_sizes(data: bytes, *, claimed: int) -> bytes:
+    """The zip with every member's uncompressed size rewritten to `claimed`, in both the local
+    headers and the central directory (zipfile always writes the true size)."""
+    raw = bytearray(data)
+    for signature, size_at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        at = raw.find(signature)
+        while at != -1:
+            struct.pack_into("<I", raw, at + size_at, claimed)
+            at = raw.find(signature, at + 4)
+    return bytes(raw)

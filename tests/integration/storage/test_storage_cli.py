@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from storage_archives import tar
 from storage_servers import FileServer
 
 
@@ -38,6 +39,10 @@ async def run(*args: str, env: dict[str, str] | None = None) -> Done:
 
 def read(path: Path) -> str:
     return path.read_text()
+
+
+def names(path: Path) -> list[str]:
+    return sorted(p.name for p in path.iterdir())
 
 
 @pytest.fixture
@@ -148,3 +153,28 @@ async def test_a_bad_setting_is_named_without_a_traceback(tmp_path: Path) -> Non
     done = await run("gs://b/m", str(tmp_path / "m"), env={"S3_VERIFY_SSL": "maybe"})
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "S3_VERIFY_SSL" in done.stderr
+
+
+async def test_a_bomb_fails_with_one_line_naming_the_limit(
+    termination_log: Path, tmp_path: Path
+) -> None:
+    bomb = tmp_path / "model.tar.gz"
+    bomb.write_bytes(tar({"model.joblib": bytes(64 << 20)}))  # 64 KiB that unpack to 64 MiB
+    dest = tmp_path / "m"
+    env = {"STORAGE_TERMINATION_LOG": str(termination_log), "STORAGE_UNPACK_RATIO_FLOOR": "1Mi"}
+    done = await run(f"file://{bomb}", str(dest), env=env)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    reason = read(termination_log)
+    assert reason.startswith("refusing to unpack model.tar.gz: it expands past ")
+    assert reason.endswith("raise STORAGE_UNPACK_MAX_RATIO if the model is real")
+    assert done.stderr.strip().splitlines()[-1] == f"storage-initializer: error: {reason}"
+    assert names(tmp_path) == ["model.tar.gz", "termination-log"]  # no m/, no staging dir
+
+
+async def test_a_raised_limit_lets_the_same_archive_through(tmp_path: Path) -> None:
+    archive = tmp_path / "model.tar.gz"
+    archive.write_bytes(tar({"model.joblib": bytes(4 << 20)}))
+    env = {"STORAGE_UNPACK_RATIO_FLOOR": "1Mi", "STORAGE_UNPACK_MAX_RATIO": "10000"}
+    done = await run(str(archive), str(tmp_path / "m"), env=env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "m" / "model.joblib").stat().st_size == 4 << 20

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
+import zipfile
 from pathlib import Path
 
 import pytest
-from storage_archives import tar, zip_
+from storage_archives import tar, with_lying_sizes, zip_
 from storage_servers import FileServer
 
 from kserve_server.storage import fetch
@@ -14,11 +16,13 @@ from kserve_server.storage.errors import (
     NotFoundError,
     StorageError,
     TransientError,
+    UnpackLimitError,
     UnsafePathError,
 )
 from kserve_server.storage.settings import StorageSettings
 
 MODEL = b"\x80\x04pickled-model" * 1000
+MIB = 1 << 20
 
 
 async def test_downloads_a_file_served_as_any_content_type(
@@ -85,6 +89,50 @@ async def test_rejects_a_tar_whose_symlink_escapes(
     with pytest.raises(UnsafePathError, match=r"creds.*outside"):
         await fetch(f"{http_server.url}/files/evil.tar.gz", tmp_path / "m", settings=settings)
     assert not (tmp_path / "m").exists()
+
+
+async def test_a_zip_bomb_is_refused_naming_the_limit_and_leaves_nothing(
+    http_server: FileServer, settings: StorageSettings, tmp_path: Path
+) -> None:
+    bomb = zip_({"model.pth": bytes(64 * MIB)}, compression=zipfile.ZIP_DEFLATED)
+    assert len(bomb) < 128 * 1024  # a 64 KiB download claiming 64 MiB
+    http_server.files["/files/model.zip"] = bomb
+    settings.unpack_ratio_floor = MIB  # the default floor (1 GiB) would take a while to write
+    dest = tmp_path / "m"
+    with pytest.raises(UnpackLimitError) as caught:
+        await fetch(f"{http_server.url}/files/model.zip", dest, settings=settings)
+    assert str(caught.value).startswith("refusing to unpack model.zip: it expands past")
+    assert "raise STORAGE_UNPACK_MAX_RATIO" in str(caught.value)
+    assert not dest.exists()
+    assert _all_files(tmp_path) == []
+
+
+async def test_a_tar_gz_over_the_byte_cap_is_refused_and_leaves_nothing(
+    http_server: FileServer, settings: StorageSettings, tmp_path: Path
+) -> None:
+    small, big = random.Random(0).randbytes(MIB), random.Random(1).randbytes(3 * MIB)
+    http_server.files["/files/model.tar.gz"] = tar({"a/small.bin": small, "b/big.bin": big})
+    settings.unpack_max_bytes = 2 * MIB  # incompressible: the ratio is no concern, the cap is
+    dest = tmp_path / "models"
+    dest.mkdir()  # a mount point, as /mnt/models is: what is in it stays, nothing is added
+    (dest / "earlier.txt").write_bytes(b"kept")
+    with pytest.raises(UnpackLimitError, match=r"past 2\.0 MiB; raise STORAGE_UNPACK_MAX_BYTES"):
+        await fetch(f"{http_server.url}/files/model.tar.gz", dest, settings=settings)
+    assert _all_files(tmp_path) == [dest / "earlier.txt"]  # small.bin was unpacked, then removed
+
+
+async def test_a_zip_whose_header_understates_a_bomb_is_refused(
+    http_server: FileServer, settings: StorageSettings, tmp_path: Path
+) -> None:
+    honest = zip_({"model.pth": bytes(64 * MIB)}, compression=zipfile.ZIP_DEFLATED)
+    http_server.files["/files/model.zip"] = with_lying_sizes(honest, claimed=1024)
+    settings.unpack_ratio_floor = MIB
+    dest = tmp_path / "m"
+    with pytest.raises(StorageError, match=r"cannot unpack model\.zip") as caught:
+        await fetch(f"{http_server.url}/files/model.zip", dest, settings=settings)
+    assert "model.pth" in str(caught.value)  # the member whose bytes disagree with its header
+    assert not dest.exists()
+    assert _all_files(tmp_path) == []
 
 
 async def test_404_fails_at_once_naming_the_uri(

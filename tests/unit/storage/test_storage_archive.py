@@ -1,8 +1,10 @@
-"""Safe unpacking: escapes are refused with the member named; good archives unpack whole."""
+"""Safe unpacking: escapes and bombs are refused with the member or limit named; good archives
+unpack whole."""
 
 from __future__ import annotations
 
 import io
+import random
 import tarfile
 import zipfile
 from pathlib import Path
@@ -10,7 +12,11 @@ from pathlib import Path
 import pytest
 
 from kserve_server.storage import archive
-from kserve_server.storage.errors import StorageError, UnsafePathError
+from kserve_server.storage.errors import StorageError, UnpackLimitError, UnsafePathError
+from kserve_server.storage.limits import Limits
+
+MIB = 1 << 20
+SMALL = Limits(ratio_floor=MIB, max_ratio=100)  # bombs in tests stay a few MiB
 
 
 def make_tar(path: Path, members: list[tarfile.TarInfo], data: bytes = b"x") -> Path:
@@ -47,7 +53,7 @@ def test_tar_escapes_are_refused(members: list[tarfile.TarInfo], why: str, tmp_p
     into.mkdir()
     bad = make_tar(tmp_path / "bad.tar.gz", members)
     with pytest.raises(UnsafePathError, match=why) as caught:
-        archive.unpack(bad, into)
+        archive.unpack(bad, into, limits=Limits())
     assert members[0].name in str(caught.value)
     assert not (tmp_path / "escape.txt").exists()
 
@@ -59,7 +65,7 @@ def test_a_symlink_inside_the_tree_is_kept(tmp_path: Path) -> None:
         tmp_path / "good.tgz",
         [member("v1/model.bin"), member("current", kind=tarfile.SYMTYPE, link="v1")],
     )
-    archive.unpack(good, into)
+    archive.unpack(good, into, limits=Limits())
     assert (into / "current" / "model.bin").read_bytes() == b"x"
 
 
@@ -74,7 +80,7 @@ def test_zip_slip_is_refused_before_anything_is_written(name: str, tmp_path: Pat
         zf.writestr("first.txt", b"ok")
         zf.writestr(zipfile.ZipInfo(name), b"pwned")
     with pytest.raises(UnsafePathError, match="outside the destination"):
-        archive.unpack(bad, into)
+        archive.unpack(bad, into, limits=Limits())
     assert list(into.iterdir()) == []
 
 
@@ -82,7 +88,7 @@ def test_a_corrupt_archive_is_reported_not_raised_raw(tmp_path: Path) -> None:
     bad = tmp_path / "model.tar.gz"
     bad.write_bytes(b"this is not gzip")
     with pytest.raises(StorageError, match=r"cannot unpack model\.tar\.gz"):
-        archive.unpack(bad, tmp_path)
+        archive.unpack(bad, tmp_path, limits=Limits())
 
 
 @pytest.mark.parametrize(
@@ -91,3 +97,83 @@ def test_a_corrupt_archive_is_reported_not_raised_raw(tmp_path: Path) -> None:
 )
 def test_is_archive(name: str, expected: bool) -> None:
     assert archive.is_archive(name) is expected
+
+
+@pytest.mark.parametrize("mode", ["w:gz", "w:bz2", "w:xz"])
+def test_a_compressed_tar_bomb_is_refused_before_its_member_is_written(
+    mode: str, tmp_path: Path
+) -> None:
+    bomb = tmp_path / f"bomb.tar.{mode[2:]}"
+    with tarfile.open(bomb, mode) as tar:
+        info = tarfile.TarInfo("weights.bin")
+        info.size = 32 * MIB
+        tar.addfile(info, io.BytesIO(bytes(info.size)))
+    assert bomb.stat().st_size < 100 * 1024  # tiny download, 32 MiB out
+    into = tmp_path / "into"
+    into.mkdir()
+    with pytest.raises(UnpackLimitError, match=r"bomb\.tar.*STORAGE_UNPACK_MAX_RATIO"):
+        archive.unpack(bomb, into, limits=SMALL)
+    assert list(into.iterdir()) == []
+
+
+def test_a_zip_bomb_stops_at_the_allowance(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a.bin", bytes(512 * 1024))
+        zf.writestr("b.bin", bytes(32 * MIB))
+    into = tmp_path / "into"
+    into.mkdir()
+    with pytest.raises(UnpackLimitError, match="STORAGE_UNPACK_MAX_RATIO"):
+        archive.unpack(bomb, into, limits=SMALL)
+    assert list(into.iterdir()) == []  # the declared total was over: nothing written at all
+
+
+def test_a_flood_of_tar_members_stops_at_the_cap(tmp_path: Path) -> None:
+    flood = make_tar(tmp_path / "flood.tar.gz", [member(f"f{i}") for i in range(50)])
+    into = tmp_path / "into"
+    into.mkdir()
+    with pytest.raises(UnpackLimitError, match=r"more than 10 members"):
+        archive.unpack(flood, into, limits=Limits(max_members=10))
+    assert len(list(into.iterdir())) == 10  # read lazily: the rest was never written
+
+
+def test_a_zip_with_too_many_members_writes_nothing(tmp_path: Path) -> None:
+    many = tmp_path / "many.zip"
+    with zipfile.ZipFile(many, "w") as zf:
+        for i in range(11):
+            zf.writestr(f"f{i}", b"x")
+    into = tmp_path / "into"
+    into.mkdir()
+    with pytest.raises(UnpackLimitError, match="STORAGE_UNPACK_MAX_MEMBERS"):
+        archive.unpack(many, into, limits=Limits(max_members=10))
+    assert list(into.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["model.zip", "model.tar.gz"])
+def test_an_incompressible_model_over_the_floor_unpacks(name: str, tmp_path: Path) -> None:
+    weights = random.Random(0).randbytes(3 * MIB)  # like real weights: compresses hardly at all
+    source = tmp_path / name
+    if name.endswith(".zip"):
+        with zipfile.ZipFile(source, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("dir/", b"")
+            zf.writestr("dir/weights.bin", weights)
+            zf.writestr("config.json", b"{}" * 1000)
+    else:
+        make_tar(source, [member("dir/weights.bin")], data=weights)
+    into = tmp_path / "into"
+    into.mkdir()
+    archive.unpack(source, into, limits=SMALL)
+    assert (into / "dir" / "weights.bin").read_bytes() == weights
+
+
+def test_an_encrypted_zip_member_is_reported_in_one_line(tmp_path: Path) -> None:
+    locked = tmp_path / "locked.zip"
+    with zipfile.ZipFile(locked, "w") as zf:
+        zf.writestr("m.bin", b"x")
+    raw = bytearray(locked.read_bytes())
+    for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = raw.find(signature) + flags_at
+        raw[at] |= 0x01  # the "encrypted" flag
+    locked.write_bytes(bytes(raw))
+    with pytest.raises(StorageError, match=r"cannot unpack locked\.zip: .*encrypted"):
+        archive.unpack(locked, tmp_path, limits=Limits())

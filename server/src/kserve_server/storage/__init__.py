@@ -60,7 +60,9 @@ async def fetch(uri: str, dest: Path, *, settings: StorageSettings) -> None:
         if scheme not in ("http", "https") and len(files) == 1:
             only = files[0]
             if archive.is_archive(only.name):  # upstream: a lone archive is unpacked
-                await asyncio.to_thread(archive.unpack, only, staging)
+                await asyncio.to_thread(
+                    archive.unpack, only, staging, limits=settings.unpack_limits()
+                )
                 only.unlink()
         progress.finish()
         placement.commit(staging, dest)

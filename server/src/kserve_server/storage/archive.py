@@ -1,4 +1,5 @@
-"""Safe unpacking: every member must land inside the destination, or nothing is kept.
+"""Safe unpacking: every member must land inside the destination, within the limits of
+`limits.py`, or the caller discards the staging dir and nothing is kept.
 
 Tar goes through the stdlib `data` filter (absolute names, `..`, links leaving the tree and device
 files are errors); zip names are checked here, since zipfile silently rewrites bad names instead.
@@ -6,11 +7,14 @@ files are errors); zip names are checked here, since zipfile silently rewrites b
 
 from __future__ import annotations
 
+import lzma
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from kserve_server.storage.errors import StorageError, UnsafePathError
+from kserve_server.storage.limits import Budget, Limits
 
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 ZIP_SUFFIXES = (".zip",)
@@ -20,32 +24,43 @@ def is_archive(name: str) -> bool:
     return name.lower().endswith(TAR_SUFFIXES + ZIP_SUFFIXES)
 
 
-def unpack(archive: Path, into: Path) -> None:
-    """Extract `archive` into `into` (blocking). Raises UnsafePathError or StorageError."""
+def unpack(archive: Path, into: Path, *, limits: Limits) -> None:
+    """Extract `archive` into `into` (blocking). Raises UnsafePathError, UnpackLimitError or
+    StorageError; what was written before is left for the caller's staging dir to discard."""
     name = archive.name
+    budget = Budget(name, size=archive.stat().st_size, limits=limits)
     try:
         if name.lower().endswith(ZIP_SUFFIXES):
-            _unzip(archive, into)
+            _unzip(archive, into, budget=budget)
         else:
-            _untar(archive, into)
-    except (tarfile.ReadError, zipfile.BadZipFile, EOFError, OSError) as err:
+            _untar(archive, into, budget=budget)
+    except OSError as err:
+        if err.errno is None:  # gzip's BadGzipFile: the data, not the disk
+            raise StorageError(f"cannot unpack {name}: not a valid archive ({err})") from err
+        raise StorageError(f"cannot unpack {name} into {into}: {err.strerror}") from err
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError) as err:
         raise StorageError(f"cannot unpack {name}: not a valid archive ({err})") from err
+    except (NotImplementedError, RuntimeError) as err:  # zip: encrypted, unknown compression
+        raise StorageError(f"cannot unpack {name}: {err}") from err
 
 
-def _untar(archive: Path, into: Path) -> None:
+def _untar(archive: Path, into: Path, *, budget: Budget) -> None:
     with tarfile.open(archive, "r:*") as tar:
-        for info in tar.getmembers():  # the data filter would strip a leading "/": refuse it
-            if info.name.startswith(("/", "\\")):
+        for info in tar:  # lazily, member by member: a flood of headers meets the member cap
+            budget.add_members()
+            if info.name.startswith(("/", "\\")):  # the data filter would strip the "/"
                 raise UnsafePathError(
                     f"refusing to unpack {archive.name}: member {info.name!r} has an absolute path"
                 )
-        try:
-            tar.extractall(into, filter="data")
-        except tarfile.FilterError as err:
-            member = err.tarinfo.name if err.tarinfo else "?"
-            raise UnsafePathError(
-                f"refusing to unpack {archive.name}: member {member!r} {_why(err)}"
-            ) from err
+            if info.isreg():  # tarfile writes exactly the header's size or fails: charge it first
+                budget.charge(info.size)
+            try:
+                tar.extract(info, into, filter="data")
+            except tarfile.FilterError as err:
+                member = err.tarinfo.name if err.tarinfo else "?"
+                raise UnsafePathError(
+                    f"refusing to unpack {archive.name}: member {member!r} {_why(err)}"
+                ) from err
 
 
 def _why(err: tarfile.FilterError) -> str:
@@ -59,13 +74,26 @@ def _why(err: tarfile.FilterError) -> str:
     return next((text for kind, text in reasons.items() if isinstance(err, kind)), str(err))
 
 
-def _unzip(archive: Path, into: Path) -> None:
+def _unzip(archive: Path, into: Path, *, budget: Budget) -> None:
     root = into.resolve()
     with zipfile.ZipFile(archive) as zf:
         members = zf.infolist()
+        budget.add_members(len(members))  # the central directory is read whole already
         for info in members:  # check every name before writing any
             _check_zip_name(info.filename, root=root, archive=archive.name)
-        zf.extractall(into)
+        budget.expect(sum(info.file_size for info in members))  # an honest bomb: fail now
+        for info in members:
+            parts = [p for p in info.filename.split("/") if p not in ("", ".")]
+            if not parts:
+                continue
+            target = root.joinpath(*parts)
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # Sizes in the zip's directory are not trusted: the budget counts what is written.
+            with zf.open(info) as source, target.open("wb") as out:
+                budget.copy(source, out)
 
 
 def _check_zip_name(name: str, *, root: Path, archive: str) -> None:

@@ -26,5 +26,9 @@ class UnsafePathError(StorageError):
     """A member or key would land outside the destination (zip-slip, tar-slip, link escape)."""
 
 
+class UnpackLimitError(StorageError):
+    """An archive expands past a limit (bytes, ratio, members): a bomb, or a limit to raise."""
+
+
 class TransientError(StorageError):
     """A 5xx, a reset or a timeout: worth another attempt after a pause."""

@@ -46,5 +46,5 @@ async def download(uri: str, into: Path, *, settings: StorageSettings, progress:
             settings=settings,
         )
     if archive.is_archive(name):
-        await asyncio.to_thread(archive.unpack, target, into)
+        await asyncio.to_thread(archive.unpack, target, into, limits=settings.unpack_limits())
         target.unlink()

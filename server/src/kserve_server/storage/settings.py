@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, BeforeValidator, ByteSize, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kserve_server.storage.limits import Limits
+
+
+def _quantity(value: object) -> object:
+    """Kubernetes' `512Gi` as well as pydantic's `512GiB`, `1.5 GB` or plain bytes."""
+    if isinstance(value, str) and re.fullmatch(r"\s*[\d.]+\s*[KMGTPE]i\s*", value):
+        return value.strip() + "B"
+    return value
+
+
+Bytes = Annotated[ByteSize, BeforeValidator(_quantity)]
 
 
 class StorageSettings(BaseSettings):
@@ -24,6 +38,20 @@ class StorageSettings(BaseSettings):
     read_timeout: float = Field(60.0, gt=0, validation_alias="STORAGE_READ_TIMEOUT")
     max_concurrency: int = Field(
         4, ge=1, le=64, validation_alias=AliasChoices("STORAGE_MAX_CONCURRENCY")
+    )
+
+    # Archives (see limits.py): caps that stop a decompression bomb before it fills the disk.
+    unpack_max_bytes: Bytes = Field(
+        ByteSize(Limits.max_bytes), gt=0, validation_alias="STORAGE_UNPACK_MAX_BYTES"
+    )
+    unpack_max_ratio: float = Field(
+        Limits.max_ratio, ge=1, validation_alias="STORAGE_UNPACK_MAX_RATIO"
+    )
+    unpack_ratio_floor: Bytes = Field(
+        ByteSize(Limits.ratio_floor), ge=0, validation_alias="STORAGE_UNPACK_RATIO_FLOOR"
+    )
+    unpack_max_members: int = Field(
+        Limits.max_members, ge=1, validation_alias="STORAGE_UNPACK_MAX_MEMBERS"
     )
 
     # http(s): a CA bundle replacing the system store, and per-host headers (`<host>-headers`).
@@ -52,3 +80,11 @@ class StorageSettings(BaseSettings):
     aws_anonymous: bool = Field(False, validation_alias="awsAnonymousCredential")
     s3_virtual_bucket: bool = Field(False, validation_alias="S3_USER_VIRTUAL_BUCKET")
     s3_max_file_concurrency: int = Field(4, ge=1, le=64, validation_alias="S3_MAX_FILE_CONCURRENCY")
+
+    def unpack_limits(self) -> Limits:
+        return Limits(
+            max_bytes=self.unpack_max_bytes,
+            max_ratio=self.unpack_max_ratio,
+            ratio_floor=self.unpack_ratio_floor,
+            max_members=self.unpack_max_members,
+        )
