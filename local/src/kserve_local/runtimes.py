@@ -1,50 +1,27 @@
 """modelFormat → framework, chosen as the controller chooses a ClusterServingRuntime.
 
-The three runtimes mirror the ones the `kserve` chart installs (charts/kserve/templates/
-clusterservingruntimes.yaml); selection is the controller's own `runtimes.select`.
+The runtimes are the ones the `kserve` chart installs, rendered from it by `make generate`
+into cluster_runtimes.yaml (see generate.py); selection is the controller's own
+`runtimes.select`.
 """
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Any
+
+import yaml
 
 from kserve_controller import runtimes, spec
 from kserve_controller.errors import InvalidSpec
 
-# name, model format, format version, the model server's --framework
-_DEFAULTS = [
-    ("kserve-sklearnserver", "sklearn", "1", "sklearn"),
-    ("kserve-xgbserver", "xgboost", "2", "xgboost"),
-    ("kserve-lgbserver", "lightgbm", "4", "lightgbm"),
-]
+DATA = "cluster_runtimes.yaml"
 
 
 def cluster_runtimes() -> list[dict[str, Any]]:
-    return [
-        {
-            "apiVersion": "serving.kserve.io/v1alpha1",
-            "kind": "ClusterServingRuntime",
-            "metadata": {"name": name},
-            "spec": {
-                "supportedModelFormats": [
-                    {"name": fmt, "version": version, "autoSelect": True, "priority": 1}
-                ],
-                "protocolVersions": ["v1", "v2"],
-                "containers": [
-                    {
-                        "name": "kserve-container",
-                        "args": [
-                            "--model_name={{.Name}}",
-                            "--model_dir=/mnt/models",
-                            "--http_port=8080",
-                            f"--framework={framework}",
-                        ],
-                    }
-                ],
-            },
-        }
-        for name, fmt, version, framework in _DEFAULTS
-    ]
+    """The chart's default ClusterServingRuntimes, as `helm install` with defaults creates them."""
+    text = resources.files("kserve_local").joinpath(DATA).read_text()
+    return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
 def framework(model: spec.Model) -> str:
