@@ -11,7 +11,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from kserve_controller.errors import ConfigError
 
@@ -100,6 +107,50 @@ class SecurityConfig(_Section):
     auto_mount_service_account_token: bool = Field(True, alias="autoMountServiceAccountToken")
 
 
+class S3Config(_Section):
+    """Upstream's `credentials.s3`: Secret data key names and defaults for the S3 env."""
+
+    access_key_id_name: str = Field("AWS_ACCESS_KEY_ID", alias="s3AccessKeyIDName")
+    secret_access_key_name: str = Field("AWS_SECRET_ACCESS_KEY", alias="s3SecretAccessKeyName")
+    endpoint: str = Field("", alias="s3Endpoint")
+    use_https: str = Field("", alias="s3UseHttps")
+    region: str = Field("", alias="s3Region")
+    verify_ssl: str = Field("", alias="s3VerifySSL")
+    use_virtual_bucket: str = Field("", alias="s3UseVirtualBucket")
+    use_accelerate: str = Field("", alias="s3UseAccelerate")
+    use_anonymous_credential: str = Field("", alias="s3UseAnonymousCredential")
+    ca_bundle_config_map: str = Field("", alias="s3CABundleConfigMap")
+    ca_bundle: str = Field("", alias="s3CABundle")
+
+    @field_validator("access_key_id_name", "secret_access_key_name")
+    @classmethod
+    def _default_when_empty(cls, value: str, info: ValidationInfo) -> str:
+        # Upstream falls back to its default key names when these are "".
+        default = cls.model_fields[str(info.field_name)].default
+        return value or str(default)
+
+
+class GCSConfig(_Section):
+    credential_file_name: str = Field(
+        "gcloud-application-credentials.json", alias="gcsCredentialFileName"
+    )
+
+    @field_validator("credential_file_name")
+    @classmethod
+    def _default_when_empty(cls, value: str) -> str:
+        return value or "gcloud-application-credentials.json"
+
+
+class CredentialsConfig(_Section):
+    s3: S3Config = S3Config()
+    gcs: GCSConfig = GCSConfig()
+    storage_spec_secret_name: str = Field("storage-config", alias="storageSpecSecretName")
+    # The InferenceService annotation naming the one Secret to use ("" turns it off).
+    storage_secret_name_annotation: str = Field(
+        "serving.kserve.io/storageSecretName", alias="storageSecretNameAnnotation"
+    )
+
+
 class ControllerConfig(_Section):
     deploy: DeployConfig = DeployConfig()
     ingress: IngressConfig = IngressConfig()
@@ -111,6 +162,7 @@ class ControllerConfig(_Section):
     )
     service: ServiceConfig = ServiceConfig()
     security: SecurityConfig = SecurityConfig()
+    credentials: CredentialsConfig = CredentialsConfig()
 
 
 # ConfigMap key → field of ControllerConfig; the other upstream keys are not used here.
@@ -121,6 +173,7 @@ _KEYS: dict[str, tuple[str, type[_Section]]] = {
     "inferenceService": ("inference_service", InferenceServiceConfig),
     "service": ("service", ServiceConfig),
     "security": ("security", SecurityConfig),
+    "credentials": ("credentials", CredentialsConfig),
 }
 
 

@@ -2,8 +2,11 @@
 
 Watches: InferenceServices (all namespaces or the configured ones), the objects they own
 (Deployment, Service, HPA, Ingress and their pods, by label), ServingRuntimes and
-ClusterServingRuntimes (re-reconcile what they affect) and the inferenceservice-config
-ConfigMap (applied without a restart).
+ClusterServingRuntimes (re-reconcile what they affect), ServiceAccounts (storage credentials:
+re-reconcile the InferenceServices that run as one) and the inferenceservice-config
+ConfigMap (applied without a restart). Secrets are never watched or cached: each pass reads
+the few it needs by name, so a Secret edited in place is seen on the next pass (an event of
+the InferenceService, its pods or its ServiceAccount, or the periodic resync).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from kserve_controller import config as config_mod
 from kserve_controller import metrics as metrics_mod
 from kserve_controller import status
-from kserve_controller.build import names
+from kserve_controller.build import credentials, names
 from kserve_controller.errors import ConfigError
 from kserve_controller.kube.client import Kube
 from kserve_controller.kube.events import Recorder
@@ -44,7 +47,7 @@ class Manager:
         self.metrics = metrics_mod.create()
         self.ready = False
         self.stopping = asyncio.Event()
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[Any]] = set()
         self.queue: WorkQueue[ObjectKey] = WorkQueue(
             self._reconcile, workers=settings.workers, on_error=self._failed
         )
@@ -58,6 +61,10 @@ class Manager:
             for kind in OWNED
             for n in namespaces
         ]
+        self.service_accounts = [
+            Watch(kube, "ServiceAccount", namespace=n, handler=self._on_service_account)
+            for n in namespaces
+        ]
         self.runtimes = Watch(kube, "ServingRuntime", handler=self._on_runtime)
         self.cluster_runtimes = Watch(kube, "ClusterServingRuntime", handler=self._on_runtime)
         self.configmap = Watch(
@@ -68,7 +75,8 @@ class Manager:
             handler=self._on_config,
         )
         # With one namespace set, each kind has one watch: reads come from its cache.
-        caches = {w.kind: w for w in [*self.isvcs, *self.owned]} if len(namespaces) == 1 else {}
+        watches = [*self.isvcs, *self.owned, *self.service_accounts]
+        caches = {w.kind: w for w in watches} if len(namespaces) == 1 else {}
         self.ctx = Context(
             kube=kube,
             recorder=Recorder(kube),
@@ -108,6 +116,15 @@ class Manager:
             for isvc in watch.objects(namespace):
                 st = isvc.get("status") or {}
                 if st.get(field) == name or not status.is_ready(st):
+                    self._on_isvc(kind, isvc)
+
+    def _on_service_account(self, kind: str, obj: Obj) -> None:
+        name, namespace = obj["metadata"]["name"], obj["metadata"]["namespace"]
+        for watch in self.isvcs:
+            for isvc in watch.objects(namespace):
+                predictor = (isvc.get("spec") or {}).get("predictor") or {}
+                account = predictor.get("serviceAccountName") or credentials.DEFAULT_SERVICE_ACCOUNT
+                if account == name:
                     self._on_isvc(kind, isvc)
 
     def _on_config(self, kind: str, obj: Obj) -> None:
@@ -175,7 +192,13 @@ class Manager:
                 await runner.cleanup()
 
     async def _lead(self) -> None:
-        first = [self.configmap, self.runtimes, self.cluster_runtimes, *self.owned]
+        first = [
+            self.configmap,
+            self.runtimes,
+            self.cluster_runtimes,
+            *self.owned,
+            *self.service_accounts,
+        ]
         tasks = [asyncio.create_task(w.run(), name=repr(w)) for w in first]
         # Caches first, so the first reconciles see runtimes, config and pods.
         await asyncio.gather(*(w.synced.wait() for w in first))

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from kserve_controller import build, diff, runtimes, spec, status
 from kserve_controller.api.inferenceservice import InferenceServiceSpec
-from kserve_controller.build import names, storage_initializer
+from kserve_controller.build import credentials, names, storage_initializer
 from kserve_controller.config import ControllerConfig
 from kserve_controller.errors import InvalidSpec
 from kserve_controller.kube.client import Kube
@@ -79,7 +79,8 @@ async def reconcile(key: ObjectKey, *, ctx: Context) -> float | None:
     try:
         isvc = _read(raw, config)
         runtime = await _runtime(isvc, ctx)
-        desired = build.all_objects(isvc, runtime=runtime, config=config)
+        sources = await _credential_sources(ctx, isvc, raw)
+        desired = build.all_objects(isvc, runtime=runtime, config=config, sources=sources)
     except InvalidSpec as err:
         if await _write_status(ctx, raw, status.invalid(_read_loose(raw), err, now=ctx.now())):
             log.warning(
@@ -164,6 +165,43 @@ async def _runtime(isvc: spec.Isvc, ctx: Context) -> runtimes.Runtime | None:
             ctx.kube.items("ClusterServingRuntime"),
         )
     return runtimes.select(isvc.model, namespaced=namespaced, cluster=cluster)
+
+
+async def _credential_sources(
+    ctx: Context, isvc: spec.Isvc, raw: Obj
+) -> credentials.Sources | None:
+    """The service account (watch cache) and the Secrets it names (GET: never cached)."""
+    if not storage_initializer.injects(isvc):
+        return None
+    cfg = ctx.config.credentials
+    sa_name = credentials.service_account_name(isvc)
+    account = await _get(ctx, "ServiceAccount", isvc.namespace, sa_name)
+    wanted = credentials.secret_names(isvc, account, config=cfg)
+    found = await asyncio.gather(*(ctx.kube.get("Secret", isvc.namespace, n) for n in wanted))
+    secrets = {n: s for n, s in zip(wanted, found, strict=True) if s is not None}
+    for name in (n for n in wanted if n not in secrets):
+        await _missing_secret(ctx, isvc, raw, name=name, account=sa_name)
+    return credentials.Sources(service_account=account, secrets=secrets)
+
+
+async def _missing_secret(
+    ctx: Context, isvc: spec.Isvc, raw: Obj, *, name: str, account: str
+) -> None:
+    annotation = ctx.config.credentials.storage_secret_name_annotation
+    if credentials.named_secret(isvc, config=ctx.config.credentials):
+        why = f"named by annotation {annotation}"
+    elif isvc.predictor.get("serviceAccountName"):
+        why = f"listed by service account {account}"
+    else:
+        # The default service account often lists token Secrets long gone: not worth a warning.
+        log.debug("Secret %s of service account %s not found", name, account)
+        return
+    message = (
+        f"Secret {name} {why} not found in namespace {isvc.namespace}: "
+        "the storage initializer runs without its credentials"
+    )
+    if await ctx.recorder.event(raw, kind="Warning", reason="SecretNotFound", message=message):
+        log.warning("InferenceService %s: %s", isvc.name, message)
 
 
 async def _copy_ca_bundle(ctx: Context, isvc: spec.Isvc) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kserve_controller.build import deployment, hpa, ingress, names, service
+from kserve_controller.build import credentials, deployment, hpa, ingress, names, service
 from kserve_controller.config import ControllerConfig
 from kserve_controller.runtimes import Runtime
 from kserve_controller.spec import Isvc
@@ -21,9 +21,18 @@ class Desired:
     unwanted: list[tuple[str, str]] = field(default_factory=list)  # (kind, name)
 
 
-def all_objects(isvc: Isvc, *, runtime: Runtime | None, config: ControllerConfig) -> Desired:
-    """Service, then Deployment, then HPA and Ingress when wanted (upstream's order)."""
-    deploy = deployment.build(isvc, runtime=runtime, config=config)
+def all_objects(
+    isvc: Isvc,
+    *,
+    runtime: Runtime | None,
+    config: ControllerConfig,
+    sources: credentials.Sources | None = None,
+) -> Desired:
+    """Service, then Deployment, then HPA and Ingress when wanted (upstream's order).
+
+    `sources`: the service account and Secrets already fetched for storage credentials.
+    """
+    deploy = deployment.build(isvc, runtime=runtime, config=config, sources=sources)
     main = deploy["spec"]["template"]["spec"]["containers"][0]
     objects = [service.build(isvc, main_container=main, config=config), deploy]
     unwanted: list[tuple[str, str]] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from kserve_controller.build import container, names, storage_initializer
+from kserve_controller.build import container, credentials, names, storage_initializer
 from kserve_controller.config import ControllerConfig
 from kserve_controller.runtimes import Runtime
 from kserve_controller.spec import Isvc
@@ -45,7 +45,13 @@ RUNTIME_POD_FIELDS = (
 )
 
 
-def build(isvc: Isvc, *, runtime: Runtime | None, config: ControllerConfig) -> Obj:
+def build(
+    isvc: Isvc,
+    *,
+    runtime: Runtime | None,
+    config: ControllerConfig,
+    sources: credentials.Sources | None = None,
+) -> Obj:
     name = names.predictor(isvc)
     runtime_spec = runtime.spec if runtime else {}
     labels = names.labels(
@@ -64,7 +70,10 @@ def build(isvc: Isvc, *, runtime: Runtime | None, config: ControllerConfig) -> O
     spec: Obj = {
         "selector": {"matchLabels": {"app": names.app(isvc)}},
         "strategy": _strategy(isvc, config),
-        "template": {"metadata": template_meta, "spec": pod(isvc, runtime=runtime, config=config)},
+        "template": {
+            "metadata": template_meta,
+            "spec": pod(isvc, runtime=runtime, config=config, sources=sources),
+        },
     }
     if isvc.autoscaler_class == "none":
         # No HPA: the replica count is the user's minReplicas (0 allowed).
@@ -77,9 +86,17 @@ def build(isvc: Isvc, *, runtime: Runtime | None, config: ControllerConfig) -> O
     }
 
 
-def pod(isvc: Isvc, *, runtime: Runtime | None, config: ControllerConfig) -> Obj:
+def pod(
+    isvc: Isvc,
+    *,
+    runtime: Runtime | None,
+    config: ControllerConfig,
+    sources: credentials.Sources | None = None,
+) -> Obj:
+    """`sources`: the service account and Secrets fetched for storage credentials."""
     containers = container.predictor_containers(isvc, runtime=runtime)
-    storage = storage_initializer.plan(isvc, config=config.storage_initializer)
+    creds = credentials.inject(isvc, sources, config=config.credentials) if sources else None
+    storage = storage_initializer.plan(isvc, config=config.storage_initializer, credentials=creds)
     if storage.mount is not None:
         main = containers[0]
         main["volumeMounts"] = container.merge_list(

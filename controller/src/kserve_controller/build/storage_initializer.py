@@ -2,14 +2,17 @@
 
 Upstream injects this with a pod-mutating webhook; here it is part of the Deployment's pod
 template, so the pod is the same without a webhook. `pvc://claim/path` needs no download:
-the claim is mounted read-only at /mnt/models with that subPath instead.
+the claim is mounted read-only at /mnt/models with that subPath instead. Storage credentials
+(build/credentials.py) come in as env, volumes and mounts already decided.
 """
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
+from kserve_controller.build.credentials import Injection, merge_env
 from kserve_controller.config import StorageInitializerConfig
 from kserve_controller.errors import InvalidSpec, NotSupported
 from kserve_controller.spec import Isvc
@@ -42,30 +45,43 @@ class Storage:
     mount: Obj | None = None
 
 
-def plan(isvc: Isvc, *, config: StorageInitializerConfig) -> Storage:
+def injects(isvc: Isvc) -> bool:
+    """Whether the pod gets our storage initializer (and so wants storage credentials)."""
+    uri = isvc.storage_uri
+    if not uri or uri.startswith("pvc://"):
+        return False
+    return not any(c.get("name") == NAME for c in isvc.predictor.get("initContainers") or [])
+
+
+def plan(
+    isvc: Isvc, *, config: StorageInitializerConfig, credentials: Injection | None = None
+) -> Storage:
     uri = isvc.storage_uri
     if not uri:
         return Storage()
     if uri.startswith("pvc://"):
         return _pvc(uri)
     check_uri(uri)
-    user_inits = isvc.predictor.get("initContainers") or []
     mount = {"name": VOLUME, "mountPath": MOUNT_PATH, "readOnly": True}
     volumes: list[Obj] = [{"name": VOLUME, "emptyDir": {}}]
-    if any(c.get("name") == NAME for c in user_inits):
+    if not injects(isvc):
         # The user brought their own initializer: keep it, still give it the volume.
         return Storage(volumes=volumes, mount=mount)
-    env = [{"name": e.name, "value": e.value} for e in config.env]
-    mounts: list[Obj] = [{"name": VOLUME, "mountPath": MOUNT_PATH}]
-    if config.ca_bundle_config_map_name:
-        ca_path = config.ca_bundle_volume_mount_path
-        volumes.append({"name": CA_VOLUME, "configMap": {"name": CA_COPY}})
+    creds = credentials or Injection()
+    # Credentials are per Secret, so they win over the cluster-wide env of the config.
+    env = merge_env([{"name": e.name, "value": e.value} for e in config.env], creds.env)
+    mounts: list[Obj] = [{"name": VOLUME, "mountPath": MOUNT_PATH}, *creds.mounts]
+    volumes += creds.volumes
+    ca = _ca_bundle(env, config)
+    if ca is not None:
+        ca_name, ca_path = ca
+        volumes.append({"name": CA_VOLUME, "configMap": {"name": ca_name}})
         mounts.append({"name": CA_VOLUME, "mountPath": ca_path, "readOnly": True})
         bundle = f"{ca_path.rstrip('/')}/{CA_FILE}"
         env = _env_defaults(
             env,
             {
-                "CA_BUNDLE_CONFIGMAP_NAME": CA_COPY,
+                "CA_BUNDLE_CONFIGMAP_NAME": ca_name,
                 "CA_BUNDLE_VOLUME_MOUNT_POINT": ca_path,
                 "SSL_CERT_FILE": bundle,
                 "REQUESTS_CA_BUNDLE": bundle,
@@ -119,6 +135,24 @@ def _pvc(uri: str) -> Storage:
         mount["subPath"] = path.strip("/")
     volume = {"name": PVC_VOLUME, "persistentVolumeClaim": {"claimName": claim, "readOnly": True}}
     return Storage(volumes=[volume], mount=mount)
+
+
+def _ca_bundle(env: list[Obj], config: StorageInitializerConfig) -> tuple[str, str] | None:
+    """(ConfigMap, mount path) of the CA bundle to mount, if any.
+
+    An S3 Secret's `s3-cabundle-configmap` (AWS_CA_BUNDLE_CONFIGMAP, a ConfigMap in the
+    InferenceService's namespace) wins over the cluster-wide bundle, mounted where its
+    AWS_CA_BUNDLE points (as upstream's webhook does).
+    """
+    values = {e["name"]: e.get("value") for e in env}
+    own = values.get("AWS_CA_BUNDLE_CONFIGMAP")
+    if own:
+        bundle = values.get("AWS_CA_BUNDLE")
+        path = posixpath.dirname(bundle) if bundle else config.ca_bundle_volume_mount_path
+        return own, path or config.ca_bundle_volume_mount_path
+    if config.ca_bundle_config_map_name:
+        return CA_COPY, config.ca_bundle_volume_mount_path
+    return None
 
 
 def _env_defaults(env: list[Obj], defaults: dict[str, str]) -> list[Obj]:

@@ -28,13 +28,16 @@ class Recorder:
         self.quiet = quiet
         self._recent: dict[tuple[str, str, str], float] = {}
 
-    async def event(self, obj: Obj, *, kind: str, reason: str, message: str) -> None:
-        """Record `reason: message` (kind Normal or Warning) on `obj`; never raises."""
+    async def event(self, obj: Obj, *, kind: str, reason: str, message: str) -> bool:
+        """Record `reason: message` (kind Normal or Warning) on `obj`; never raises.
+
+        False when the same event was recorded less than `quiet` seconds ago (or failed).
+        """
         meta = obj["metadata"]
         key = (str(meta.get("uid")), reason, message)
         now = time.monotonic()
         if now - self._recent.get(key, -self.quiet) < self.quiet:
-            return
+            return False
         self._recent[key] = now
         if len(self._recent) > 10_000:
             self._recent = {k: t for k, t in self._recent.items() if now - t < self.quiet}
@@ -67,3 +70,5 @@ class Recorder:
             await self.kube.create(body)
         except errors.KubeError as err:
             log.warning("could not record event %s on %s: %s", reason, meta["name"], err)
+            return False
+        return True

@@ -38,6 +38,8 @@ _ALL = [
     Resource("Ingress", "networking.k8s.io/v1", "ingresses"),
     Resource("Pod", "v1", "pods"),
     Resource("ConfigMap", "v1", "configmaps"),
+    Resource("ServiceAccount", "v1", "serviceaccounts"),
+    Resource("Secret", "v1", "secrets"),
     Resource("Event", "v1", "events"),
     Resource("Lease", "coordination.k8s.io/v1", "leases"),
     Resource("Namespace", "v1", "namespaces", False),
