@@ -3,6 +3,7 @@ unpack whole."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import random
 import tarfile
@@ -11,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from kserve_server.storage import archive
+from kserve_server.storage import archive, fetch
 from kserve_server.storage.errors import StorageError, UnpackLimitError, UnsafePathError
 from kserve_server.storage.limits import Limits
+from kserve_server.storage.settings import StorageSettings
 
 MIB = 1 << 20
 SMALL = Limits(ratio_floor=MIB, max_ratio=100)  # bombs in tests stay a few MiB
@@ -177,3 +179,30 @@ def test_an_encrypted_zip_member_is_reported_in_one_line(tmp_path: Path) -> None
     locked.write_bytes(bytes(raw))
     with pytest.raises(StorageError, match=r"cannot unpack locked\.zip: .*encrypted"):
         archive.unpack(locked, tmp_path, limits=Limits())
+
+
+@pytest.mark.parametrize("name", ["model.tar.gz", "model.zip"])
+def test_a_member_named_like_its_archive_is_kept_and_the_archive_removed(
+    name: str, tmp_path: Path
+) -> None:
+    # a lone archive is unpacked where it was downloaded: the member must not overwrite the
+    # archive being read, nor be deleted as if it were the archive afterwards
+    inner = b"the inner file" * 100
+    packed = tmp_path / "store" / name
+    packed.parent.mkdir()
+    if name.endswith(".zip"):
+        with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(name, inner)
+            zf.writestr("other.txt", b"other")
+    else:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+            for member_name, data in ((name, inner), ("other.txt", b"other")):
+                info = tarfile.TarInfo(member_name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        packed.write_bytes(buf.getvalue())
+    dest = tmp_path / "models"
+    asyncio.run(fetch(str(packed), dest, settings=StorageSettings()))
+    assert sorted(p.name for p in dest.iterdir()) == sorted([name, "other.txt"])
+    assert (dest / name).read_bytes() == inner

@@ -63,7 +63,6 @@ async def fetch(uri: str, dest: Path, *, settings: StorageSettings) -> None:
                 await asyncio.to_thread(
                     archive.unpack, only, staging, limits=settings.unpack_limits()
                 )
-                only.unlink()
         progress.finish()
         placement.commit(staging, dest)
     finally:

@@ -8,10 +8,12 @@ files are errors); zip names are checked here, since zipfile silently rewrites b
 from __future__ import annotations
 
 import lzma
+import os
 import tarfile
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from kserve_server.storage.errors import StorageError, UnsafePathError
 from kserve_server.storage.limits import Budget, Limits
@@ -25,15 +27,20 @@ def is_archive(name: str) -> bool:
 
 
 def unpack(archive: Path, into: Path, *, limits: Limits) -> None:
-    """Extract `archive` into `into` (blocking). Raises UnsafePathError, UnpackLimitError or
-    StorageError; what was written before is left for the caller's staging dir to discard."""
+    """Extract `archive` into `into` and remove the archive (blocking). Raises UnsafePathError,
+    UnpackLimitError or StorageError; what was written before is left for the caller's staging
+    dir to discard."""
     name = archive.name
-    budget = Budget(name, size=archive.stat().st_size, limits=limits)
     try:
-        if name.lower().endswith(ZIP_SUFFIXES):
-            _unzip(archive, into, budget=budget)
-        else:
-            _untar(archive, into, budget=budget)
+        with archive.open("rb") as data:
+            # Unlinked while open: a member named like the archive itself (model.tar.gz holding
+            # model.tar.gz) then lands as a new file instead of overwriting what is being read.
+            archive.unlink()
+            budget = Budget(name, size=os.fstat(data.fileno()).st_size, limits=limits)
+            if name.lower().endswith(ZIP_SUFFIXES):
+                _unzip(data, into, name=name, budget=budget)
+            else:
+                _untar(data, into, name=name, budget=budget)
     except OSError as err:
         if err.errno is None:  # gzip's BadGzipFile: the data, not the disk
             raise StorageError(f"cannot unpack {name}: not a valid archive ({err})") from err
@@ -44,13 +51,13 @@ def unpack(archive: Path, into: Path, *, limits: Limits) -> None:
         raise StorageError(f"cannot unpack {name}: {err}") from err
 
 
-def _untar(archive: Path, into: Path, *, budget: Budget) -> None:
-    with tarfile.open(archive, "r:*") as tar:
+def _untar(data: BinaryIO, into: Path, *, name: str, budget: Budget) -> None:
+    with tarfile.open(fileobj=data, mode="r:*") as tar:
         for info in tar:  # lazily, member by member: a flood of headers meets the member cap
             budget.add_members()
             if info.name.startswith(("/", "\\")):  # the data filter would strip the "/"
                 raise UnsafePathError(
-                    f"refusing to unpack {archive.name}: member {info.name!r} has an absolute path"
+                    f"refusing to unpack {name}: member {info.name!r} has an absolute path"
                 )
             if info.isreg():  # tarfile writes exactly the header's size or fails: charge it first
                 budget.charge(info.size)
@@ -59,7 +66,7 @@ def _untar(archive: Path, into: Path, *, budget: Budget) -> None:
             except tarfile.FilterError as err:
                 member = err.tarinfo.name if err.tarinfo else "?"
                 raise UnsafePathError(
-                    f"refusing to unpack {archive.name}: member {member!r} {_why(err)}"
+                    f"refusing to unpack {name}: member {member!r} {_why(err)}"
                 ) from err
 
 
@@ -74,13 +81,13 @@ def _why(err: tarfile.FilterError) -> str:
     return next((text for kind, text in reasons.items() if isinstance(err, kind)), str(err))
 
 
-def _unzip(archive: Path, into: Path, *, budget: Budget) -> None:
+def _unzip(data: BinaryIO, into: Path, *, name: str, budget: Budget) -> None:
     root = into.resolve()
-    with zipfile.ZipFile(archive) as zf:
+    with zipfile.ZipFile(data) as zf:
         members = zf.infolist()
         budget.add_members(len(members))  # the central directory is read whole already
         for info in members:  # check every name before writing any
-            _check_zip_name(info.filename, root=root, archive=archive.name)
+            _check_zip_name(info.filename, root=root, archive=name)
         budget.expect(sum(info.file_size for info in members))  # an honest bomb: fail now
         for info in members:
             parts = [p for p in info.filename.split("/") if p not in ("", ".")]

@@ -47,4 +47,3 @@ async def download(uri: str, into: Path, *, settings: StorageSettings, progress:
         )
     if archive.is_archive(name):
         await asyncio.to_thread(archive.unpack, target, into, limits=settings.unpack_limits())
-        target.unlink()
