@@ -33,13 +33,18 @@ def strtobool(value: str) -> bool:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="kserve-model-server",
-        description="Serve a scikit-learn, XGBoost or LightGBM model over KServe V1 and V2 REST.",
+        description="Serve a scikit-learn, XGBoost or LightGBM model over KServe V1 and V2 "
+        "(REST and gRPC).",
     )
     add = p.add_argument
     add("--model_name", default="model", help="name in URLs (default: model)")
     add("--model_dir", default="/mnt/models", type=Path, help="directory with the model file")
     add("--framework", default="sklearn", choices=["sklearn", "xgboost", "lightgbm"])
     add("--http_port", default=8080, type=int)
+    add("--grpc_port", default=8081, type=int, help="Open Inference Protocol over gRPC (0: any)")
+    add("--enable_grpc", default=True, type=strtobool, help="serve gRPC (default true)")
+    add("--grpc_max_send_message_length", default=8 * 1024 * 1024, type=int)
+    add("--grpc_max_receive_message_length", default=8 * 1024 * 1024, type=int)
     add("--host", default="0.0.0.0", help="bind address (ours; upstream binds 0.0.0.0)")
     add("--nthread", default=1, type=int, help="XGBoost/LightGBM threads")
     add("--workers", default=1, type=int, help="processes sharing the port (SO_REUSEPORT)")
@@ -64,9 +69,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 UNSUPPORTED: dict[str, Any] = {
-    "--grpc_port": int,
-    "--max_threads": int,
-    "--enable_grpc": strtobool,
+    "--max_threads": int,  # upstream's gRPC thread pool; our gRPC handlers run on the event loop
     "--event-loop": str,
     "--predictor_host": str,
     "--protocol": str,
@@ -74,8 +77,6 @@ UNSUPPORTED: dict[str, Any] = {
     "--predictor_use_ssl": strtobool,
     "--predictor_request_timeout_seconds": float,
     "--predictor_request_retries": int,
-    "--grpc_max_send_message_length": int,
-    "--grpc_max_receive_message_length": int,
 }
 
 
@@ -122,10 +123,8 @@ def main(argv: list[str] | None = None) -> None:
         log.warning("ignoring unknown arguments: %s", " ".join(unknown))
     for flag in UNSUPPORTED:
         value = getattr(args, flag.lstrip("-").replace("-", "_"))
-        if value is not None and flag not in ("--grpc_port", "--max_threads", "--enable_grpc"):
+        if value is not None and flag != "--max_threads":
             log.warning("%s=%s is accepted for compatibility and has no effect", flag, value)
-    if args.enable_grpc:
-        log.info("gRPC is not served yet; REST only (--enable_grpc ignored)")
     if args.workers > 1 and args.framework == "lightgbm":
         log.warning("--workers=%d: LightGBM runs with one worker (OpenMP)", args.workers)
         args.workers = 1
@@ -139,6 +138,9 @@ def main(argv: list[str] | None = None) -> None:
         settings = ServerSettings(
             host=args.host,
             http_port=args.http_port,
+            grpc_port=args.grpc_port if args.enable_grpc else None,
+            grpc_max_send_message_length=args.grpc_max_send_message_length,
+            grpc_max_receive_message_length=args.grpc_max_receive_message_length,
             grace_period=args.grace_period,
             keepalive_timeout=args.keepalive,
             max_body_bytes=args.max_body_bytes,

@@ -43,3 +43,11 @@ class ModelLoadError(ServerError):
 
 class PayloadTooLarge(ServerError):  # noqa: N818
     """The request body is larger than the configured limit."""
+
+
+def public_message(exc: BaseException) -> str:
+    """What a client is told, over REST and gRPC alike: our own errors verbatim, anything else
+    with its type name (as upstream's `{TypeName} : {message}`)."""
+    if isinstance(exc, ServerError | NotImplementedError):
+        return str(exc)
+    return f"{type(exc).__name__} : {exc}"

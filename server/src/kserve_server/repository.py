@@ -7,6 +7,7 @@ while a large model loads, and a SIGTERM during a long load does not wait for it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import threading
@@ -37,13 +38,18 @@ async def in_daemon_thread(work: Callable[[], None]) -> None:
         else:
             done.set_exception(error)
 
+    def post(error: BaseException | None) -> None:
+        # RuntimeError: the loop closed mid-load (the server stopped), nobody waits
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, error)
+
     def target() -> None:
         try:
             work()
         except BaseException as exc:
-            loop.call_soon_threadsafe(settle, exc)
+            post(exc)
         else:
-            loop.call_soon_threadsafe(settle, None)
+            post(None)
 
     threading.Thread(target=target, name="model-load", daemon=True).start()
     await done

@@ -3,6 +3,9 @@
     from kserve_server import server
     from kserve_server.settings import ModelSpec, ServerSettings
 
+if TYPE_CHECKING:
+    from kserve_server.grpc.server import GrpcServer
+
     server.run(
         ServerSettings(http_port=8080),
         models=[
@@ -12,10 +15,13 @@
     )                                  # blocks until SIGTERM/SIGINT; returns the exit code
 
 `await server.serve(...)` is the same inside a running event loop. `await server.start(...)`
-returns a RunningServer (bound `port`, `stop()`, `wait()`) for callers that manage the lifetime
-themselves, e.g. tests. `models` takes ModelSpecs (a built-in framework runtime is created for
-each) and/or `runtimes.base.Model` instances (custom models). The server listens at once;
-models load in worker threads and `/v2/health/ready` answers 200 when all of them are loaded.
+returns a RunningServer (bound `port` and `grpc_port`, `stop()`, `wait()`) for callers that
+manage the lifetime themselves, e.g. tests. `models` takes ModelSpecs (a built-in framework
+runtime is created for each) and/or `runtimes.base.Model` instances (custom models). The server
+listens at once; models load in worker threads and `/v2/health/ready` answers 200 when all of
+them are loaded.
+With `settings.grpc_port` set, the Open Inference Protocol is also served over gRPC, from the
+same event loop and DataPlane (grpc is imported only then).
 """
 
 from __future__ import annotations
@@ -29,13 +35,18 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from kserve_server.repository import ModelRepository
 from kserve_server.rest import app as rest_app
+from kserve_server.rest.keys import DATAPLANE
 from kserve_server.runtimes.base import Model
 from kserve_server.settings import ModelSpec, ServerSettings
+
+if TYPE_CHECKING:
+    from kserve_server.grpc.server import GrpcServer
 
 log = logging.getLogger(__name__)
 WORKER_LOG_FORMAT = "%(asctime)s %(process)s %(name)s %(levelname)s %(message)s"
@@ -50,8 +61,14 @@ class RunningServer:
     repository: ModelRepository
     runner: web.AppRunner
     port: int
+    grpc: GrpcServer | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     exit_code: int = 0
+
+    @property
+    def grpc_port(self) -> int | None:
+        """The bound gRPC port (useful with grpc_port=0); None without gRPC."""
+        return self.grpc.port if self.grpc is not None else None
 
     def stop(self, exit_code: int = 0) -> None:
         """Ask the server to drain and stop (safe from a signal handler)."""
@@ -80,6 +97,8 @@ class RunningServer:
 
     async def _shutdown(self) -> None:
         log.info("stopping: draining in-flight requests (up to %ss)", self.settings.grace_period)
+        if self.grpc is not None:
+            self.grpc.begin_stop()  # drains alongside REST; awaited before models unload
         await self.runner.cleanup()  # stop accepting, drain, then unload models
         log.info("stopped")
 
@@ -97,6 +116,12 @@ async def start(
         asyncio.get_running_loop().set_default_executor(executor)
     repository = ModelRepository(models, root=models_root)
     app = rest_app.create_app(settings, repository)
+    grpc_server = None
+    if settings.grpc_port is not None:
+        from kserve_server.grpc.server import GrpcServer  # grpc costs ~80 ms to import
+
+        grpc_server = GrpcServer(app[DATAPLANE], settings=settings)
+        app.cleanup_ctx.append(grpc_server.lifespan)  # after the repository's: drains first
     access_log = logging.getLogger("kserve_server.access") if settings.access_log else None
     runner = web.AppRunner(
         app,
@@ -106,14 +131,20 @@ async def start(
         keepalive_timeout=settings.keepalive_timeout,
         shutdown_timeout=settings.grace_period,
     )
-    await runner.setup()
-    site = web.TCPSite(
-        runner, settings.host, settings.http_port, reuse_port=settings.reuse_port or None
-    )
-    await site.start()
+    try:
+        await runner.setup()  # starts the model loads, and gRPC
+        site = web.TCPSite(
+            runner, settings.host, settings.http_port, reuse_port=settings.reuse_port or None
+        )
+        await site.start()
+    except BaseException:
+        await runner.cleanup()  # a port taken: nothing left listening or loading
+        raise
     port = runner.addresses[0][1] if runner.addresses else settings.http_port
     log.info("listening on %s:%s; models: %s", settings.host, port, repository.names())
-    return RunningServer(settings=settings, repository=repository, runner=runner, port=port)
+    return RunningServer(
+        settings=settings, repository=repository, runner=runner, port=port, grpc=grpc_server
+    )
 
 
 async def serve(

@@ -35,6 +35,11 @@ class ServerSettings(BaseSettings):
 
     host: str = "0.0.0.0"
     http_port: int = Field(default=8080, ge=0, le=65535)
+    grpc_port: int | None = Field(
+        default=None, ge=0, le=65535, description="gRPC (OIP) port; None: no gRPC; 0: any free port"
+    )
+    grpc_max_send_message_length: int = Field(default=8 * 1024 * 1024, ge=-1)  # -1: no limit
+    grpc_max_receive_message_length: int = Field(default=8 * 1024 * 1024, ge=-1)
     grace_period: float = Field(default=30.0, ge=0, description="SIGTERM drain time, seconds")
     keepalive_timeout: float = Field(default=65.0, ge=0, description="> Envoy/Istio idle timeout")
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)

@@ -40,6 +40,8 @@ def supervise(
     importable: server.py passes its module-level `worker`)."""
     if settings.http_port == 0:
         raise ValueError("--workers > 1 needs a fixed --http_port (the workers share it)")
+    if settings.grpc_port == 0:
+        raise ValueError("--workers > 1 needs a fixed --grpc_port (the workers share it)")
     context = multiprocessing.get_context("spawn")
     one = settings.model_copy(update={"workers": 1, "reuse_port": True})
     level = logging.getLogger().getEffectiveLevel()

@@ -68,7 +68,7 @@ def iris_server(models_dir: Path) -> Iterator[Started]:
             "--http_port=0",
             "--host=127.0.0.1",
             "--framework=sklearn",
-            "--grpc_port=8081",
+            "--grpc_port=0",
             "--workers=1",
             "--enable_docs_url=true",
             "--some_future_flag=1",
@@ -99,7 +99,14 @@ def test_upstream_flags_and_unknown_flags_do_not_crash(
 
 def test_missing_model_exits_1_with_the_reason(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "kserve_server", f"--model_dir={tmp_path}", "--http_port=0"],
+        [
+            sys.executable,
+            "-m",
+            "kserve_server",
+            f"--model_dir={tmp_path}",
+            "--http_port=0",
+            "--grpc_port=0",
+        ],
         capture_output=True,
         check=False,
         text=True,
@@ -200,6 +207,7 @@ def test_workers_share_the_port_and_a_dead_worker_is_replaced(models_dir: Path) 
             "--model_name=sklearn-iris",
             f"--model_dir={models_dir / 'sklearn-iris'}",
             f"--http_port={port}",
+            f"--grpc_port={free_port()}",
             "--host=127.0.0.1",
             "--workers=2",
         ]
@@ -232,7 +240,9 @@ def test_workers_share_the_port_and_a_dead_worker_is_replaced(models_dir: Path) 
 
 def test_model_repository_layout_serves_each_subdirectory(models_dir: Path) -> None:
     # models_dir holds sklearn-iris/ and intent-classifier/, no model file of its own
-    proc, port, _ = start([f"--model_dir={models_dir}", "--http_port=0", "--host=127.0.0.1"])
+    proc, port, _ = start(
+        [f"--model_dir={models_dir}", "--http_port=0", "--grpc_port=0", "--host=127.0.0.1"]
+    )
     try:
         wait_ready(port)
         status, body = get(f"http://127.0.0.1:{port}/v1/models")
@@ -248,6 +258,7 @@ def test_json_logs(models_dir: Path) -> None:
         [
             f"--model_dir={models_dir / 'sklearn-iris'}",
             "--http_port=0",
+            "--enable_grpc=false",
             "--host=127.0.0.1",
             "--log_format=json",
             "--no_such_flag",

@@ -17,6 +17,7 @@ from kserve_server.errors import (
     PayloadTooLarge,
     ServerError,
     ServerNotReady,
+    public_message,
 )
 
 log = logging.getLogger(__name__)
@@ -63,9 +64,7 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
         status = status_for(exc)
         if status == 500 and not isinstance(exc, ServerError):
             log.exception("request failed: %s %s", request.method, request.path)
-        known = isinstance(exc, ServerError | NotImplementedError)
-        message = str(exc) if known else f"{type(exc).__name__} : {exc}"
-        return error_response(message, status=status)
+        return error_response(public_message(exc), status=status)
 
 
 def _http_message(exc: web.HTTPException, request: web.Request) -> str:

@@ -1,0 +1,111 @@
+"""GRPCInferenceService: each rpc maps its message onto the shared DataPlane, like rest/v2.py.
+
+The whole method table is in `handler()`; errors become status codes in errors.py alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from kserve_server.dataplane import DataPlane
+from kserve_server.errors import InferenceError, InvalidInput, ModelNotReady, ServerNotReady
+from kserve_server.grpc.errors import handled
+from kserve_server.inference import InferResponse
+from kserve_server.protocol import open_inference_pb2 as pb
+from kserve_server.protocol import v2_grpc
+
+SERVICE = "inference.GRPCInferenceService"
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class Servicer:
+    def __init__(self, dataplane: DataPlane) -> None:
+        self.dataplane = dataplane
+
+    async def ServerLive(self, request: pb.ServerLiveRequest, context: Context) -> Any:  # noqa: N802
+        return pb.ServerLiveResponse(live=self.dataplane.live())
+
+    async def ServerReady(self, request: pb.ServerReadyRequest, context: Context) -> Any:  # noqa: N802
+        try:
+            self.dataplane.ready()
+        except ServerNotReady:
+            return pb.ServerReadyResponse(ready=False)  # a health answer, not an error
+        return pb.ServerReadyResponse(ready=True)
+
+    async def ModelReady(self, request: pb.ModelReadyRequest, context: Context) -> Any:  # noqa: N802
+        try:
+            self.dataplane.check_model(request.name)  # unknown: NOT_FOUND, as upstream
+        except ModelNotReady:
+            return pb.ModelReadyResponse(ready=False)
+        return pb.ModelReadyResponse(ready=True)
+
+    async def ServerMetadata(self, request: pb.ServerMetadataRequest, context: Context) -> Any:  # noqa: N802
+        return v2_grpc.server_metadata(self.dataplane.server_metadata())
+
+    async def ModelMetadata(self, request: pb.ModelMetadataRequest, context: Context) -> Any:  # noqa: N802
+        metadata = self.dataplane.model_metadata(request.name)
+        return v2_grpc.model_metadata(request.name, metadata)
+
+    async def ModelInfer(self, request: pb.ModelInferRequest, context: Context) -> Any:  # noqa: N802
+        name = request.model_name
+        if not name:
+            raise InvalidInput("model_name is empty")
+        self.dataplane.check_model(name)  # NOT_FOUND/UNAVAILABLE before decoding tensors
+        infer_request = v2_grpc.decode(request)
+        response = await self.dataplane.infer(name, infer_request)
+        if not isinstance(response, InferResponse):
+            raise InferenceError(f"model {name} returned a V1 response to a V2 request")
+        return v2_grpc.encode(response, infer_request, raw=v2_grpc.wants_raw(request))
+
+    async def RepositoryModelLoad(  # noqa: N802
+        self, request: pb.RepositoryModelLoadRequest, context: Context
+    ) -> Any:
+        name = _repository_name(request)
+        await self.dataplane.load(name)
+        return pb.RepositoryModelLoadResponse(model_name=name, isLoaded=True)
+
+    async def RepositoryModelUnload(  # noqa: N802
+        self, request: pb.RepositoryModelUnloadRequest, context: Context
+    ) -> Any:
+        name = _repository_name(request)
+        await self.dataplane.unload(name)
+        return pb.RepositoryModelUnloadResponse(model_name=name, isUnloaded=True)
+
+
+def _repository_name(
+    request: pb.RepositoryModelLoadRequest | pb.RepositoryModelUnloadRequest,
+) -> str:
+    name = request.model_name or request.triton_model_name
+    if not name:
+        raise InvalidInput("model_name is empty")
+    return name
+
+
+# rpc name → (request type, response type)
+METHODS: dict[str, tuple[Any, Any]] = {
+    "ServerLive": (pb.ServerLiveRequest, pb.ServerLiveResponse),
+    "ServerReady": (pb.ServerReadyRequest, pb.ServerReadyResponse),
+    "ModelReady": (pb.ModelReadyRequest, pb.ModelReadyResponse),
+    "ServerMetadata": (pb.ServerMetadataRequest, pb.ServerMetadataResponse),
+    "ModelMetadata": (pb.ModelMetadataRequest, pb.ModelMetadataResponse),
+    "ModelInfer": (pb.ModelInferRequest, pb.ModelInferResponse),
+    "RepositoryModelLoad": (pb.RepositoryModelLoadRequest, pb.RepositoryModelLoadResponse),
+    "RepositoryModelUnload": (pb.RepositoryModelUnloadRequest, pb.RepositoryModelUnloadResponse),
+}
+
+
+def handler(dataplane: DataPlane) -> grpc.GenericRpcHandler:
+    servicer = Servicer(dataplane)
+    return grpc.method_handlers_generic_handler(
+        SERVICE,
+        {
+            name: grpc.unary_unary_rpc_method_handler(
+                handled(getattr(servicer, name)),
+                request_deserializer=request_type.FromString,
+                response_serializer=response_type.SerializeToString,
+            )
+            for name, (request_type, response_type) in METHODS.items()
+        },
+    )
