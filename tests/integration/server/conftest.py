@@ -1,0 +1,88 @@
+"""A server with the tutorial's two models (trained here) on REST and gRPC, on a background
+thread, for blocking clients; and the upstream kserve SDK's own venv (never importable here)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from kserve_server import server
+from kserve_server.settings import ModelSpec, ServerSettings
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@dataclass(frozen=True)
+class Served:
+    http_port: int
+    grpc_port: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def grpc_target(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    out = tmp_path_factory.mktemp("models")
+    subprocess.run(
+        [sys.executable, str(REPO / "examples" / "train.py"), "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    models = [
+        ModelSpec(name="sklearn-iris", model_dir=out / "sklearn-iris"),
+        ModelSpec(name="intent-classifier", model_dir=out / "intent-classifier"),
+    ]
+    settings = ServerSettings(host="127.0.0.1", http_port=0, grpc_port=0, grace_period=5)
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    holder: list[server.RunningServer] = []
+
+    async def go() -> None:
+        running = await server.start(settings, models=models, models_root=out)
+        holder.append(running)
+        assert running.repository.loading is not None
+        await asyncio.shield(running.repository.loading)
+        started.set()
+        await running.wait()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(go(),), daemon=True)
+    thread.start()
+    assert started.wait(120), "server did not start"
+    running = holder[0]
+    assert running.grpc_port is not None
+    yield Served(http_port=running.port, grpc_port=running.grpc_port)
+    loop.call_soon_threadsafe(running.stop)
+    thread.join(30)
+
+
+@pytest.fixture(scope="session")
+def sdk_python() -> str:
+    """The python of hack/kserve-sdk-venv.sh's venv; our own venv must not see `kserve`."""
+    check = subprocess.run(
+        [sys.executable, "-c", "import importlib.util as u; print(u.find_spec('kserve'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert check.stdout.strip() == "None", "the upstream SDK must not be importable from our venv"
+    proc = subprocess.run(
+        ["bash", str(REPO / "hack" / "kserve-sdk-venv.sh")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, f"cannot build the kserve SDK venv:\n{proc.stderr}"
+    return proc.stdout.strip().splitlines()[-1]
