@@ -116,6 +116,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+def grpc_installed() -> bool:
+    """Whether the `grpc` extra is installed (every framework extra brings it)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("grpc") is not None
+    except ValueError:  # sys.modules["grpc"] is None: imports of it are blocked
+        return False
+
+
 def main(argv: list[str] | None = None) -> None:
     args, unknown = parser().parse_known_args(argv)
     configure_logging(args)
@@ -125,6 +135,12 @@ def main(argv: list[str] | None = None) -> None:
         value = getattr(args, flag.lstrip("-").replace("-", "_"))
         if value is not None and flag != "--max_threads":
             log.warning("%s=%s is accepted for compatibility and has no effect", flag, value)
+    if args.enable_grpc and not grpc_installed():
+        log.warning(
+            "gRPC not served: grpcio is not installed (pip install 'kserve-py-server[grpc]'); "
+            "REST only"
+        )
+        args.enable_grpc = False
     if args.workers > 1 and args.framework == "lightgbm":
         log.warning("--workers=%d: LightGBM runs with one worker (OpenMP)", args.workers)
         args.workers = 1

@@ -120,7 +120,9 @@ async def start(
     if settings.grpc_port is not None:
         from kserve_server.grpc.server import GrpcServer  # grpc costs ~80 ms to import
 
-        grpc_server = GrpcServer(app[DATAPLANE], settings=settings)
+        grpc_server = GrpcServer(
+            app[DATAPLANE], settings=settings, observe=app[rest_app.METRICS].count_request
+        )
         app.cleanup_ctx.append(grpc_server.lifespan)  # after the repository's: drains first
     access_log = logging.getLogger("kserve_server.access") if settings.access_log else None
     runner = web.AppRunner(

@@ -323,3 +323,23 @@ async def test_a_taken_grpc_port_fails_the_start(models_dir: Path) -> None:
     finally:
         first.stop()
         await first.wait()
+
+
+async def test_grpc_inference_shows_in_the_rest_metrics(
+    client: Client, running: server.RunningServer
+) -> None:
+    await client("ModelInfer", iris_request())
+    await client("ModelInfer", iris_request())
+    bad = iris_request()
+    bad.inputs[0].datatype = "FP99"
+    await client.error("ModelInfer", bad)
+    unknown = iris_request()
+    unknown.model_name = "nope"
+    await client.error("ModelInfer", unknown)
+    async with aiohttp.ClientSession() as http:
+        text = await (await http.get(f"http://127.0.0.1:{running.port}/metrics")).text()
+    labels = 'model_name="sklearn-iris",protocol="grpc-v2"'
+    assert f'inference_requests_total{{code="OK",{labels}}} 2.0' in text
+    assert f'inference_requests_total{{code="INVALID_ARGUMENT",{labels}}} 1.0' in text
+    assert 'model_name="nope"' not in text
+    assert 'request_predict_seconds_count{model_name="sklearn-iris"} 2.0' in text

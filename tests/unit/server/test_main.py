@@ -50,6 +50,20 @@ def get(url: str) -> tuple[int, bytes]:
         return err.code, err.read()
 
 
+def grpc_model_ready(port: int, name: str) -> bool:
+    import grpc
+
+    from kserve_server.protocol import open_inference_pb2 as pb
+
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        rpc = channel.unary_unary(
+            "/inference.GRPCInferenceService/ModelReady",
+            request_serializer=pb.ModelReadyRequest.SerializeToString,
+            response_deserializer=pb.ModelReadyResponse.FromString,
+        )
+        return bool(rpc(pb.ModelReadyRequest(name=name), timeout=10).ready)
+
+
 def wait_ready(port: int) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -89,6 +103,9 @@ def test_upstream_flags_and_unknown_flags_do_not_crash(
     status, body = get(f"http://127.0.0.1:{port}/v1/models/sklearn-iris")
     assert (status, body) == (200, b'{"name":"sklearn-iris","ready":true}')
     assert get(f"http://127.0.0.1:{port}/docs")[0] == 200
+    match = re.search(r"gRPC serving on 127\.0\.0\.1:(\d+)", early)  # --grpc_port=0: any port
+    assert match, early
+    assert grpc_model_ready(int(match.group(1)), "sklearn-iris")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0
     assert proc.stderr is not None
@@ -201,13 +218,13 @@ def free_port() -> int:
 
 
 def test_workers_share_the_port_and_a_dead_worker_is_replaced(models_dir: Path) -> None:
-    port = free_port()
+    port, grpc_port = free_port(), free_port()
     proc, _, _ = start(
         [
             "--model_name=sklearn-iris",
             f"--model_dir={models_dir / 'sklearn-iris'}",
             f"--http_port={port}",
-            f"--grpc_port={free_port()}",
+            f"--grpc_port={grpc_port}",
             "--host=127.0.0.1",
             "--workers=2",
         ]
@@ -230,6 +247,7 @@ def test_workers_share_the_port_and_a_dead_worker_is_replaced(models_dir: Path) 
         wait_ready(port)
         for _ in range(10):
             assert get(f"http://127.0.0.1:{port}/v1/models/sklearn-iris")[0] == 200
+            assert grpc_model_ready(grpc_port, "sklearn-iris")  # every worker serves gRPC too
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0
         assert not children(proc.pid)
@@ -270,6 +288,7 @@ def test_json_logs(models_dir: Path) -> None:
     assert {"time", "level", "logger", "process", "message"} <= set(entries[0])
     assert any(e["message"] == "ignoring unknown arguments: --no_such_flag" for e in entries)
     assert any(e["message"].startswith("listening on 127.0.0.1:") for e in entries)
+    assert not any("gRPC" in e["message"] for e in entries)  # --enable_grpc=false
 
 
 STUCK = textwrap.dedent(
@@ -301,3 +320,21 @@ def test_sigterm_during_a_load_exits_promptly() -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_without_grpcio_the_cli_serves_rest_and_says_why(models_dir: Path) -> None:
+    # as `pip install kserve-py-server` without a framework extra: no grpc module
+    script = (
+        "import sys; sys.modules['grpc'] = None\n"
+        "from kserve_server.__main__ import main\n"
+        f"main(['--model_dir={models_dir / 'sklearn-iris'}', '--model_name=sklearn-iris',"
+        " '--http_port=0', '--host=127.0.0.1'])\n"
+    )
+    proc, port, early = start([], script=script)
+    try:
+        assert "gRPC not served: grpcio is not installed" in early
+        wait_ready(port)
+        assert get(f"http://127.0.0.1:{port}/v1/models/sklearn-iris")[0] == 200
+    finally:
+        proc.kill()
+        proc.wait()

@@ -21,10 +21,17 @@ log = logging.getLogger(__name__)
 
 
 class GrpcServer:
-    def __init__(self, dataplane: DataPlane, *, settings: ServerSettings) -> None:
+    def __init__(
+        self,
+        dataplane: DataPlane,
+        *,
+        settings: ServerSettings,
+        observe: servicer.RequestObserver | None = None,
+    ) -> None:
         if settings.grpc_port is None:
             raise ValueError("GrpcServer needs settings.grpc_port")
         self.dataplane = dataplane
+        self.observe = observe
         self.settings = settings
         self.port: int | None = None  # bound port, once started
         self._server: grpc.aio.Server | None = None
@@ -46,7 +53,7 @@ class GrpcServer:
                 ("grpc.so_reuseport", 1 if s.reuse_port else 0),
             ]
         )
-        server.add_generic_rpc_handlers((servicer.handler(self.dataplane),))
+        server.add_generic_rpc_handlers((servicer.handler(self.dataplane, observe=self.observe),))
         try:
             port = server.add_insecure_port(self.address())
         except RuntimeError as exc:

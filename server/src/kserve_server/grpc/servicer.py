@@ -5,19 +5,23 @@ The whole method table is in `handler()`; errors become status codes in errors.p
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
 
 from kserve_server.dataplane import DataPlane
 from kserve_server.errors import InferenceError, InvalidInput, ModelNotReady, ServerNotReady
-from kserve_server.grpc.errors import handled
+from kserve_server.grpc import errors
 from kserve_server.inference import InferResponse
 from kserve_server.protocol import open_inference_pb2 as pb
 from kserve_server.protocol import v2_grpc
 
 SERVICE = "inference.GRPCInferenceService"
 Context = grpc.aio.ServicerContext[Any, Any]
+RequestObserver = Callable[[str, str, str, float], None]  # (model, protocol, code, seconds)
+Rpc = Callable[[Any, Context], Awaitable[Any]]
 
 
 class Servicer:
@@ -96,13 +100,37 @@ METHODS: dict[str, tuple[Any, Any]] = {
 }
 
 
-def handler(dataplane: DataPlane) -> grpc.GenericRpcHandler:
+def counted(rpc: Rpc, observe: RequestObserver) -> Rpc:
+    """ModelInfer's count and latency, beside REST's (NOT_FOUND uncounted: unbounded names)."""
+
+    async def wrapper(request: Any, context: Context) -> Any:
+        started = time.perf_counter()
+        try:
+            response = await rpc(request, context)
+        except Exception as exc:
+            code = errors.code_for(exc)
+            if code is not grpc.StatusCode.NOT_FOUND:
+                observe(request.model_name, "grpc-v2", code.name, time.perf_counter() - started)
+            raise
+        observe(request.model_name, "grpc-v2", "OK", time.perf_counter() - started)
+        return response
+
+    return wrapper
+
+
+def handler(
+    dataplane: DataPlane, *, observe: RequestObserver | None = None
+) -> grpc.GenericRpcHandler:
     servicer = Servicer(dataplane)
+    rpcs: dict[str, Rpc] = {name: getattr(servicer, name) for name in METHODS}
+    if observe is not None:
+        rpcs["ModelInfer"] = counted(rpcs["ModelInfer"], observe)
+    rpcs = {name: errors.handled(rpc) for name, rpc in rpcs.items()}
     return grpc.method_handlers_generic_handler(
         SERVICE,
         {
             name: grpc.unary_unary_rpc_method_handler(
-                handled(getattr(servicer, name)),
+                rpcs[name],
                 request_deserializer=request_type.FromString,
                 response_serializer=response_type.SerializeToString,
             )

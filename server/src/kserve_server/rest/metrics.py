@@ -1,7 +1,8 @@
 """Prometheus metrics, one registry per app (tests build many apps; nothing global).
 
 Stage histograms keep upstream KServe's names (`request_predict_seconds{model_name}` ...);
-per-request counts and latency carry the protocol and status code. Each labelled child is
+per-request counts and latency carry the protocol (v1, v2, grpc-v2) and status code (HTTP, or
+the gRPC code's name). Each labelled child is
 looked up once and kept: `labels()` costs more than the `observe()` that follows it.
 """
 
@@ -45,7 +46,7 @@ class Metrics:
         }
         self.requests = Counter(
             "inference_requests",
-            "inference requests by model, protocol and HTTP status",
+            "inference requests by model, protocol and status (HTTP code or gRPC code name)",
             ["model_name", "protocol", "code"],
             registry=self.registry,
         )
@@ -66,7 +67,7 @@ class Metrics:
             child = self._stage_children[(stage, model)] = self.stages[stage].labels(model)
         child.observe(seconds)
 
-    def _count(self, model: str, protocol: str, code: str, seconds: float) -> None:
+    def count_request(self, model: str, protocol: str, code: str, seconds: float) -> None:
         counter = self._request_children.get((model, protocol, code))
         if counter is None:
             counter = self.requests.labels(model, protocol, code)
@@ -88,7 +89,7 @@ class Metrics:
         if response.status != 404:  # unknown names would grow label sets without bound
             model = request.match_info.get("name", "")
             protocol = "v2" if request.path.startswith("/v2/") else "v1"
-            self._count(model, protocol, str(response.status), time.perf_counter() - started)
+            self.count_request(model, protocol, str(response.status), time.perf_counter() - started)
         return response
 
     async def handler(self, request: web.Request) -> web.Response:
