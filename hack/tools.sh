@@ -6,6 +6,7 @@
 #   hack/tools.sh helm       helm + helm-unittest only
 #   hack/tools.sh cluster    the above + kube-controller-manager, kube-scheduler, kubelet, kube-proxy
 #   hack/tools.sh kind       kind, for users who have internet
+#   hack/tools.sh metrics-server   metrics-server, for its image (hack/images/build.sh)
 #   hack/tools.sh paths      print NAME=PATH for every tool this script knows (installed or not)
 #
 # Each tool is built into a temporary directory and moved into place; `.complete` is written
@@ -29,6 +30,7 @@ etcd_dir="$tools/etcd-$ETCD_VERSION"
 kube_dir="$tools/kubernetes-$KUBERNETES_VERSION"
 cluster_dir="$tools/kubernetes-cluster-$KUBERNETES_VERSION"
 kind_dir="$tools/kind-$KIND_VERSION"
+metrics_server_dir="$tools/metrics-server-$METRICS_SERVER_VERSION"
 CLUSTER_COMPONENTS=(kube-controller-manager kube-scheduler kubelet kube-proxy)
 
 say() { echo "tools: $*" >&2; }
@@ -125,6 +127,12 @@ build_cluster() {
   gobuild kubernetes "$1/bin" "$(kube_ldflags)" "${CLUSTER_COMPONENTS[@]/#/k8s.io/kubernetes/cmd/}"
 }
 
+build_metrics_server() {
+  mkdir -p "$1/bin"
+  gobuild metrics-server "$1/bin" "-X k8s.io/client-go/pkg/version.gitVersion=$METRICS_SERVER_VERSION \
+    -X k8s.io/client-go/pkg/version.buildDate=1970-01-01T00:00:00Z" sigs.k8s.io/metrics-server/cmd/metrics-server
+}
+
 build_kind() {
   GOBIN="$1/bin" go install -ldflags="-s -w" "sigs.k8s.io/kind@$KIND_VERSION"
 }
@@ -182,6 +190,7 @@ paths() {
   local c
   for c in "${CLUSTER_COMPONENTS[@]}"; do echo "$c=$cluster_dir/bin/$c"; done
   echo "kind=$kind_dir/bin/kind"
+  echo "metrics-server=$metrics_server_dir/bin/metrics-server"
 }
 
 main() {
@@ -192,8 +201,9 @@ main() {
     helm) need_go; helm_tools ;;
     cluster) need_go; core; cluster ;;
     kind) need_go; install kind "$KIND_VERSION" "$kind_dir" build_kind; link "$kind_dir/bin/kind" kind ;;
+    metrics-server) need_go; install metrics-server "$METRICS_SERVER_VERSION" "$metrics_server_dir" build_metrics_server ;;
     paths) paths; return 0 ;;
-    *) say "unknown mode '$mode' (core | helm | cluster | kind | paths)"; exit 2 ;;
+    *) say "unknown mode '$mode' (core | helm | cluster | kind | metrics-server | paths)"; exit 2 ;;
   esac
   say "$mode ready in $(( $(date +%s) - t0 ))s (bin/)"
 }

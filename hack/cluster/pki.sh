@@ -1,9 +1,9 @@
 # Sourced by up.sh: a fresh CA and the certificates of one local cluster, made with openssl.
 # shellcheck shell=bash
 
-# cert NAME CN [O] [SANS]: a key and a certificate signed by the cluster CA.
+# cert NAME CN [O] [SANS] [CA]: a key and a certificate signed by CA (default: the cluster CA).
 cert() {
-  local name=$1 cn=$2 org=${3:-} sans=${4:-} subj ext
+  local name=$1 cn=$2 org=${3:-} sans=${4:-} ca=${5:-ca} subj ext
   subj="/CN=$cn${org:+/O=$org}"
   ext="$PKI/$name.ext"
   {
@@ -14,7 +14,7 @@ cert() {
   } >"$ext"
   openssl req -new -newkey rsa:2048 -nodes -keyout "$PKI/$name.key" -subj "$subj" \
     -out "$PKI/$name.csr" 2>/dev/null || die "openssl: no key/CSR for $name in $PKI"
-  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
+  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/$ca.crt" -CAkey "$PKI/$ca.key" -CAcreateserial \
     -days 30 -extfile "$ext" -out "$PKI/$name.crt" 2>/dev/null || die "openssl: cannot sign $name"
   rm -f "$PKI/$name.csr" "$ext"
 }
@@ -42,10 +42,20 @@ current-context: kserve-py
 YAML
 }
 
+make_ca() {  # make_ca NAME CN: a self-signed CA
+  openssl req -x509 -new -newkey rsa:2048 -nodes -keyout "$PKI/$1.key" -out "$PKI/$1.crt" \
+    -days 30 -subj "/CN=$2" 2>/dev/null || die "openssl: no CA $1 in $PKI"
+}
+
 make_pki() {
   mkdir -p "$PKI"
-  openssl req -x509 -new -newkey rsa:2048 -nodes -keyout "$PKI/ca.key" -out "$PKI/ca.crt" \
-    -days 30 -subj "/CN=kserve-py-cluster-ca" 2>/dev/null
+  make_ca ca kserve-py-cluster-ca
+  # the aggregation layer's own CA, as kubeadm does: a client certificate of the cluster CA
+  # must not be able to pose as the apiserver's proxy (which asserts any user in headers)
+  make_ca front-proxy-ca kserve-py-front-proxy-ca
+  cert front-proxy-client front-proxy-client "" "" front-proxy-ca
+  # metrics-server's serving certificate: the APIService trusts our CA, not "skip TLS verify"
+  cert metrics-server metrics-server "" "DNS:metrics-server.kube-system.svc"
   openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
   openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
   cert apiserver kube-apiserver "" "DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,DNS:localhost,IP:$NODE_IP,IP:$API_SERVICE_IP,IP:127.0.0.1"

@@ -73,6 +73,11 @@ control_plane() {
     --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --kubelet-preferred-address-types InternalIP \
+    --requestheader-client-ca-file "$PKI/front-proxy-ca.crt" --requestheader-allowed-names front-proxy-client \
+    --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
+    --requestheader-extra-headers-prefix X-Remote-Extra- \
+    --proxy-client-cert-file "$PKI/front-proxy-client.crt" --proxy-client-key-file "$PKI/front-proxy-client.key" \
+    --enable-aggregator-routing=true \
     --authorization-mode Node,RBAC --allow-privileged=true --profiling=false --v=1
   wait_for "kube-apiserver /readyz" 90 --alive kube-apiserver \
     curl -fsS --cacert "$PKI/ca.crt" "https://$NODE_IP:6443/readyz"
@@ -206,10 +211,23 @@ YAML
   start_bg kube-proxy "$(tool_path kube-proxy)" --config "$ETC/kube-proxy.yaml"
 }
 
-dns_up() {
+# The cluster add-ons (CoreDNS, metrics-server) are applied as soon as the apiserver answers,
+# so their pods start the moment the node is Ready; up waits for them last.
+addons_apply() {
   sed -e "s|@DNS_IP@|$DNS_IP|g" -e "s|@IMAGE@|$REGISTRY_NAME/$IMAGE_REPO/coredns:$IMAGE_TAG|g" \
     "$ROOT/hack/cluster/coredns.yaml" | kubectl apply -f - >/dev/null
+  sed -e "s|@IMAGE@|$REGISTRY_NAME/$IMAGE_REPO/metrics-server:$IMAGE_TAG|g" \
+    -e "s|@CA_BUNDLE@|$(base64 -w0 "$PKI/ca.crt")|g" \
+    -e "s|@TLS_CRT@|$(base64 -w0 "$PKI/metrics-server.crt")|g" \
+    -e "s|@TLS_KEY@|$(base64 -w0 "$PKI/metrics-server.key")|g" \
+    "$ROOT/hack/cluster/metrics-server.yaml" | kubectl apply -f - >/dev/null
+}
+
+addons_wait() {
   wait_for "CoreDNS rollout" 120 kubectl -n kube-system rollout status deployment/coredns --timeout=2s
+  # Available: the apiserver reaches metrics-server, which holds two scrapes of the kubelet
+  wait_for "APIService v1beta1.metrics.k8s.io Available (metrics-server)" 120 \
+    kubectl wait apiservice/v1beta1.metrics.k8s.io --for=condition=Available --timeout=2s
 }
 
 main() {
@@ -218,8 +236,12 @@ main() {
   apt_need containerd runc containernetworking-plugins iptables conntrack iproute2 openssl curl
   bash "$ROOT/hack/tools.sh" cluster >/dev/null || die "hack/tools.sh cluster failed (kubelet and friends)"
   KUBECTL=$(tool_path kubectl)
-  curl -fsS "http://$REGISTRY_ADDR/v2/$IMAGE_REPO/pause/tags/list" >/dev/null \
-    || die "no pause image in the registry at $REGISTRY_ADDR: run make images first"
+  local image
+  for image in pause coredns metrics-server; do
+    curl -fsS "http://$REGISTRY_ADDR/v2/$IMAGE_REPO/$image/manifests/$IMAGE_TAG" -o /dev/null \
+      -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+      || die "no $image:$IMAGE_TAG image in the registry at $REGISTRY_ADDR: run make images first"
+  done
   # leftovers of a killed run are removed; a cluster that is still running is someone's: refuse
   if pid_alive "$CL_RUN/kube-apiserver.pid" || pid_alive "$CL_RUN/kubelet.pid"; then
     die "a local cluster is already running (pids in $CL_RUN): make cluster-down first"
@@ -234,13 +256,14 @@ main() {
   network
   log "control plane (etcd, kube-apiserver, controller-manager, scheduler)"
   control_plane
+  addons_apply
   log "containerd + kubelet"
   containerd_up
   kubelet_up
   kube_proxy_up
   alive kube-controller-manager && alive kube-scheduler && alive kube-proxy
-  log "CoreDNS"
-  dns_up
+  log "CoreDNS, metrics-server"
+  addons_wait
   log "up in $(($(date +%s) - t0)) s: $("$KUBECTL" version -o json --kubeconfig "$KUBECONFIG_PATH" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["serverVersion"]["gitVersion"])')"
   log "export KUBECONFIG=$KUBECONFIG_PATH"

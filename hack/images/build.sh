@@ -18,6 +18,7 @@ IMAGES=(
   "gcs-emulator|hack/images/fixtures/gcs-emulator/Dockerfile|ctx_gcs|"
   "https-server|hack/images/fixtures/https-server/Dockerfile|ctx_https|"
   "coredns|hack/cluster/coredns/Dockerfile|ctx_coredns|"
+  "metrics-server|hack/images/metrics-server/Dockerfile|ctx_metrics_server|"
 )
 
 # ctx_* CTX [ARGS]: fill the build context directory CTX (empty on entry).
@@ -76,6 +77,11 @@ ctx_coredns() {  # a static CoreDNS with our plugin list, from the Go module pro
     mv "$bin.tmp" "$bin"
   fi
   cp "$bin" "$1/coredns"
+}
+
+ctx_metrics_server() {  # the pinned static build of hack/tools.sh (cached by version)
+  bash "$ROOT/hack/tools.sh" metrics-server >/dev/null || die "metrics-server: hack/tools.sh metrics-server failed"
+  cp "$(bash "$ROOT/hack/tools.sh" paths | sed -n 's/^metrics-server=//p')" "$1/metrics-server"
 }
 
 in_registry() {  # NAME: true if the registry holds NAME:IMAGE_TAG

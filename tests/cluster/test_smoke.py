@@ -1,5 +1,5 @@
 """The local cluster (make cluster-up) runs our model server from the registry, with pod
-networking, Services, cluster DNS and kubectl port-forward working."""
+networking, Services, cluster DNS, kubectl port-forward and `kubectl top` (metrics-server)."""
 
 from __future__ import annotations
 
@@ -223,3 +223,31 @@ def test_port_forward_reaches_the_service_from_the_host(namespace: str, iris: ob
     finally:
         forward.terminate()
         forward.wait(timeout=10)
+
+
+def test_kubectl_top_shows_the_node_and_a_pod(namespace: str, iris: object) -> None:
+    # metrics-server (cluster-up waits for its APIService): the node at once, a new pod once
+    # it has two kubelet scrapes, one --metric-resolution (15 s) apart
+    node = kubectl("top", "node", "--no-headers").split()
+    assert node[0] == "kserve-py-node" and node[1].endswith("m"), node
+    deadline = time.monotonic() + 90
+    while True:
+        result = subprocess.run(
+            [KUBECTL, "--kubeconfig", KUBECONFIG, "top", "pod", "iris", "-n", namespace],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        if result.returncode == 0:
+            break
+        assert time.monotonic() < deadline, f"kubectl top pod never answered: {result.stderr}"
+        time.sleep(2)
+    name, cpu, memory = result.stdout.splitlines()[1].split()
+    assert name == "iris" and cpu.endswith("m") and memory.endswith("Mi"), result.stdout
+    raw = json.loads(
+        kubectl("get", "--raw", f"/apis/metrics.k8s.io/v1beta1/namespaces/{namespace}/pods/iris")
+    )
+    (container,) = raw["containers"]
+    assert container["name"] == "server"
+    assert set(container["usage"]) == {"cpu", "memory"}

@@ -25,7 +25,7 @@ PYTHON_IMAGES = [
     "gcs-emulator",
     "https-server",
 ]
-ALL_IMAGES = [*PYTHON_IMAGES, "pause", "coredns"]
+ALL_IMAGES = [*PYTHON_IMAGES, "pause", "coredns", "metrics-server"]
 
 
 def image(name: str) -> str:

@@ -89,6 +89,19 @@ def test_coredns_has_the_plugins_the_cluster_uses() -> None:
         assert plugin in out.stdout.split(), f"{plugin} missing:\n{out.stdout}"
 
 
+def test_metrics_server_is_the_pinned_build_running_as_uid_1000() -> None:
+    versions = (Path(__file__).resolve().parents[2] / "hack/versions.env").read_text()
+    pinned = next(
+        line.split("=", 1)[1]
+        for line in versions.splitlines()
+        if line.startswith("METRICS_SERVER_VERSION=")
+    )
+    out = docker("run", "--rm", "--network", "none", image("metrics-server"), "--version")
+    assert out.stdout.strip() == pinned
+    user = docker("image", "inspect", "-f", "{{.Config.User}}", image("metrics-server"))
+    assert user.stdout.strip() == "1000:1000"
+
+
 def test_controller_prints_its_version() -> None:
     out = docker("run", "--rm", "--network", "none", image("controller"), "--version")
     assert out.stdout.strip() == f"kserve-controller {TAG}"
