@@ -40,3 +40,9 @@ def test_helm_unittest_wrapper_pins_the_release() -> None:
     assert re.search(
         rf"^\s*github\.com/helm-unittest/helm-unittest {re.escape(version)}\b", gomod, re.M
     )
+
+
+def test_metrics_server_wrapper_pins_the_release() -> None:
+    version = _pins()["METRICS_SERVER_VERSION"]
+    gomod = _gomod("metrics-server")
+    assert re.search(rf"^\s*sigs\.k8s\.io/metrics-server {re.escape(version)}\b", gomod, re.M)
