@@ -27,6 +27,7 @@ SCALED_WITHIN = 240.0
 # how long the replica count is watched after the scale-out, while the controller reconciles
 # the Deployment's and the new pods' changes
 HOLD_SECONDS = 20.0
+METRICS_API = "v1beta1.metrics.k8s.io"
 TARGETS = re.compile(r"cpu: (\d+)%/(\d+)%")
 
 
@@ -49,6 +50,13 @@ def cpu_utilization(hpa: dict[str, Any]) -> int | None:
 
 @pytest.fixture(scope="module")
 def autoscaled(cli: Cli, kserve: Install, environment_ready: None) -> Iterator[Applied]:
+    services = cli.json("get", "apiservices")["items"]
+    metrics_api = next((a for a in services if a["metadata"]["name"] == METRICS_API), {})
+    if condition(metrics_api, "Available").get("status") != "True":
+        pytest.fail(
+            f"the cluster serves no metrics API (APIService {METRICS_API} not Available): "
+            "install metrics-server (`make cluster-up` does), else no HPA can scale"
+        )
     applied = apply_and_wait(
         cli, FIXTURES / "autoscaling.yaml", name=NAME, namespace=NS, what="autoscaling sklearn-iris"
     )
