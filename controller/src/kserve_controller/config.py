@@ -92,7 +92,17 @@ class StorageInitializerConfig(_Section):
     env: tuple[EnvVar, ...] = ()
 
 
+class ResourceDefaults(_Section):
+    """Requests and limits for custom containers that set none ("" leaves one unset)."""
+
+    cpu_request: str = Field("1", alias="cpuRequest")
+    cpu_limit: str = Field("1", alias="cpuLimit")
+    memory_request: str = Field("2Gi", alias="memoryRequest")
+    memory_limit: str = Field("2Gi", alias="memoryLimit")
+
+
 class InferenceServiceConfig(_Section):
+    resource: ResourceDefaults = ResourceDefaults()
     service_annotation_disallowed_list: tuple[str, ...] = Field(
         (), alias="serviceAnnotationDisallowedList"
     )

@@ -122,9 +122,13 @@ class Manager:
         name, namespace = obj["metadata"]["name"], obj["metadata"]["namespace"]
         for watch in self.isvcs:
             for isvc in watch.objects(namespace):
-                predictor = (isvc.get("spec") or {}).get("predictor") or {}
-                account = predictor.get("serviceAccountName") or credentials.DEFAULT_SERVICE_ACCOUNT
-                if account == name:
+                spec = isvc.get("spec") or {}
+                parts = [spec.get(p) or {} for p in ("predictor", "transformer", "explainer")]
+                accounts = {
+                    p.get("serviceAccountName") or credentials.DEFAULT_SERVICE_ACCOUNT
+                    for p in parts
+                }
+                if name in accounts:
                     self._on_isvc(kind, isvc)
 
     def _on_config(self, kind: str, obj: Obj) -> None:

@@ -79,7 +79,11 @@ async def reconcile(key: ObjectKey, *, ctx: Context) -> float | None:
     try:
         isvc = _read(raw, config)
         runtime = await _runtime(isvc, ctx)
-        sources = await _credential_sources(ctx, isvc, raw)
+        sources = {
+            part.component: found
+            for part in spec.components(isvc)
+            if (found := await _credential_sources(ctx, part, raw)) is not None
+        }
         desired = build.all_objects(isvc, runtime=runtime, config=config, sources=sources)
     except InvalidSpec as err:
         if await _write_status(ctx, raw, status.invalid(_read_loose(raw), err, now=ctx.now())):
@@ -115,6 +119,7 @@ async def reconcile(key: ObjectKey, *, ctx: Context) -> float | None:
     new = status.compute(
         isvc,
         deployment=observed.get(("Deployment", names.predictor(isvc))),
+        others={p: observed.get(("Deployment", names.component(isvc, p))) for p in isvc.extras},
         ingress_obj=observed.get(("Ingress", isvc.name)),
         pods=await _pods(ctx, isvc),
         runtime=runtime,

@@ -8,7 +8,7 @@ NotSupported here, so it shows in status instead of being silently ignored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kserve_controller.api.predictor import FRAMEWORKS
@@ -23,6 +23,8 @@ V2_BY_DEFAULT = {"triton", "onnx", "huggingface"}
 MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 AUTOSCALER_ANNOTATION = "serving.kserve.io/autoscalerClass"
 AUTOSCALER_CLASSES = ("hpa", "external", "none", "keda")
+# The components beside the predictor, each served by its own Deployment, Service and HPA.
+EXTRA_COMPONENTS = ("transformer", "explainer")
 
 # Fields of `predictor.model` that are not container fields.
 MODEL_ONLY_FIELDS = {
@@ -57,9 +59,15 @@ class Isvc:
     generation: int
     labels: dict[str, str]
     annotations: dict[str, str]
-    predictor: Obj  # raw predictor: PodSpec fields + ComponentExtensionSpec
+    # The raw spec of the component built from this view: PodSpec fields +
+    # ComponentExtensionSpec. The predictor, unless `component` names another one.
+    predictor: Obj
     model: Model | None  # None for a custom predictor (predictor.containers)
     status: Obj = field(default_factory=dict)
+    component: str = "predictor"
+    # The other components' raw specs, when the InferenceService has them (in a view of
+    # another component, the predictor's too).
+    extras: dict[str, Obj] = field(default_factory=dict)
 
     @property
     def autoscaler_class(self) -> str:
@@ -94,7 +102,28 @@ def parse(raw: Obj) -> Isvc:
         predictor=predictor,
         model=_model(predictor),
         status=dict(raw.get("status") or {}),
+        extras={p: spec[p] for p in EXTRA_COMPONENTS if isinstance(spec.get(p), dict) and spec[p]},
     )
+
+
+def view(isvc: Isvc, component: str) -> Isvc:
+    """`isvc` seen as one of its other components: custom containers, no model, no runtime.
+
+    The builders then make `<isvc>-<component>` from that component's own spec exactly as
+    they make a custom predictor.
+    """
+    return replace(
+        isvc,
+        component=component,
+        predictor=isvc.extras[component],
+        model=None,
+        extras={**isvc.extras, "predictor": isvc.predictor},
+    )
+
+
+def components(isvc: Isvc) -> list[Isvc]:
+    """The predictor, then the transformer and explainer the InferenceService has."""
+    return [isvc, *(view(isvc, c) for c in EXTRA_COMPONENTS if c in isvc.extras)]
 
 
 def _model(predictor: Obj) -> Model | None:
@@ -166,25 +195,41 @@ def check_supported(isvc: Isvc, raw: Obj, *, config: ControllerConfig) -> None:
             f"(RawDeployment) only: set the annotation {MODE_ANNOTATION}: Standard"
         )
     spec = raw.get("spec") or {}
-    for part in ("transformer", "explainer"):
-        if spec.get(part):
-            raise NotSupported(f"spec.{part} is not supported yet; serve the predictor alone")
     if spec.get("canary"):
         raise NotSupported("spec.canary (canary traffic split) is not supported yet")
-    if isvc.predictor.get("canaryTrafficPercent") is not None:
-        raise NotSupported("spec.predictor.canaryTrafficPercent is not supported in Standard mode")
-    if isvc.predictor.get("storageUris"):
-        raise NotSupported("spec.predictor.storageUris is not supported yet; use storageUri")
     if isvc.predictor.get("workerSpec"):
         raise NotSupported("spec.predictor.workerSpec (multi-node) is not supported")
-    for part in ("logger", "batcher"):
-        if isvc.predictor.get(part):
-            raise NotSupported(f"spec.predictor.{part} is not supported yet")
     body: Obj = next(
         (isvc.predictor[k] for k in (*FRAMEWORKS, "model") if isvc.predictor.get(k)), {}
     )
     if body.get("storage"):
         raise NotSupported("spec.predictor.model.storage is not supported yet; use storageUri")
+    for part in EXTRA_COMPONENTS:
+        if spec.get(part) is not None and part not in isvc.extras:
+            raise InvalidSpec(f"Invalid{part.title()}Spec", f"spec.{part} needs containers")
+    explainer = isvc.extras.get("explainer") or {}
+    if explainer.get("art"):
+        raise NotSupported(
+            "spec.explainer.art (the ART explainer) is not supported yet; "
+            "use a custom explainer: spec.explainer.containers"
+        )
+    for component in components(isvc):
+        _check_component(component)
+
+
+def _check_component(isvc: Isvc) -> None:
+    where = f"spec.{isvc.component}"
+    if isvc.component != "predictor" and not isvc.predictor.get("containers"):
+        raise InvalidSpec(
+            f"Invalid{isvc.component.title()}Spec", f"{where}.containers needs a container"
+        )
+    if isvc.predictor.get("canaryTrafficPercent") is not None:
+        raise NotSupported(f"{where}.canaryTrafficPercent is not supported in Standard mode")
+    if isvc.predictor.get("storageUris"):
+        raise NotSupported(f"{where}.storageUris is not supported yet; use storageUri")
+    for part in ("logger", "batcher"):
+        if isvc.predictor.get(part):
+            raise NotSupported(f"{where}.{part} is not supported yet")
     autoscaler = isvc.autoscaler_class
     if autoscaler == "keda":
         raise NotSupported(f"{AUTOSCALER_ANNOTATION}: keda is not supported; use hpa or none")
@@ -197,5 +242,5 @@ def check_supported(isvc: Isvc, raw: Obj, *, config: ControllerConfig) -> None:
     if autoscaler == "hpa" and metric not in (None, "cpu", "memory"):
         raise InvalidSpec(
             "InvalidScaleMetric",
-            f"scaleMetric {metric!r} needs Knative; with an HPA use cpu or memory",
+            f"{where}.scaleMetric {metric!r} needs Knative; with an HPA use cpu or memory",
         )

@@ -1,7 +1,8 @@
 """Observed children → the InferenceService status users read (pure).
 
-Conditions PredictorReady (from the Deployment), IngressReady (the Ingress exists, or none
-is wanted; never waits for a load balancer) and Ready (both True). modelStatus comes from
+Conditions PredictorReady (from the Deployment), TransformerReady and ExplainerReady (from
+theirs, when the InferenceService has them), IngressReady (the Ingress exists, or none is
+wanted; never waits for a load balancer) and Ready (all of them True). modelStatus comes from
 the newest predictor pod, so a failed download shows its termination message. Transition
 times are kept while a condition's status stays the same, so an unchanged world gives an
 equal status and no write.
@@ -21,6 +22,7 @@ from kserve_controller.spec import Isvc
 Obj = dict[str, Any]
 
 PREDICTOR_READY = "PredictorReady"
+COMPONENT_READY = {"transformer": "TransformerReady", "explainer": "ExplainerReady"}
 INGRESS_READY = "IngressReady"
 READY = "Ready"
 MAIN_CONTAINER = "kserve-container"
@@ -35,23 +37,37 @@ def compute(
     runtime: Runtime | None,
     config: ControllerConfig,
     now: str,
+    others: dict[str, Obj | None] | None = None,
 ) -> Obj:
+    """`deployment`: the predictor's; `others`: the transformer's and explainer's, by component."""
     model_status = _model_status(pods, deployment_available=_available(deployment))
-    predictor = _predictor_condition(deployment, model_status)
+    predictor = _deployment_condition(PREDICTOR_READY, deployment, model_status)
     if ingress.wanted(isvc, config) and ingress_obj is None:
         ingress_cond = _cond(INGRESS_READY, "False", "IngressNotCreated", "Ingress not created yet")
     else:
         ingress_cond = _cond(INGRESS_READY, "True")
+    extra = {
+        part: _deployment_condition(COMPONENT_READY[part], (others or {}).get(part), {})
+        for part in COMPONENT_READY
+        if part in isvc.extras
+    }
+    conds = [ingress_cond, predictor, *extra.values()]
     status: Obj = {
         "observedGeneration": isvc.generation,
         "deploymentMode": "Standard",
-        "conditions": _with_ready([ingress_cond, predictor], previous=isvc.status, now=now),
+        "conditions": _with_ready(conds, previous=isvc.status, now=now),
         "url": ingress.url(isvc, config),
         "address": {"url": ingress.address_url(isvc)},
         "modelStatus": model_status,
     }
+    components: Obj = {}
     if predictor["status"] == "True":
-        status["components"] = {"predictor": {"url": ingress.url(isvc, config)}}
+        components["predictor"] = {"url": ingress.url(isvc, config)}
+    for part, cond in extra.items():
+        if cond["status"] == "True":
+            components[part] = {"url": ingress.component_url(isvc, part, config)}
+    if components:
+        status["components"] = components
     if runtime is not None:
         key = "clusterServingRuntimeName" if runtime.kind == CLUSTER else "servingRuntimeName"
         status[key] = runtime.name
@@ -129,31 +145,29 @@ def _available(deployment: Obj | None) -> bool:
     return any(c.get("type") == "Available" and c.get("status") == "True" for c in conds)
 
 
-def _predictor_condition(deployment: Obj | None, model_status: Obj) -> Obj:
+def _deployment_condition(kind: str, deployment: Obj | None, model_status: Obj) -> Obj:
     if deployment is None:
-        return _cond(PREDICTOR_READY, "False", "DeploymentNotCreated", "Deployment not created yet")
+        return _cond(kind, "False", "DeploymentNotCreated", "Deployment not created yet")
     name = deployment["metadata"]["name"]
     conds = {c.get("type"): c for c in (deployment.get("status") or {}).get("conditions") or []}
     failure = model_status.get("lastFailureInfo")
     available = conds.get("Available")
     if available and available.get("status") == "True":
-        return _cond(PREDICTOR_READY, "True")
+        return _cond(kind, "True")
     if failure and model_status.get("transitionStatus") == "BlockedByFailedLoad":
-        return _cond(PREDICTOR_READY, "False", "ModelLoadFailed", failure.get("message", ""))
-    for kind, bad in (("ReplicaFailure", "True"), ("Progressing", "False")):
-        cond = conds.get(kind)
+        return _cond(kind, "False", "ModelLoadFailed", failure.get("message", ""))
+    for dep_kind, bad in (("ReplicaFailure", "True"), ("Progressing", "False")):
+        cond = conds.get(dep_kind)
         if cond and cond.get("status") == bad:
-            return _cond(
-                PREDICTOR_READY, "False", cond.get("reason", kind), cond.get("message", "")
-            )
+            return _cond(kind, "False", cond.get("reason", dep_kind), cond.get("message", ""))
     if available is not None:
         return _cond(
-            PREDICTOR_READY,
+            kind,
             "False",
             available.get("reason", "MinimumReplicasUnavailable"),
             available.get("message", f"Deployment {name} is not available yet"),
         )
-    return _cond(PREDICTOR_READY, "Unknown", "DeploymentPending", f"Deployment {name} is starting")
+    return _cond(kind, "Unknown", "DeploymentPending", f"Deployment {name} is starting")
 
 
 def _model_status(pods: list[Obj], *, deployment_available: bool) -> Obj:

@@ -19,6 +19,7 @@ import kubernetes.client
 import pytest
 
 from kserve_controller.api import crd
+from kserve_controller.kube.client import Kube
 from kserve_controller.manager import Manager
 from kserve_controller.settings import ControllerSettings
 
@@ -205,6 +206,42 @@ async def wait_for(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
         await asyncio.sleep(interval)
+
+
+async def make_available(admin: Kube, ns: str, name: str) -> None:
+    # What the deployment controller would write once the pods are ready.
+    now = "2026-01-01T00:00:00Z"
+    status = {
+        "observedGeneration": 1,
+        "replicas": 1,
+        "readyReplicas": 1,
+        "availableReplicas": 1,
+        "updatedReplicas": 1,
+        "conditions": [
+            {
+                "type": "Available",
+                "status": "True",
+                "reason": "MinimumReplicasAvailable",
+                "message": "Deployment has minimum availability.",
+                "lastUpdateTime": now,
+                "lastTransitionTime": now,
+            },
+            {
+                "type": "Progressing",
+                "status": "True",
+                "reason": "NewReplicaSetAvailable",
+                "message": "ok",
+                "lastUpdateTime": now,
+                "lastTransitionTime": now,
+            },
+        ],
+    }
+    await admin.request(
+        "PATCH",
+        f"/apis/apps/v1/namespaces/{ns}/deployments/{name}/status",
+        body={"status": status},
+        content_type="application/merge-patch+json",
+    )
 
 
 def isvc(

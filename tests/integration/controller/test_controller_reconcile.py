@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 import pytest
-from controller_env import cond, isvc, wait_for
+from controller_env import cond, isvc, make_available, wait_for
 
 from kserve_controller.kube.client import Kube
 
@@ -23,42 +23,6 @@ OWNED = [
     ("HorizontalPodAutoscaler", "{}-predictor"),
     ("Ingress", "{}"),
 ]
-
-
-async def _make_available(admin: Kube, ns: str, name: str) -> None:
-    # What the deployment controller would write once the pods are ready.
-    now = "2026-01-01T00:00:00Z"
-    status = {
-        "observedGeneration": 1,
-        "replicas": 1,
-        "readyReplicas": 1,
-        "availableReplicas": 1,
-        "updatedReplicas": 1,
-        "conditions": [
-            {
-                "type": "Available",
-                "status": "True",
-                "reason": "MinimumReplicasAvailable",
-                "message": "Deployment has minimum availability.",
-                "lastUpdateTime": now,
-                "lastTransitionTime": now,
-            },
-            {
-                "type": "Progressing",
-                "status": "True",
-                "reason": "NewReplicaSetAvailable",
-                "message": "ok",
-                "lastUpdateTime": now,
-                "lastTransitionTime": now,
-            },
-        ],
-    }
-    await admin.request(
-        "PATCH",
-        f"/apis/apps/v1/namespaces/{ns}/deployments/{name}/status",
-        body={"status": status},
-        content_type="application/merge-patch+json",
-    )
 
 
 async def test_tutorial_isvc_gets_its_objects_status_and_log_lines(
@@ -106,7 +70,7 @@ async def test_tutorial_isvc_gets_its_objects_status_and_log_lines(
     info = [r for r in caplog.records if r.levelno >= logging.INFO]
     assert len(info) <= 10, [r.getMessage() for r in info]
 
-    await _make_available(admin, ns, "sklearn-iris-predictor")
+    await make_available(admin, ns, "sklearn-iris-predictor")
     ready = await wait_for(
         lambda: _condition_is(admin, ns, "sklearn-iris", "Ready", "True"), what="Ready=True"
     )
@@ -240,20 +204,6 @@ async def test_missing_runtime_is_a_condition_until_one_appears(
         lambda: _status_has(admin, namespace, "tf", "servingRuntimeName"), what="runtime name"
     )
     assert got["status"]["servingRuntimeName"] == "tf-serving"
-
-
-async def test_transformer_is_not_supported_and_says_so(
-    start_controller: Any, admin: Kube, namespace: str
-) -> None:
-    await start_controller()
-    body = isvc("tr", namespace)
-    body["spec"]["transformer"] = {"containers": [{"name": "kserve-container", "image": "t:1"}]}
-    await admin.create(body)
-    got = await wait_for(
-        lambda: _condition_is(admin, namespace, "tr", "Ready", "False", reason="NotSupported"),
-        what="NotSupported",
-    )
-    assert "transformer" in cond(got, "Ready")["message"]
 
 
 async def test_failed_download_shows_in_status(

@@ -280,7 +280,7 @@ def test_no_secret_value_reaches_the_manifests() -> None:
             "web": secret("web", {"https-host": "h", "headers": '{"Authorization": "Bearer zz9"}'}),
         },
     )
-    desired = build.all_objects(isvc(), runtime=SKLEARN, config=CFG, sources=sources)
+    desired = build.all_objects(isvc(), runtime=SKLEARN, config=CFG, sources={"predictor": sources})
     text = json.dumps(desired.objects)
     for value in (KEY_ID, SECRET_KEY, GCP_KEY, "Bearer zz9"):
         assert value not in text and b64(value) not in text

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from kserve_controller import config, spec
+from kserve_controller.build import names
 from kserve_controller.errors import InvalidSpec, NotSupported
 
 
@@ -53,13 +54,21 @@ def test_unreadable_predictors(predictor: dict[str, Any], words: str) -> None:
 
 
 MODEL = {"model": {"modelFormat": {"name": "sklearn"}, "storageUri": "gs://b/m"}}
+CUSTOM = {"containers": [{"image": "example.test/t:1"}]}
 
 
 @pytest.mark.parametrize(
     ("raw", "words"),
     [
-        (isvc(MODEL, spec={"transformer": {"containers": [{"image": "t"}]}}), "spec.transformer"),
-        (isvc(MODEL, spec={"explainer": {"art": {"type": "SquareAttack"}}}), "spec.explainer"),
+        (isvc(MODEL, spec={"explainer": {"art": {"type": "SquareAttack"}}}), "spec.explainer.art"),
+        (
+            isvc(MODEL, spec={"transformer": {**CUSTOM, "storageUris": [{"uri": "gs://b"}]}}),
+            "spec.transformer.storageUris",
+        ),
+        (
+            isvc(MODEL, spec={"explainer": {**CUSTOM, "logger": {"mode": "all"}}}),
+            "explainer.logger",
+        ),
         (isvc(MODEL, spec={"canary": [{"predictor": {}, "trafficPercent": 10}]}), "spec.canary"),
         (isvc({**MODEL, "canaryTrafficPercent": 10}), "canaryTrafficPercent"),
         (
@@ -96,3 +105,36 @@ def test_unknown_autoscaler_class_is_invalid() -> None:
     with pytest.raises(InvalidSpec) as err:
         spec.check_supported(spec.parse(raw), raw, config=config.parse(None))
     assert err.value.reason == "InvalidAutoscalerClass"
+
+
+def test_transformer_and_explainer_are_views_with_their_own_names() -> None:
+    raw = isvc({**MODEL, "name": "blue"}, spec={"transformer": CUSTOM, "explainer": CUSTOM})
+    parsed = spec.parse(raw)
+    spec.check_supported(parsed, raw, config=config.parse(None))
+    parts = spec.components(parsed)
+    assert [p.component for p in parts] == ["predictor", "transformer", "explainer"]
+    assert [names.workload(p) for p in parts] == [
+        "m-blue-predictor",
+        "m-transformer",
+        "m-explainer",
+    ]
+    # Seen from the transformer, the predictor is still the one the transformer calls.
+    assert names.predictor(parts[1]) == "m-blue-predictor"
+    assert parts[1].model is None and parts[1].predictor == CUSTOM
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ({"transformer": {}}, "InvalidTransformerSpec"),
+        ({"explainer": {"minReplicas": 1}}, "InvalidExplainerSpec"),
+        ({"transformer": {**CUSTOM, "scaleMetric": "rps"}}, "InvalidScaleMetric"),
+    ],
+)
+def test_components_without_containers_or_with_knative_metrics_are_invalid(
+    extra: dict[str, Any], reason: str
+) -> None:
+    raw = isvc(MODEL, spec=extra)
+    with pytest.raises(InvalidSpec) as err:
+        spec.check_supported(spec.parse(raw), raw, config=config.parse(None))
+    assert err.value.reason == reason

@@ -175,3 +175,71 @@ def test_invalid_spec_status() -> None:
     )
     assert st["modelStatus"]["transitionStatus"] == "InvalidSpec"
     assert st["modelStatus"]["lastFailureInfo"]["reason"] == "NoSupportingRuntime"
+
+
+def with_parts(*parts: str, **meta: Any) -> spec.Isvc:
+    base = isvc(**meta)
+    extras = {p: {"containers": [{"image": f"example.test/{p}:1"}]} for p in parts}
+    return spec.parse(
+        {
+            "metadata": {"name": base.name, "namespace": base.namespace, "uid": "u", **meta},
+            "spec": {"predictor": base.predictor, **extras},
+        }
+    )
+
+
+def test_transformer_not_available_keeps_ready_false_and_says_which() -> None:
+    st = compute(
+        with_parts("transformer"),
+        deployment=AVAILABLE,
+        ingress_obj=INGRESS,
+        others={"transformer": deployment(("Available", "False", "MinimumReplicasUnavailable"))},
+    )
+    assert conds(st) == {
+        "IngressReady": "True",
+        "PredictorReady": "True",
+        "Ready": "False",
+        "TransformerReady": "False",
+    }
+    assert status.not_ready_reasons(st) == ["TransformerReady"]
+    assert status.condition(st, "Ready")["reason"] == "MinimumReplicasUnavailable"  # type: ignore[index]
+    assert "transformer" not in st["components"]
+
+
+def test_transformer_takes_the_address_and_gets_its_own_component_url() -> None:
+    st = compute(
+        with_parts("transformer", "explainer"),
+        deployment=AVAILABLE,
+        ingress_obj=INGRESS,
+        others={"transformer": AVAILABLE, "explainer": AVAILABLE},
+    )
+    assert conds(st)["Ready"] == "True"
+    assert conds(st)["ExplainerReady"] == "True"
+    assert st["url"] == "http://sklearn-iris-ml.example.com"
+    assert st["address"]["url"] == "http://sklearn-iris-transformer.ml.svc.cluster.local"
+    assert st["components"]["transformer"] == {
+        "url": "http://sklearn-iris-transformer-ml.example.com"
+    }
+    assert st["components"]["explainer"] == {"url": "http://sklearn-iris-explainer-ml.example.com"}
+
+
+def test_explainer_alone_leaves_the_address_on_the_predictor() -> None:
+    st = compute(
+        with_parts("explainer", labels={"networking.kserve.io/visibility": "cluster-local"}),
+        deployment=AVAILABLE,
+        others={"explainer": None},
+    )
+    assert st["address"]["url"] == "http://sklearn-iris-predictor.ml.svc.cluster.local"
+    assert st["url"] == st["address"]["url"]
+    explainer = status.condition(st, "ExplainerReady")
+    assert explainer is not None and explainer["reason"] == "DeploymentNotCreated"
+    assert conds(st)["Ready"] == "False"
+
+
+def test_removed_transformer_drops_its_condition() -> None:
+    before = compute(
+        with_parts("transformer"), deployment=AVAILABLE, ingress_obj=INGRESS, others={}
+    )
+    after = compute(isvc(before), deployment=AVAILABLE, ingress_obj=INGRESS, pods=[pod(ready=True)])
+    assert "TransformerReady" not in conds(after)
+    assert conds(after)["Ready"] == "True"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kserve_controller import spec
 from kserve_controller.build import credentials, deployment, hpa, ingress, names, service
 from kserve_controller.config import ControllerConfig
 from kserve_controller.runtimes import Runtime
@@ -26,22 +27,44 @@ def all_objects(
     *,
     runtime: Runtime | None,
     config: ControllerConfig,
-    sources: credentials.Sources | None = None,
+    sources: dict[str, credentials.Sources] | None = None,
 ) -> Desired:
-    """Service, then Deployment, then HPA and Ingress when wanted (upstream's order).
+    """Per component (predictor, transformer, explainer): Service, Deployment, HPA; then the
+    Ingress (upstream's order). The objects of a component the spec no longer has are unwanted.
 
-    `sources`: the service account and Secrets already fetched for storage credentials.
+    `sources`: per component, the service account and Secrets fetched for storage credentials.
     """
-    deploy = deployment.build(isvc, runtime=runtime, config=config, sources=sources)
-    main = deploy["spec"]["template"]["spec"]["containers"][0]
-    objects = [service.build(isvc, main_container=main, config=config), deploy]
+    objects: list[Obj] = []
     unwanted: list[tuple[str, str]] = []
-    if hpa.wanted(isvc):
-        objects.append(hpa.build(isvc, config=config))
-    else:
-        unwanted.append(("HorizontalPodAutoscaler", names.predictor(isvc)))
+    for part in spec.components(isvc):
+        objects += _component(
+            part,
+            runtime=runtime if part.component == "predictor" else None,
+            config=config,
+            sources=(sources or {}).get(part.component),
+        )
+        if not hpa.wanted(part):
+            unwanted.append(("HorizontalPodAutoscaler", names.workload(part)))
+    for gone in (c for c in spec.EXTRA_COMPONENTS if c not in isvc.extras):
+        name = names.component(isvc, gone)
+        unwanted += [(k, name) for k in ("Deployment", "Service", "HorizontalPodAutoscaler")]
     if ingress.wanted(isvc, config):
         objects.append(ingress.build(isvc, config=config))
     else:
         unwanted.append(("Ingress", isvc.name))
     return Desired(objects=objects, unwanted=unwanted)
+
+
+def _component(
+    isvc: Isvc,
+    *,
+    runtime: Runtime | None,
+    config: ControllerConfig,
+    sources: credentials.Sources | None,
+) -> list[Obj]:
+    deploy = deployment.build(isvc, runtime=runtime, config=config, sources=sources)
+    main = deploy["spec"]["template"]["spec"]["containers"][0]
+    objects = [service.build(isvc, main_container=main, config=config), deploy]
+    if hpa.wanted(isvc):
+        objects.append(hpa.build(isvc, config=config))
+    return objects

@@ -10,7 +10,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from kserve_controller.build import template
+from kserve_controller.build import names, template
+from kserve_controller.config import ResourceDefaults
 from kserve_controller.errors import InvalidSpec
 from kserve_controller.runtimes import Runtime
 from kserve_controller.spec import Isvc
@@ -28,10 +29,15 @@ NON_ROOT = {
 MERGE_KEYS = {"env": "name", "ports": "containerPort", "volumeMounts": "mountPath"}
 
 
-def predictor_containers(isvc: Isvc, *, runtime: Runtime | None) -> list[Obj]:
-    """Main container first, then the runtime's other containers, then the user's extras."""
+def predictor_containers(
+    isvc: Isvc, *, runtime: Runtime | None, defaults: ResourceDefaults | None = None
+) -> list[Obj]:
+    """Main container first, then the runtime's other containers, then the user's extras.
+
+    `defaults`: resources for a custom main container that sets none (upstream's defaulter).
+    """
     if isvc.model is None or runtime is None:
-        return _custom(isvc)
+        return _custom(isvc, defaults=defaults)
     runtime_containers = runtime.spec.get("containers") or []
     if not runtime_containers:
         raise InvalidSpec(
@@ -58,13 +64,17 @@ def predictor_containers(isvc: Isvc, *, runtime: Runtime | None) -> list[Obj]:
     return [main, *template.render(others, data=_template_data(isvc)), *extras]
 
 
-def _custom(isvc: Isvc) -> list[Obj]:
+def _custom(isvc: Isvc, *, defaults: ResourceDefaults | None) -> list[Obj]:
     containers = [copy.deepcopy(c) for c in isvc.predictor.get("containers") or []]
     main = next((c for c in containers if c.get("name") == MAIN), None)
     if main is None:
         main = containers[0]
         if len(containers) == 1 or not main.get("name"):
             main["name"] = MAIN
+    if defaults is not None:
+        main["resources"] = default_resources(main.get("resources") or {}, defaults)
+    if isvc.component == "transformer":
+        main["args"] = [*(main.get("args") or []), *transformer_args(isvc, main.get("args") or [])]
     if isvc.storage_uri and not isvc.storage_uri.startswith("pvc://"):
         # The initializer downloads to /mnt/models; the server reads it from there.
         for env in main.get("env") or []:
@@ -72,6 +82,44 @@ def _custom(isvc: Isvc) -> list[Obj]:
                 env["value"] = "/mnt/models"
     _default_probe(main)
     return containers
+
+
+def transformer_args(isvc: Isvc, args: list[str]) -> list[str]:
+    """What upstream adds to a custom transformer's args, each flag only when absent."""
+    wanted = [
+        ("--model_name", isvc.name),
+        ("--predictor_host", f"{names.predictor(isvc)}.{isvc.namespace}"),
+        ("--http_port", str(DEFAULT_PORT)),
+    ]
+    workers = isvc.predictor.get("containerConcurrency")
+    if workers is not None:
+        wanted.append(("--workers", str(workers)))
+    # `--flag value` and `--flag=value` both count as present.
+    return [
+        item
+        for flag, value in wanted
+        if not any(a == flag or a.startswith(f"{flag}=") for a in args)
+        for item in (flag, value)
+    ]
+
+
+def default_resources(resources: Obj, defaults: ResourceDefaults) -> Obj:
+    """`resources` with the configured request and limit for each of cpu and memory the
+    container leaves open. A resource with only a request or only a limit is left alone,
+    so a default never makes a request exceed its limit."""
+    out = copy.deepcopy(resources)
+    table = {
+        "cpu": (defaults.cpu_request, defaults.cpu_limit),
+        "memory": (defaults.memory_request, defaults.memory_limit),
+    }
+    for name, (request, limit) in table.items():
+        if name in (out.get("requests") or {}) or name in (out.get("limits") or {}):
+            continue
+        if request:
+            out.setdefault("requests", {})[name] = request
+        if limit:
+            out.setdefault("limits", {})[name] = limit
+    return out
 
 
 def merge(base: Obj, override: Obj) -> Obj:

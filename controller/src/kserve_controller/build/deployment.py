@@ -52,7 +52,7 @@ def build(
     config: ControllerConfig,
     sources: credentials.Sources | None = None,
 ) -> Obj:
-    name = names.predictor(isvc)
+    name = names.workload(isvc)
     runtime_spec = runtime.spec if runtime else {}
     labels = names.labels(
         isvc,
@@ -94,7 +94,9 @@ def pod(
     sources: credentials.Sources | None = None,
 ) -> Obj:
     """`sources`: the service account and Secrets fetched for storage credentials."""
-    containers = container.predictor_containers(isvc, runtime=runtime)
+    containers = container.predictor_containers(
+        isvc, runtime=runtime, defaults=config.inference_service.resource
+    )
     creds = credentials.inject(isvc, sources, config=config.credentials) if sources else None
     storage = storage_initializer.plan(isvc, config=config.storage_initializer, credentials=creds)
     if storage.mount is not None:

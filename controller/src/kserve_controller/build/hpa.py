@@ -19,7 +19,7 @@ def wanted(isvc: Isvc) -> bool:
 
 
 def build(isvc: Isvc, *, config: ControllerConfig) -> Obj:
-    name = names.predictor(isvc)
+    name = names.workload(isvc)
     predictor = isvc.predictor
     min_replicas = max(int(predictor.get("minReplicas") or 1), 1)
     max_replicas = max(int(predictor.get("maxReplicas") or 0), min_replicas)

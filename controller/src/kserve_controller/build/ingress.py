@@ -44,16 +44,35 @@ def url(isvc: Isvc, config: ControllerConfig) -> str:
     return f"{config.ingress.url_scheme}://{host(isvc, name=isvc.name, ingress=config.ingress)}"
 
 
+def entry(isvc: Isvc) -> str:
+    """The Service that takes the InferenceService's traffic: the transformer when there is one."""
+    return names.component(isvc, "transformer" if "transformer" in isvc.extras else "predictor")
+
+
 def address_url(isvc: Isvc) -> str:
-    return f"http://{names.predictor(isvc)}.{isvc.namespace}.svc.cluster.local"
+    return f"http://{entry(isvc)}.{isvc.namespace}.svc.cluster.local"
+
+
+def component_url(isvc: Isvc, part: str, config: ControllerConfig) -> str:
+    """`status.components.<part>.url`: the component's own host (its cluster address when
+    cluster-local)."""
+    name = names.component(isvc, part)
+    if cluster_local(isvc, config):
+        return f"http://{name}.{isvc.namespace}.svc.cluster.local"
+    return f"{config.ingress.url_scheme}://{host(isvc, name=name, ingress=config.ingress)}"
+
+
+def routes(isvc: Isvc, config: ControllerConfig) -> list[tuple[str, str]]:
+    """(host, Service): the InferenceService's host to its entry, each component's to itself."""
+    parts = ["predictor", *(p for p in ("transformer", "explainer") if p in isvc.extras)]
+    out = [(host(isvc, name=isvc.name, ingress=config.ingress), entry(isvc))]
+    for part in parts:
+        name = names.component(isvc, part)
+        out.append((host(isvc, name=name, ingress=config.ingress), name))
+    return out
 
 
 def build(isvc: Isvc, *, config: ControllerConfig) -> Obj:
-    service = names.predictor(isvc)
-    hosts = [
-        host(isvc, name=isvc.name, ingress=config.ingress),
-        host(isvc, name=service, ingress=config.ingress),
-    ]
     rules = [
         {
             "host": h,
@@ -67,7 +86,7 @@ def build(isvc: Isvc, *, config: ControllerConfig) -> Obj:
                 ]
             },
         }
-        for h in hosts
+        for h, service in routes(isvc, config)
     ]
     spec: Obj = {"rules": rules}
     if config.ingress.ingress_class_name:

@@ -25,13 +25,26 @@ DISALLOWED_ANNOTATIONS = frozenset(
 
 def predictor(isvc: Isvc) -> str:
     """`<isvc>-predictor`, or `<isvc>-<predictor.name>-predictor` when the predictor is named."""
-    sub = isvc.predictor.get("name")
+    spec = isvc.predictor if isvc.component == "predictor" else isvc.extras.get("predictor", {})
+    sub = spec.get("name")
     return f"{isvc.name}-{sub}-predictor" if sub else f"{isvc.name}-predictor"
 
 
+def workload(isvc: Isvc) -> str:
+    """The Deployment, Service and HPA name of the component `isvc` is a view of."""
+    if isvc.component == "predictor":
+        return predictor(isvc)
+    return component(isvc, isvc.component)
+
+
+def component(isvc: Isvc, part: str) -> str:
+    """`<isvc>-transformer`, `<isvc>-explainer` (and the predictor's name for "predictor")."""
+    return predictor(isvc) if part == "predictor" else f"{isvc.name}-{part}"
+
+
 def app(isvc: Isvc) -> str:
-    """The pod selector value: `isvc.<isvc>-predictor`."""
-    return f"isvc.{predictor(isvc)}"
+    """The pod selector value: `isvc.<isvc>-predictor` (or `-transformer`, `-explainer`)."""
+    return f"isvc.{workload(isvc)}"
 
 
 def owner_reference(isvc: Isvc) -> Obj:
@@ -51,13 +64,13 @@ def labels(
     runtime_labels: dict[str, str] | None = None,
     disallowed: tuple[str, ...] = (),
 ) -> dict[str, str]:
-    """Runtime labels < isvc labels < predictor labels < ours (later wins), as upstream."""
+    """Runtime labels < isvc labels < component labels < ours (later wins), as upstream."""
     merged = {
         **(runtime_labels or {}),
         **{k: v for k, v in isvc.labels.items() if k not in disallowed},
         **(isvc.predictor.get("labels") or {}),
     }
-    merged.update({ISVC_LABEL: isvc.name, COMPONENT_LABEL: "predictor", "app": app(isvc)})
+    merged.update({ISVC_LABEL: isvc.name, COMPONENT_LABEL: isvc.component, "app": app(isvc)})
     return merged
 
 
@@ -67,7 +80,7 @@ def annotations(
     runtime_annotations: dict[str, str] | None = None,
     disallowed: tuple[str, ...] = (),
 ) -> dict[str, str]:
-    """Runtime annotations < isvc < predictor, minus the disallowed keys, plus the storage URI."""
+    """Runtime annotations < isvc < component, minus the disallowed keys, plus the storage URI."""
     drop = DISALLOWED_ANNOTATIONS | set(disallowed)
     merged = {
         **(runtime_annotations or {}),

@@ -12,7 +12,7 @@ Obj = dict[str, Any]
 
 
 def build(isvc: Isvc, *, main_container: Obj, config: ControllerConfig) -> Obj:
-    name = names.predictor(isvc)
+    name = names.workload(isvc)
     labels = names.labels(isvc, disallowed=config.inference_service.service_label_disallowed_list)
     spec: Obj = {
         "selector": {"app": names.app(isvc)},
