@@ -201,11 +201,12 @@ class Manager:
             self.runtimes,
             self.cluster_runtimes,
             *self.owned,
-            *self.service_accounts,
         ]
         tasks = [asyncio.create_task(w.run(), name=repr(w)) for w in first]
+        accounts = {w: asyncio.create_task(w.run(), name=repr(w)) for w in self.service_accounts}
         # Caches first, so the first reconciles see runtimes, config and pods.
         await asyncio.gather(*(w.synced.wait() for w in first))
+        tasks += await self._service_account_watches(accounts)
         tasks += [asyncio.create_task(w.run(), name=repr(w)) for w in self.isvcs]
         tasks.append(asyncio.create_task(self.queue.run(), name="workers"))
         tasks.append(asyncio.create_task(self._resync_every(), name="resync"))
@@ -232,6 +233,31 @@ class Manager:
                 )
             workers.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _service_account_watches(
+        self, running: dict[Watch, asyncio.Task[None]]
+    ) -> list[asyncio.Task[None]]:
+        """The ServiceAccount watches that RBAC allows; the others are stopped, not waited on.
+
+        They came with storage credentials: a ClusterRole from an older chart forbids them,
+        and the controller must still serve (reads of a service account then go by GET).
+        """
+        kept = []
+        for watch, task in running.items():
+            if await watch.synced_or_refused():
+                kept.append(task)
+                continue
+            task.cancel()
+            self.ctx.caches.pop(watch.kind, None)
+            log.error(
+                "RBAC: the controller may not list and watch serviceaccounts (core API group) "
+                "in %s: %s. Storage credentials are read from service accounts with get, if "
+                "allowed; upgrade the kserve chart (its ClusterRole grants get, list, watch on "
+                "serviceaccounts and get on secrets)",
+                watch.namespace or "all namespaces",
+                watch.forbidden.message if watch.forbidden else "forbidden",
+            )
+        return kept
 
     async def _resync_every(self) -> None:
         while True:

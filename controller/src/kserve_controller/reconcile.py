@@ -23,6 +23,7 @@ from kserve_controller.build import credentials, names, storage_initializer
 from kserve_controller.config import ControllerConfig
 from kserve_controller.errors import InvalidSpec
 from kserve_controller.kube.client import Kube
+from kserve_controller.kube.errors import Forbidden
 from kserve_controller.kube.events import Recorder
 from kserve_controller.kube.watch import Watch
 
@@ -68,6 +69,7 @@ class Context:
     # If nobody touched the object since, it is as we want it even when the apiserver
     # dropped or rewrote a field we set (a disabled feature gate, say): no write loop.
     applied: dict[tuple[str, str, str], tuple[str, str]] = field(default_factory=dict)
+    credentials_forbidden: bool = False  # said once: RBAC refuses service accounts or Secrets
 
 
 async def reconcile(key: ObjectKey, *, ctx: Context) -> float | None:
@@ -180,9 +182,21 @@ async def _credential_sources(
         return None
     cfg = ctx.config.credentials
     sa_name = credentials.service_account_name(isvc)
-    account = await _get(ctx, "ServiceAccount", isvc.namespace, sa_name)
-    wanted = credentials.secret_names(isvc, account, config=cfg)
-    found = await asyncio.gather(*(ctx.kube.get("Secret", isvc.namespace, n) for n in wanted))
+    try:
+        account = await _get(ctx, "ServiceAccount", isvc.namespace, sa_name)
+        wanted = credentials.secret_names(isvc, account, config=cfg)
+        found = await asyncio.gather(*(ctx.kube.get("Secret", isvc.namespace, n) for n in wanted))
+    except Forbidden as err:
+        # An older chart's ClusterRole: serve without credentials rather than not at all.
+        if not ctx.credentials_forbidden:
+            ctx.credentials_forbidden = True
+            log.error(
+                "RBAC: cannot read storage credentials (%s); model downloads run without "
+                "them. Upgrade the kserve chart: its ClusterRole grants get, list, watch on "
+                "serviceaccounts and get on secrets",
+                err.message,
+            )
+        return None
     secrets = {n: s for n, s in zip(wanted, found, strict=True) if s is not None}
     for name in (n for n in wanted if n not in secrets):
         await _missing_secret(ctx, isvc, raw, name=name, account=sa_name)

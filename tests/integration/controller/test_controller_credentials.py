@@ -6,12 +6,16 @@ serviceaccounts or secrets fails here.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import uuid
+from pathlib import Path
 from typing import Any
 
+import kubernetes.client
 import pytest
-from controller_env import isvc, wait_for
+from controller_env import Installed, isvc, wait_for
 
 from kserve_controller.kube.client import Kube
 
@@ -171,3 +175,64 @@ async def test_secret_edits_and_late_secrets_are_picked_up_on_resync(
     env = await wait_for(_moved, what="the edited endpoint")
     assert env["AWS_ENDPOINT_URL"] == "https://s3.example.com"
     assert env["S3_USE_HTTPS"] == "1"  # the scheme decides over s3-usehttps
+
+
+@pytest.fixture
+def old_rbac_kubeconfig(installed: Installed, tmp_path: Path) -> Path:
+    """A token with the chart's RBAC minus service accounts and Secrets (an older chart)."""
+    rbac = kubernetes.client.RbacAuthorizationV1Api(installed.apiserver.client)
+    core = kubernetes.client.CoreV1Api(installed.apiserver.client)
+    name = f"old-controller-{uuid.uuid4().hex[:6]}"
+    core.create_namespaced_service_account("kserve", {"metadata": {"name": name}})
+    role = rbac.read_cluster_role("kserve-manager-role")
+    rules = [r for r in role.rules if not {"serviceaccounts", "secrets"} & set(r.resources or [])]
+    rbac.create_cluster_role({"metadata": {"name": name}, "rules": rules})
+    subject = {"kind": "ServiceAccount", "name": name, "namespace": "kserve"}
+    rbac.create_cluster_role_binding(
+        {
+            "metadata": {"name": name},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": name,
+            },
+            "subjects": [subject],
+        }
+    )
+    token = installed.apiserver.service_account_token("kserve", name)
+    return installed.apiserver.write_kubeconfig(tmp_path / "old.kubeconfig", token=token)
+
+
+async def test_controller_with_an_older_charts_rbac_serves_and_says_what_is_missing(
+    start_controller: Any,
+    admin: Kube,
+    namespace: str,
+    old_rbac_kubeconfig: Path,
+    caplog: Any,
+) -> None:
+    caplog.set_level(logging.INFO, logger="kserve_controller")
+    kubeconfig = old_rbac_kubeconfig
+    await admin.create(s3_secret(namespace, MINIO))
+    await admin.create(account(namespace, "s3creds"))
+    run = await start_controller(kubeconfig=str(kubeconfig), leader_elect=False)
+    await asyncio.wait_for(run.settled(), 60)  # no hang waiting for a forbidden cache
+    await admin.create(
+        isvc("old", namespace, storage_uri="s3://models/iris", serviceAccountName="models")
+    )
+    await wait_for(lambda: admin.get("Deployment", namespace, "old-predictor"), what="Deployment")
+    init, _ = await _initializer(admin, namespace, "old")
+    assert init["args"] == ["s3://models/iris", "/mnt/models"]
+    assert "AWS_ACCESS_KEY_ID" not in _env(init)  # served without credentials
+
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 2, errors  # the watch at start, the first pass's read: once each
+    assert "may not list and watch serviceaccounts" in errors[0]
+    assert '"serviceaccounts"' in errors[0] and "list" in errors[0]  # the apiserver's words
+    assert "cannot read storage credentials" in errors[1] and "serviceaccounts" in errors[1]
+    for message in errors:
+        assert "upgrade the kserve chart" in message.lower()
+
+    # A second InferenceService: served too, and nothing more is logged at ERROR.
+    await admin.create(isvc("old2", namespace, storage_uri="gs://models/iris"))
+    await wait_for(lambda: admin.get("Deployment", namespace, "old2-predictor"), what="old2")
+    assert len([r for r in caplog.records if r.levelno >= logging.ERROR]) == 2

@@ -42,6 +42,8 @@ class Watch:
         self.field_selector = field_selector
         self.handler = handler
         self.synced = asyncio.Event()  # set after the first complete list
+        self.forbidden: errors.Forbidden | None = None  # RBAC's last refusal, if any
+        self._refused = asyncio.Event()
         self.relists = 0
         self._known: dict[tuple[str, str], Obj] = {}
 
@@ -74,6 +76,16 @@ class Watch:
             obj.get("metadata", {}).pop("managedFields", None)
             self._known[key] = obj
 
+    async def synced_or_refused(self) -> bool:
+        """Wait for the first complete list: True, or False if RBAC refused it first."""
+        waits = [asyncio.ensure_future(e.wait()) for e in (self.synced, self._refused)]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waits:
+                waiter.cancel()
+        return self.synced.is_set()
+
     def __repr__(self) -> str:
         where = self.namespace or "all namespaces"
         return f"watch {self.kind} in {where}"
@@ -91,6 +103,9 @@ class Watch:
                 log.info("%s: resourceVersion %s is gone, listing again", self, version)
                 version = None
             except errors.KubeError as err:
+                if isinstance(err, errors.Forbidden):
+                    self.forbidden = err
+                    self._refused.set()
                 log.warning("%s failed, retrying in %.1fs: %s", self, backoff, err)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
