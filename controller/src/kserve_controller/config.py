@@ -161,6 +161,20 @@ class CredentialsConfig(_Section):
     )
 
 
+class RouterConfig(_Section):
+    """Upstream's `router` key: the InferenceGraph router's image, resources and headers."""
+
+    image: str = "registry.kserve-py.test/kserve-py/router:0.1.0"
+    cpu_request: str = Field("100m", alias="cpuRequest")
+    cpu_limit: str = Field("1", alias="cpuLimit")
+    memory_request: str = Field("100Mi", alias="memoryRequest")
+    memory_limit: str = Field("1Gi", alias="memoryLimit")
+    image_pull_policy: str = Field("IfNotPresent", alias="imagePullPolicy")
+    image_pull_secrets: tuple[str, ...] = Field((), alias="imagePullSecrets")
+    # {"propagate": [header name patterns]} → the router's PROPAGATE_HEADERS
+    headers: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+
 class ControllerConfig(_Section):
     deploy: DeployConfig = DeployConfig()
     ingress: IngressConfig = IngressConfig()
@@ -173,6 +187,7 @@ class ControllerConfig(_Section):
     service: ServiceConfig = ServiceConfig()
     security: SecurityConfig = SecurityConfig()
     credentials: CredentialsConfig = CredentialsConfig()
+    router: RouterConfig = RouterConfig()
 
 
 # ConfigMap key → field of ControllerConfig; the other upstream keys are not used here.
@@ -184,6 +199,7 @@ _KEYS: dict[str, tuple[str, type[_Section]]] = {
     "service": ("service", ServiceConfig),
     "security": ("security", SecurityConfig),
     "credentials": ("credentials", CredentialsConfig),
+    "router": ("router", RouterConfig),
 }
 
 

@@ -26,6 +26,7 @@ from kserve_controller import metrics as metrics_mod
 from kserve_controller import status
 from kserve_controller.build import credentials, names
 from kserve_controller.errors import ConfigError
+from kserve_controller.graphs import GraphController
 from kserve_controller.kube.client import Kube
 from kserve_controller.kube.events import Recorder
 from kserve_controller.kube.watch import Watch
@@ -87,6 +88,7 @@ class Manager:
             caches=caches,
             on_write=lambda verb, kind: self.metrics.writes.labels(verb, kind).inc(),
         )
+        self.graphs = GraphController(self.ctx, namespaces=namespaces, workers=settings.workers)
         self.elector = LeaderElector(
             kube,
             namespace=settings.namespace,
@@ -102,6 +104,8 @@ class Manager:
     def _on_isvc(self, kind: str, obj: Obj) -> None:
         meta = obj["metadata"]
         self.queue.add(ObjectKey(meta["namespace"], meta["name"]))
+        if kind != "RESYNC":
+            self.graphs.on_isvc(kind, obj)  # graphs wait for the services they name
 
     def _on_owned(self, kind: str, obj: Obj) -> None:
         meta = obj["metadata"]
@@ -151,6 +155,7 @@ class Manager:
         for watch in self.isvcs:
             for isvc in watch.objects():
                 self._on_isvc("RESYNC", isvc)
+        self.graphs.resync()
 
     # -- work ----------------------------------------------------------------------------
 
@@ -209,6 +214,7 @@ class Manager:
         tasks += await self._service_account_watches(accounts)
         tasks += [asyncio.create_task(w.run(), name=repr(w)) for w in self.isvcs]
         tasks.append(asyncio.create_task(self.queue.run(), name="workers"))
+        tasks += self.graphs.tasks()  # InferenceGraphs: own watches and queue
         tasks.append(asyncio.create_task(self._resync_every(), name="resync"))
         if self.settings.leader_elect:
             tasks.append(asyncio.create_task(self.elector.hold(), name="lease"))

@@ -28,6 +28,7 @@ class Resource:
 
 _ALL = [
     Resource("InferenceService", "serving.kserve.io/v1beta1", "inferenceservices"),
+    Resource("InferenceGraph", "serving.kserve.io/v1alpha1", "inferencegraphs"),
     Resource("ServingRuntime", "serving.kserve.io/v1alpha1", "servingruntimes"),
     Resource(
         "ClusterServingRuntime", "serving.kserve.io/v1alpha1", "clusterservingruntimes", False

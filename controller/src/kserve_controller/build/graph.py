@@ -1,0 +1,265 @@
+"""An InferenceGraph in RawDeployment mode: Deployment, Service and HPA named after the graph,
+running the router with the graph's spec as `--graph-json` (upstream's raw_ig.go) (pure).
+
+Steps naming an InferenceService (`serviceName`) get its URL as `serviceUrl` before the spec
+is serialized, as upstream's controller does: the router never talks to the apiserver.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from kserve_controller.config import ControllerConfig, RouterConfig
+from kserve_controller.errors import InvalidSpec
+
+Obj = dict[str, Any]
+
+API_VERSION = "serving.kserve.io/v1alpha1"
+KIND = "InferenceGraph"
+GRAPH_LABEL = "serving.kserve.io/inferencegraph"
+ROUTER_PORT = 8080
+PROPAGATE_ENV = "PROPAGATE_HEADERS"
+DEFAULT_CPU_TARGET = 80
+NON_ROOT = {
+    "privileged": False,
+    "runAsNonRoot": True,
+    "readOnlyRootFilesystem": True,
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+}
+
+
+def service_names(graph: Obj) -> set[str]:
+    """The InferenceServices a graph's steps name (without their own serviceUrl)."""
+    return {
+        step["serviceName"]
+        for node in (graph.get("spec") or {}).get("nodes", {}).values()
+        for step in node.get("steps") or []
+        if step.get("serviceName") and not step.get("serviceUrl")
+    }
+
+
+def predict_url(isvc: Obj) -> str | None:
+    """status.address.url + the predict path of the isvc's protocol; None until it has one."""
+    base = ((isvc.get("status") or {}).get("address") or {}).get("url")
+    if not base:
+        return None
+    name = isvc["metadata"]["name"]
+    if _protocol(isvc) == "v2":
+        return f"{base}/v2/models/{name}/infer"
+    return f"{base}/v1/models/{name}:predict"
+
+
+def _protocol(isvc: Obj) -> str:
+    spec = isvc.get("spec") or {}
+    component = spec.get("transformer") or spec.get("predictor") or {}
+    for value in component.values():
+        if isinstance(value, dict) and value.get("protocolVersion"):
+            return str(value["protocolVersion"])
+    return "v1"
+
+
+def resolved_spec(graph: Obj, urls: dict[str, str]) -> Obj:
+    """The spec with `serviceUrl` filled in for every serviceName step."""
+    spec = copy.deepcopy(graph.get("spec") or {})
+    for node in spec.get("nodes", {}).values():
+        for step in node.get("steps") or []:
+            if step.get("serviceName") and not step.get("serviceUrl"):
+                step["serviceUrl"] = urls[step["serviceName"]]
+    return spec
+
+
+def check(graph: Obj) -> None:
+    """What the CRD's rules cannot say: nodeName targets must be nodes of this graph."""
+    nodes = (graph.get("spec") or {}).get("nodes") or {}
+    if "root" not in nodes:
+        raise InvalidSpec("InvalidGraph", "spec.nodes: a node named root is required")
+    for node_name, node in nodes.items():
+        for i, step in enumerate(node.get("steps") or []):
+            target = step.get("nodeName")
+            if target and target not in nodes:
+                raise InvalidSpec(
+                    "InvalidGraph",
+                    f"spec.nodes.{node_name}.steps[{i}]: nodeName {target} is not a node",
+                )
+
+
+def owner_reference(graph: Obj) -> Obj:
+    meta = graph["metadata"]
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "name": meta["name"],
+        "uid": meta.get("uid", ""),
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def app(graph: Obj) -> str:
+    """The pod selector value, upstream's raw form: `isvc.<graph>`."""
+    return f"isvc.{graph['metadata']['name']}"
+
+
+def labels(graph: Obj) -> dict[str, str]:
+    meta = graph["metadata"]
+    return {**(meta.get("labels") or {}), GRAPH_LABEL: meta["name"], "app": app(graph)}
+
+
+def _metadata(graph: Obj) -> Obj:
+    meta = graph["metadata"]
+    out: Obj = {
+        "name": meta["name"],
+        "namespace": meta["namespace"],
+        "labels": labels(graph),
+        "ownerReferences": [owner_reference(graph)],
+    }
+    annotations = {
+        k: v
+        for k, v in (meta.get("annotations") or {}).items()
+        if k != "kubectl.kubernetes.io/last-applied-configuration"
+    }
+    if annotations:
+        out["annotations"] = annotations
+    return out
+
+
+def all_objects(graph: Obj, *, spec: Obj, config: ControllerConfig) -> list[Obj]:
+    """`spec`: the graph's spec with serviceUrls resolved (resolved_spec)."""
+    objects = [deployment(graph, spec=spec, config=config), service(graph)]
+    if _autoscaler_class(graph) == "hpa":
+        objects.append(hpa(graph))
+    return objects
+
+
+def deployment(graph: Obj, *, spec: Obj, config: ControllerConfig) -> Obj:
+    rollout = config.deploy.default_rollout
+    surge, unavailable = (rollout.max_surge, rollout.max_unavailable) if rollout else ("25%", "25%")
+    body: Obj = {
+        "selector": {"matchLabels": {"app": app(graph)}},
+        "strategy": {
+            "type": "RollingUpdate",
+            "rollingUpdate": {
+                "maxSurge": _int_or_str(surge),
+                "maxUnavailable": _int_or_str(unavailable),
+            },
+        },
+        "template": {
+            "metadata": {"labels": labels(graph)},
+            "spec": pod(graph, spec=spec, router=config.router),
+        },
+    }
+    if _autoscaler_class(graph) != "hpa":
+        body["replicas"] = int(spec.get("minReplicas") or 1)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _metadata(graph),
+        "spec": body,
+    }
+
+
+def pod(graph: Obj, *, spec: Obj, router: RouterConfig) -> Obj:
+    container: Obj = {
+        "name": graph["metadata"]["name"],
+        "image": router.image,
+        "imagePullPolicy": router.image_pull_policy,
+        "args": ["--graph-json", json.dumps(spec, sort_keys=True, separators=(",", ":"))],
+        "ports": [{"containerPort": ROUTER_PORT, "name": "http", "protocol": "TCP"}],
+        "resources": _resources(spec, router),
+        "readinessProbe": {
+            "httpGet": {"path": "/readyz", "port": ROUTER_PORT, "scheme": "HTTP"},
+            "initialDelaySeconds": 5,
+            "timeoutSeconds": 2,
+            "periodSeconds": 5,
+            "successThreshold": 1,
+            "failureThreshold": 3,
+        },
+        "securityContext": copy.deepcopy(NON_ROOT),
+    }
+    propagate = router.headers.get("propagate")
+    if propagate:  # upstream sets it even when empty: the same to the router
+        container["env"] = [{"name": PROPAGATE_ENV, "value": ",".join(propagate)}]
+    out: Obj = {
+        "containers": [container],
+        # the router never talks to the apiserver
+        "automountServiceAccountToken": False,
+    }
+    if router.image_pull_secrets:
+        out["imagePullSecrets"] = [{"name": n} for n in router.image_pull_secrets]
+    for key in ("affinity", "tolerations", "nodeSelector", "nodeName", "serviceAccountName"):
+        if spec.get(key):
+            out[key] = copy.deepcopy(spec[key])
+    return out
+
+
+def _resources(spec: Obj, router: RouterConfig) -> Obj:
+    if spec.get("resources"):  # the graph's own replace the defaults, as upstream
+        return {
+            part: {k: str(v) for k, v in values.items()}
+            for part, values in spec["resources"].items()
+            if part in ("limits", "requests") and values
+        }
+    return {
+        "limits": {"cpu": router.cpu_limit, "memory": router.memory_limit},
+        "requests": {"cpu": router.cpu_request, "memory": router.memory_request},
+    }
+
+
+def service(graph: Obj) -> Obj:
+    name = graph["metadata"]["name"]
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _metadata(graph),
+        "spec": {
+            "selector": {"app": app(graph)},
+            "ports": [{"name": name, "port": 80, "targetPort": ROUTER_PORT, "protocol": "TCP"}],
+        },
+    }
+
+
+def hpa(graph: Obj) -> Obj:
+    spec = graph.get("spec") or {}
+    min_replicas = max(int(spec.get("minReplicas") or 1), 1)
+    max_replicas = max(int(spec.get("maxReplicas") or 0), min_replicas)
+    metric = spec.get("scaleMetric") or "cpu"
+    target = spec.get("scaleTarget")
+    metrics = []
+    if metric in ("cpu", "memory") and (metric == "cpu" or target is not None):
+        percent = int(target) if target is not None else DEFAULT_CPU_TARGET
+        metrics.append(
+            {
+                "type": "Resource",
+                "resource": {
+                    "name": metric,
+                    "target": {"type": "Utilization", "averageUtilization": percent},
+                },
+            }
+        )
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": _metadata(graph),
+        "spec": {
+            "scaleTargetRef": {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "name": graph["metadata"]["name"],
+            },
+            "minReplicas": min_replicas,
+            "maxReplicas": max_replicas,
+            "metrics": metrics,
+        },
+    }
+
+
+def _autoscaler_class(graph: Obj) -> str:
+    annotations = graph["metadata"].get("annotations") or {}
+    return str(annotations.get("serving.kserve.io/autoscalerClass", "hpa"))
+
+
+def _int_or_str(value: str) -> int | str:
+    return int(value) if value.isdigit() else value

@@ -1,0 +1,107 @@
+"""An InferenceGraph's status from its Deployment (pure), as upstream's raw mode reports it:
+Ready when the Deployment is Available, with `url` `http://` + the ingress domain template
+(`<graph>-<namespace>.<domain>` by default); `<graph>.<namespace>.svc.cluster.local` when
+cluster-local. A graph that cannot run yet says why in Ready's reason and message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kserve_controller.build import template
+from kserve_controller.config import ControllerConfig
+
+Obj = dict[str, Any]
+
+READY = "Ready"
+STOPPED = "Stopped"
+VISIBILITY_LABEL = "networking.kserve.io/visibility"
+CLUSTER_LOCAL = "svc.cluster.local"
+
+
+def url(graph: Obj, config: ControllerConfig) -> str:
+    meta = graph["metadata"]
+    labels = meta.get("labels") or {}
+    if labels.get(VISIBILITY_LABEL) == "cluster-local" or (
+        config.ingress.ingress_domain == CLUSTER_LOCAL
+    ):
+        return f"http://{meta['name']}.{meta['namespace']}.{CLUSTER_LOCAL}"
+    data = {
+        "Name": meta["name"],
+        "Namespace": meta["namespace"],
+        "IngressDomain": config.ingress.ingress_domain,
+        "Labels": labels,
+        "Annotations": meta.get("annotations") or {},
+    }
+    return f"http://{template.render(config.ingress.domain_template, data=data)}"
+
+
+def compute(graph: Obj, *, deployment: Obj | None, config: ControllerConfig, now: str) -> Obj:
+    ready = _ready(deployment)
+    status: Obj = {
+        "observedGeneration": int(graph["metadata"].get("generation") or 0),
+        "deploymentMode": "Standard",
+        "conditions": _stamped([ready, _cond(STOPPED, "False")], previous=graph, now=now),
+    }
+    if ready["status"] == "True":
+        status["url"] = url(graph, config)
+    return status
+
+
+def not_ready(graph: Obj, *, reason: str, message: str, now: str) -> Obj:
+    """Status of a graph whose objects are not made (yet): a missing service, a bad spec."""
+    ready = _cond(READY, "False", reason, message)
+    return {
+        "observedGeneration": int(graph["metadata"].get("generation") or 0),
+        "deploymentMode": "Standard",
+        "conditions": _stamped([ready, _cond(STOPPED, "False")], previous=graph, now=now),
+    }
+
+
+def is_ready(status: Obj) -> bool:
+    return any(
+        c.get("type") == READY and c.get("status") == "True" for c in status.get("conditions") or []
+    )
+
+
+def _ready(deployment: Obj | None) -> Obj:
+    if deployment is None:
+        return _cond(READY, "False", "DeploymentNotCreated", "Deployment not created yet")
+    name = deployment["metadata"]["name"]
+    conds = {c.get("type"): c for c in (deployment.get("status") or {}).get("conditions") or []}
+    available = conds.get("Available")
+    if available and available.get("status") == "True":
+        return _cond(READY, "True")
+    for kind, bad in (("ReplicaFailure", "True"), ("Progressing", "False")):
+        cond = conds.get(kind)
+        if cond and cond.get("status") == bad:
+            return _cond(READY, "False", cond.get("reason", kind), cond.get("message", ""))
+    if available is not None:
+        return _cond(
+            READY,
+            "False",
+            available.get("reason", "MinimumReplicasUnavailable"),
+            available.get("message", f"Deployment {name} is not available yet"),
+        )
+    return _cond(READY, "Unknown", "DeploymentPending", f"Deployment {name} is starting")
+
+
+def _cond(kind: str, state: str, reason: str = "", message: str = "") -> Obj:
+    out: Obj = {"type": kind, "status": state}
+    if reason:
+        out["reason"] = reason
+    if message:
+        out["message"] = message
+    return out
+
+
+def _stamped(conds: list[Obj], *, previous: Obj, now: str) -> list[Obj]:
+    """Transition times kept while a condition's status stays: no write when nothing changed."""
+    old = {c.get("type"): c for c in (previous.get("status") or {}).get("conditions") or []}
+    out = []
+    for cond in conds:
+        before = old.get(cond["type"])
+        same = before is not None and before.get("status") == cond["status"]
+        stamp = before.get("lastTransitionTime") if same and before else None
+        out.append({**cond, "lastTransitionTime": stamp or now})
+    return out
