@@ -15,6 +15,7 @@ IMAGES=(
   "model-server-lightgbm|server/Dockerfile|ctx_server model-server-lightgbm lightgbm|FRAMEWORK=lightgbm"
   "storage-initializer|server/Dockerfile.storage-initializer|ctx_storage|"
   "controller|controller/Dockerfile|ctx_controller|"
+  "router|server/Dockerfile.router|ctx_router|"
   "gcs-emulator|hack/images/fixtures/gcs-emulator/Dockerfile|ctx_gcs|"
   "https-server|hack/images/fixtures/https-server/Dockerfile|ctx_https|"
   "coredns|hack/cluster/coredns/Dockerfile|ctx_coredns|"
@@ -52,6 +53,11 @@ ctx_storage() {
     lock storage-initializer server/pyproject.toml
   fi
   ctx_wheels "$1" storage-initializer requirements.txt
+  ctx_own "$1" server
+}
+ctx_router() {  # the server's base dependencies only: no model frameworks, no gRPC
+  lock router server/pyproject.toml
+  ctx_wheels "$1" router requirements.txt
   ctx_own "$1" server
 }
 ctx_controller() {

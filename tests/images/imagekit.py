@@ -22,6 +22,7 @@ PYTHON_IMAGES = [
     "model-server-lightgbm",
     "storage-initializer",
     "controller",
+    "router",
     "gcs-emulator",
     "https-server",
 ]

@@ -107,6 +107,56 @@ def test_controller_prints_its_version() -> None:
     assert out.stdout.strip() == f"kserve-controller {TAG}"
 
 
+class _Model(http.server.BaseHTTPRequestHandler):
+    """A stand-in model on loopback: answers every POST with one prediction."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = json.dumps({"predictions": [1]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def test_router_answers_readyz_and_runs_a_graph_read_only(
+    run_detached: Callable[..., Container],
+) -> None:
+    model = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Model)
+    threading.Thread(target=model.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{model.server_address[1]}/v1/models/m:predict"
+    graph = {"nodes": {"root": {"routerType": "Sequence", "steps": [{"serviceUrl": url}]}}}
+    port = free_port()
+    try:
+        # read-only root, no capabilities: as the controller's pod securityContext runs it
+        box = run_detached(
+            image("router"),
+            "--graph-json",
+            json.dumps(graph),
+            "--host=127.0.0.1",
+            f"--port={port}",
+            options=("--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"),
+        )
+
+        def ready() -> bool:
+            assert box.running(), f"router exited:\n{box.logs()}"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                    return bool(r.status == 200)
+            except OSError:
+                return False
+
+        wait_until(ready, what="router /readyz")
+        status, body = http_json(f"http://127.0.0.1:{port}/", {"instances": [[1, 2]]})
+        assert (status, body) == (200, {"predictions": [1]})
+    finally:
+        model.shutdown()
+
+
 def _models_dir(tmp_path: Path) -> Path:
     d = tmp_path / "models"
     d.mkdir()
