@@ -145,6 +145,30 @@ TOML
   wait_for "containerd's CRI service" 30 --alive containerd grep -q "Start streaming server" "$CL_LOGS/containerd.log"
 }
 
+refresh_images() {  # drop cached images of ours whose tag now points elsewhere in the registry
+  # containerd's root is a cache that survives `make cluster-down`, and our tags stay 0.1.0 while
+  # their content changes: with IfNotPresent the node would run a stale build. An image whose
+  # digest still matches is kept (no pull); a changed one is pulled again from the registry.
+  local ref digest want repo tag stale=0
+  while read -r ref digest; do
+    repo=${ref#"$REGISTRY_NAME/"}
+    tag=${repo##*:}
+    repo=${repo%:*}
+    want=$(curl -fsSI "http://$REGISTRY_ADDR/v2/$repo/manifests/$tag" \
+      -H "Accept: application/vnd.docker.distribution.manifest.v2+json" \
+      -H "Accept: application/vnd.oci.image.manifest.v1+json" \
+      -H "Accept: application/vnd.oci.image.index.v1+json" \
+      -H "Accept: application/vnd.docker.distribution.manifest.list.v2+json" 2>/dev/null \
+      | tr -d '\r' | awk 'tolower($1) == "docker-content-digest:" {print $2}') || want=""
+    if [ "$want" != "$digest" ]; then
+      ctr --address "$CTR_SOCK" -n k8s.io images rm "$ref" >/dev/null 2>&1 || true
+      stale=$((stale + 1))
+    fi
+  done < <(ctr --address "$CTR_SOCK" -n k8s.io images ls 2>/dev/null \
+    | awk -v p="$REGISTRY_NAME/" 'index($1, p) == 1 && $1 !~ /@/ {print $1, $3}')
+  [ "$stale" = 0 ] || log "dropped $stale cached image(s) rebuilt since (pulled again on use)"
+}
+
 kubelet_up() {
   cat >"$ETC/kubelet.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
@@ -259,6 +283,7 @@ main() {
   addons_apply
   log "containerd + kubelet"
   containerd_up
+  refresh_images
   kubelet_up
   kube_proxy_up
   alive kube-controller-manager && alive kube-scheduler && alive kube-proxy
