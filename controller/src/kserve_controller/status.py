@@ -62,7 +62,7 @@ def compute(
     }
     components: Obj = {}
     if predictor["status"] == "True":
-        components["predictor"] = {"url": ingress.url(isvc, config)}
+        components["predictor"] = {"url": ingress.component_url(isvc, "predictor", config)}
     for part, cond in extra.items():
         if cond["status"] == "True":
             components[part] = {"url": ingress.component_url(isvc, part, config)}

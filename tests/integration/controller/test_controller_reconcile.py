@@ -77,6 +77,9 @@ async def test_tutorial_isvc_gets_its_objects_status_and_log_lines(
     assert cond(ready, "PredictorReady")["status"] == "True"
     assert cond(ready, "IngressReady")["status"] == "True"
     assert ready["status"]["observedGeneration"] == 1
+    assert ready["status"]["components"]["predictor"] == {
+        "url": "http://sklearn-iris-predictor-ml.example.com"
+    }
 
     async def _reasons() -> set[str] | None:
         # The Ready event is recorded after the status write that the wait above saw.

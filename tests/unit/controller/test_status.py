@@ -93,6 +93,37 @@ def test_ready_with_url_when_deployment_available_and_ingress_exists() -> None:
     assert status.is_ready(st)
 
 
+def test_predictor_url_is_its_own_host_not_the_isvc_url() -> None:
+    # Upstream raw mode: the domain template over "<isvc>-predictor", always http.
+    cfg = config.parse({"ingress": '{"urlScheme": "https", "ingressDomain": "models.test"}'})
+    st = compute(isvc(), deployment=AVAILABLE, ingress_obj=INGRESS, config=cfg)
+    assert st["url"] == "https://sklearn-iris-ml.models.test"
+    assert st["components"]["predictor"] == {"url": "http://sklearn-iris-predictor-ml.models.test"}
+
+
+def test_predictor_url_follows_a_custom_domain_template() -> None:
+    cfg = config.parse(
+        {"ingress": '{"domainTemplate": "{{ .Name }}.{{ .Namespace }}.{{ .IngressDomain }}"}'}
+    )
+    st = compute(isvc(), deployment=AVAILABLE, ingress_obj=INGRESS, config=cfg)
+    assert st["components"]["predictor"]["url"] == "http://sklearn-iris-predictor.ml.example.com"
+
+
+def test_cluster_local_predictor_url_is_its_service_address() -> None:
+    local = isvc(labels={"networking.kserve.io/visibility": "cluster-local"})
+    st = compute(local, deployment=AVAILABLE)
+    assert st["components"]["predictor"] == {
+        "url": "http://sklearn-iris-predictor.ml.svc.cluster.local"
+    }
+
+
+def test_no_predictor_url_until_the_predictor_is_ready() -> None:
+    st = compute(
+        isvc(), deployment=deployment(("Available", "False", "MinimumReplicasUnavailable"))
+    )
+    assert "components" not in st
+
+
 def test_not_ready_says_why() -> None:
     dep = deployment(
         ("Available", "False", "MinimumReplicasUnavailable"),

@@ -54,12 +54,15 @@ def address_url(isvc: Isvc) -> str:
 
 
 def component_url(isvc: Isvc, part: str, config: ControllerConfig) -> str:
-    """`status.components.<part>.url`: the component's own host (its cluster address when
-    cluster-local)."""
+    """`status.components.<part>.url`: the domain template over the component's name
+    (`http://<isvc>-predictor-<ns>.<domain>`), its cluster address when cluster-local.
+
+    Always http, as upstream's raw mode: `urlScheme` applies to `status.url` alone.
+    """
     name = names.component(isvc, part)
     if cluster_local(isvc, config):
         return f"http://{name}.{isvc.namespace}.svc.cluster.local"
-    return f"{config.ingress.url_scheme}://{host(isvc, name=name, ingress=config.ingress)}"
+    return f"http://{host(isvc, name=name, ingress=config.ingress)}"
 
 
 def routes(isvc: Isvc, config: ControllerConfig) -> list[tuple[str, str]]:
