@@ -100,7 +100,15 @@ async def reconcile(key: ObjectKey, *, ctx: Context) -> float | None:
         return None
     await _copy_ca_bundle(ctx, isvc)
     observed = await _observe(ctx, isvc, desired)
-    changed = [o for o in desired.objects if _differs(ctx, o, observed.get(_ref(o)), isvc)]
+    waiting = status.ingress_waits_for(
+        isvc,
+        deployment=observed.get(("Deployment", names.predictor(isvc))),
+        others={p: observed.get(("Deployment", names.component(isvc, p))) for p in isvc.extras},
+        config=config,
+    )
+    # Until the components are ready the Ingress is neither created nor updated (upstream).
+    wanted = [o for o in desired.objects if waiting is None or o["kind"] != "Ingress"]
+    changed = [o for o in wanted if _differs(ctx, o, observed.get(_ref(o)), isvc)]
     stale = [r for r in desired.unwanted if _owned(observed.get(r), isvc)]
     level = logging.INFO if changed or stale else logging.DEBUG
     log.log(level, "Reconciling inference service %s in namespace %s", key.name, key.namespace)

@@ -42,7 +42,10 @@ def compute(
     """`deployment`: the predictor's; `others`: the transformer's and explainer's, by component."""
     model_status = _model_status(pods, deployment_available=_available(deployment))
     predictor = _deployment_condition(PREDICTOR_READY, deployment, model_status)
-    if ingress.wanted(isvc, config) and ingress_obj is None:
+    waiting = ingress_waits_for(isvc, deployment=deployment, others=others or {}, config=config)
+    if waiting is not None:
+        ingress_cond = _cond(INGRESS_READY, "False", f"{waiting} ingress not created")
+    elif ingress.wanted(isvc, config) and ingress_obj is None:
         ingress_cond = _cond(INGRESS_READY, "False", "IngressNotCreated", "Ingress not created yet")
     else:
         ingress_cond = _cond(INGRESS_READY, "True")
@@ -51,15 +54,19 @@ def compute(
         for part in COMPONENT_READY
         if part in isvc.extras
     }
-    conds = [ingress_cond, predictor, *extra.values()]
+    # Ready's reason is the first False one: the component's says more than the Ingress's.
+    conds = [predictor, *extra.values(), ingress_cond]
     status: Obj = {
         "observedGeneration": isvc.generation,
         "deploymentMode": "Standard",
         "conditions": _with_ready(conds, previous=isvc.status, now=now),
-        "url": ingress.url(isvc, config),
-        "address": {"url": ingress.address_url(isvc)},
         "modelStatus": model_status,
     }
+    if waiting is None:
+        status["url"] = ingress.url(isvc, config)
+        status["address"] = {"url": ingress.address_url(isvc)}
+    else:  # as upstream: URLs are set once the Ingress is; earlier ones stay
+        status.update({k: isvc.status[k] for k in ("url", "address") if k in isvc.status})
     components: Obj = {}
     if predictor["status"] == "True":
         components["predictor"] = {"url": ingress.component_url(isvc, "predictor", config)}
@@ -72,6 +79,25 @@ def compute(
         key = "clusterServingRuntimeName" if runtime.kind == CLUSTER else "servingRuntimeName"
         status[key] = runtime.name
     return status
+
+
+def ingress_waits_for(
+    isvc: Isvc, *, deployment: Obj | None, others: dict[str, Obj | None], config: ControllerConfig
+) -> str | None:
+    """The component the Ingress waits for ("Predictor", "Transformer", "Explainer"), or None.
+
+    As upstream, the Ingress is made (and updated) only once the predictor is ready, and the
+    transformer when there is one, else the explainer when there is one. Cluster-local and
+    disabled ingresses wait for nothing.
+    """
+    if not ingress.wanted(isvc, config):
+        return None
+    if not _available(deployment):
+        return "Predictor"
+    for part in ("transformer", "explainer"):
+        if part in isvc.extras:
+            return None if _available(others.get(part)) else part.capitalize()
+    return None
 
 
 def invalid(isvc: Isvc, err: InvalidSpec, *, now: str) -> Obj:

@@ -69,24 +69,30 @@ async def test_transformer_gets_its_objects_and_takes_the_traffic(
     assert main["resources"]["requests"] == {"cpu": "1", "memory": "2Gi"}
     svc = await admin.get("Service", namespace, "tr-transformer")
     assert svc is not None and svc["spec"]["selector"] == {"app": "isvc.tr-transformer"}
-    ingress = await wait_for(lambda: admin.get("Ingress", namespace, "tr"), what="ingress")
-    routes = {
-        r["host"]: r["http"]["paths"][0]["backend"]["service"]["name"]
-        for r in ingress["spec"]["rules"]
-    }
-    assert routes[f"tr-{namespace}.example.com"] == "tr-transformer"
-    assert routes[f"tr-predictor-{namespace}.example.com"] == "tr-predictor"
-
     await make_available(admin, namespace, "tr-predictor")
     got = await wait_for(
         lambda: _condition(admin, namespace, "tr", "PredictorReady", "True"), what="PredictorReady"
     )
     assert cond(got, "TransformerReady")["status"] != "True"
     assert cond(got, "Ready")["status"] != "True"  # the transformer is not available yet
+    ingress_cond = cond(got, "IngressReady")
+    assert (ingress_cond["status"], ingress_cond["reason"]) == (
+        "False",
+        "Transformer ingress not created",
+    )
+    assert await admin.get("Ingress", namespace, "tr") is None
     await make_available(admin, namespace, "tr-transformer")
     ready = await wait_for(lambda: _ready(admin, namespace, "tr"), what="Ready=True")
     st = ready["status"]
     assert cond(ready, "TransformerReady")["status"] == "True"
+    ingress = await admin.get("Ingress", namespace, "tr")
+    assert ingress is not None
+    routes = {
+        r["host"]: r["http"]["paths"][0]["backend"]["service"]["name"]
+        for r in ingress["spec"]["rules"]
+    }
+    assert routes[f"tr-{namespace}.example.com"] == "tr-transformer"
+    assert routes[f"tr-predictor-{namespace}.example.com"] == "tr-predictor"
     assert st["url"] == f"http://tr-{namespace}.example.com"
     assert st["address"]["url"] == f"http://tr-transformer.{namespace}.svc.cluster.local"
     assert (
@@ -127,6 +133,9 @@ async def test_removing_the_transformer_deletes_its_objects(
         lambda: _condition(admin, namespace, "gone", "ExplainerReady"), what="ExplainerReady"
     )
     assert cond(got, "ExplainerReady")["status"] != "True"
+    for part in ("predictor", "transformer", "explainer"):
+        await make_available(admin, namespace, f"gone-{part}")
+    await wait_for(lambda: admin.get("Ingress", namespace, "gone"), what="ingress")
 
     obj = await admin.get("InferenceService", namespace, "gone")
     assert obj is not None

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from controller_env import NAMESPACE, Installed, free_port, isvc, wait_for
+from controller_env import NAMESPACE, Installed, free_port, isvc, make_available, wait_for
 
 from kserve_controller.kube.client import Kube
 
@@ -40,6 +40,10 @@ async def test_restarted_controller_writes_nothing(
     first = await start_controller()
     for name in names:
         await admin.create(isvc(name, namespace))
+    for name in names:  # the Ingress waits for the predictor to be ready
+        deploy = f"{name}-predictor"
+        await wait_for(lambda d=deploy: admin.get("Deployment", namespace, d), what=deploy)
+        await make_available(admin, namespace, deploy)
     for name in names:
         await wait_for(lambda n=name: admin.get("Ingress", namespace, n), what=f"ingress {name}")
     await first.settled()

@@ -21,7 +21,6 @@ OWNED = [
     ("Deployment", "{}-predictor"),
     ("Service", "{}-predictor"),
     ("HorizontalPodAutoscaler", "{}-predictor"),
-    ("Ingress", "{}"),
 ]
 
 
@@ -53,11 +52,22 @@ async def test_tutorial_isvc_gets_its_objects_status_and_log_lines(
     svc = await admin.get("Service", ns, "sklearn-iris-predictor")
     assert svc is not None and svc["spec"]["ports"][0]["port"] == 80
 
-    got = await wait_for(lambda: _status_has(admin, ns, "sklearn-iris", "url"), what="status.url")
-    assert got["status"]["url"] == "http://sklearn-iris-ml.example.com"
-    assert got["status"]["address"]["url"] == "http://sklearn-iris-predictor.ml.svc.cluster.local"
+    # As upstream: no Ingress and no URL until the predictor is ready.
+    got = await wait_for(
+        lambda: _condition_is(
+            admin,
+            ns,
+            "sklearn-iris",
+            "IngressReady",
+            "False",
+            reason="Predictor ingress not created",
+        ),
+        what="IngressReady=False",
+    )
+    assert "url" not in got["status"] and "address" not in got["status"]
     assert got["status"]["clusterServingRuntimeName"] == "kserve-sklearnserver"
     assert cond(got, "Ready")["status"] != "True"
+    assert await admin.get("Ingress", ns, "sklearn-iris") is None
 
     lines = [r.getMessage() for r in caplog.records]
     for phrase in (
@@ -77,6 +87,11 @@ async def test_tutorial_isvc_gets_its_objects_status_and_log_lines(
     assert cond(ready, "PredictorReady")["status"] == "True"
     assert cond(ready, "IngressReady")["status"] == "True"
     assert ready["status"]["observedGeneration"] == 1
+    assert ready["status"]["url"] == "http://sklearn-iris-ml.example.com"
+    assert ready["status"]["address"]["url"] == "http://sklearn-iris-predictor.ml.svc.cluster.local"
+    ingress = await admin.get("Ingress", ns, "sklearn-iris")
+    assert ingress is not None
+    assert ingress["metadata"]["ownerReferences"][0]["uid"] == uid
     assert ready["status"]["components"]["predictor"] == {
         "url": "http://sklearn-iris-predictor-ml.example.com"
     }
@@ -149,6 +164,8 @@ async def test_configmap_change_applies_without_restart(
 ) -> None:
     await start_controller()
     await admin.create(isvc("conf", namespace))
+    await wait_for(lambda: admin.get("Deployment", namespace, "conf-predictor"), what="deployment")
+    await make_available(admin, namespace, "conf-predictor")
     await wait_for(lambda: _status_has(admin, namespace, "conf", "url"), what="url")
     cm = await admin.get("ConfigMap", "kserve", "inferenceservice-config")
     assert cm is not None
@@ -295,5 +312,5 @@ async def test_only_the_configured_namespaces_are_watched(
         await admin.create(isvc("w", ns))
     for ns in others:
         await wait_for(lambda n=ns: admin.get("Deployment", n, "w-predictor"), what=ns)
-        await wait_for(lambda n=ns: _status_has(admin, n, "w", "url"), what=f"{ns} status")
+        await wait_for(lambda n=ns: _status_has(admin, n, "w", "conditions"), what=f"{ns} status")
     assert await admin.get("Deployment", namespace, "w-predictor") is None

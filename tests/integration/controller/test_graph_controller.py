@@ -84,6 +84,10 @@ async def test_example_graph_waits_for_its_services_then_runs_and_turns_ready(
 
     await admin.create(isvc("cat-dog-classifier", ns))
     await admin.create(isvc("dog-breed-classifier", ns))
+    for name in ("cat-dog-classifier", "dog-breed-classifier"):  # addresses come when ready
+        deploy = f"{name}-predictor"
+        await wait_for(lambda d=deploy: admin.get("Deployment", ns, d), what=deploy)
+        await make_available(admin, ns, deploy)
     spec = await wait_for(lambda: graph_args(admin, ns), what="router Deployment")
     steps = spec["nodes"]["root"]["steps"]
     assert [s["serviceUrl"] for s in steps] == [

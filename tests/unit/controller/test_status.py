@@ -133,7 +133,39 @@ def test_not_ready_says_why() -> None:
     ready = status.condition(st, "Ready")
     assert ready is not None and ready["status"] == "False"
     assert ready["reason"] == "MinimumReplicasUnavailable"
-    assert status.not_ready_reasons(st) == ["PredictorReady"]
+    assert status.not_ready_reasons(st) == ["IngressReady", "PredictorReady"]
+
+
+def test_ingress_waits_for_the_predictor_and_urls_come_with_it() -> None:
+    starting = deployment(("Progressing", "True", "ReplicaSetUpdated"))
+    st = compute(isvc(), deployment=starting)
+    ingress_cond = status.condition(st, "IngressReady")
+    assert ingress_cond is not None
+    assert (ingress_cond["status"], ingress_cond["reason"]) == (
+        "False",
+        "Predictor ingress not created",
+    )
+    assert "url" not in st and "address" not in st
+    assert status.ingress_waits_for(isvc(), deployment=starting, others={}, config=CFG) == (
+        "Predictor"
+    )
+    assert status.ingress_waits_for(isvc(), deployment=AVAILABLE, others={}, config=CFG) is None
+
+
+def test_urls_once_set_stay_while_the_predictor_rolls() -> None:
+    ready = compute(isvc(), deployment=AVAILABLE, ingress_obj=INGRESS)
+    rolling = deployment(("Available", "False", "MinimumReplicasUnavailable"))
+    st = compute(isvc(ready), deployment=rolling, ingress_obj=INGRESS, now=LATER)
+    assert conds(st)["IngressReady"] == "False"
+    assert st["url"] == "http://sklearn-iris-ml.example.com"
+    assert st["address"] == ready["address"]
+
+
+def test_cluster_local_ingress_waits_for_nothing() -> None:
+    local = isvc(labels={"networking.kserve.io/visibility": "cluster-local"})
+    st = compute(local, deployment=None)
+    assert conds(st)["IngressReady"] == "True"
+    assert st["url"] == "http://sklearn-iris-predictor.ml.svc.cluster.local"
 
 
 def test_progress_deadline_exceeded_is_false() -> None:
@@ -193,7 +225,7 @@ def test_transition_time_is_kept_while_the_status_stays() -> None:
     assert again == first  # nothing changed: an equal status, so no write
     broken = compute(isvc(first), deployment=None, ingress_obj=INGRESS, now=LATER)
     stamps = {c["type"]: c["lastTransitionTime"] for c in broken["conditions"]}
-    assert stamps == {"IngressReady": NOW, "PredictorReady": LATER, "Ready": LATER}
+    assert stamps == {"IngressReady": LATER, "PredictorReady": LATER, "Ready": LATER}
 
 
 def test_invalid_spec_status() -> None:
@@ -227,12 +259,14 @@ def test_transformer_not_available_keeps_ready_false_and_says_which() -> None:
         others={"transformer": deployment(("Available", "False", "MinimumReplicasUnavailable"))},
     )
     assert conds(st) == {
-        "IngressReady": "True",
+        "IngressReady": "False",
         "PredictorReady": "True",
         "Ready": "False",
         "TransformerReady": "False",
     }
-    assert status.not_ready_reasons(st) == ["TransformerReady"]
+    ingress_cond = status.condition(st, "IngressReady")
+    assert ingress_cond is not None and ingress_cond["reason"] == "Transformer ingress not created"
+    assert status.not_ready_reasons(st) == ["IngressReady", "TransformerReady"]
     assert status.condition(st, "Ready")["reason"] == "MinimumReplicasUnavailable"  # type: ignore[index]
     assert "transformer" not in st["components"]
 
