@@ -67,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         _fail(f"invalid setting: {err.errors()[0]['msg']}", code=2)
     for item in served:
         log.info("%s: %s model from %s", item.source, item.model.format, item.model.storage_uri)
+        if (warning := item.warning()) is not None:
+            log.warning("%s", warning)
     try:
         sys.exit(asyncio.run(_serve(served, settings, mapping=mapping, storage=storage, args=args)))
     except KeyboardInterrupt:  # Ctrl-C while models download; once serving, the server drains

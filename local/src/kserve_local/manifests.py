@@ -33,6 +33,24 @@ class Served:
     namespace: str
     model: spec.Model
     source: str  # "file.yaml" or "file.yaml#2" for the second document
+    # Components beside the predictor that the file has and no local server runs.
+    not_run: tuple[str, ...] = ()
+
+    def warning(self) -> str | None:
+        """One line saying which components are not run, and what that means for requests."""
+        if not self.not_run:
+            return None
+        parts = " and ".join(f"spec.{part}" for part in self.not_run)
+        verb = "is" if len(self.not_run) == 1 else "are"
+        effects = []
+        if "transformer" in self.not_run:
+            effects.append("requests go straight to the predictor, without pre/post-processing")
+        if "explainer" in self.not_run:
+            effects.append(":explain is not served")
+        return (
+            f"{self.source}: InferenceService {self.name!r}: {parts} {verb} not run locally, "
+            f"only the predictor is served: {'; '.join(effects)}"
+        )
 
 
 def load(paths: list[Path]) -> list[Served]:
@@ -99,7 +117,11 @@ def _served(document: Any, *, source: str) -> Served | None:
     if not isvc.model.storage_uri:
         raise ManifestError(f"{source}: spec.predictor.model.storageUri: required to serve locally")
     return Served(
-        name=isvc.name, namespace=isvc.namespace or "default", model=isvc.model, source=source
+        name=isvc.name,
+        namespace=isvc.namespace or "default",
+        model=isvc.model,
+        source=source,
+        not_run=tuple(p for p in spec.EXTRA_COMPONENTS if p in isvc.extras),
     )
 
 

@@ -55,3 +55,18 @@ def test_a_bad_storage_map_is_named() -> None:
     done = run("serve", str(tutorial), "--storage-map", "gs://only-a-source")
     assert done.returncode == 2
     assert done.stderr.strip().endswith("'gs://only-a-source': expected FROM=TO")
+
+
+def test_a_transformer_gets_one_warning_line_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "isvc.yaml"
+    path.write_text(
+        "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: m}\n"
+        "spec:\n  predictor:\n    model:\n      modelFormat: {name: sklearn}\n"
+        "      storageUri: pvc://claim/models/m\n"
+        "  transformer:\n    containers:\n      - {name: kserve-container, image: t:1}\n"
+    )
+    # The unmapped pvc stops it right after the manifests are read: no server starts.
+    done = run("serve", str(path), "--port", "0", "--cache-dir", str(tmp_path / "cache"))
+    warnings = [line for line in done.stderr.splitlines() if " WARNING " in line]
+    assert len(warnings) == 1, done.stderr
+    assert "spec.transformer is not run locally, only the predictor is served" in warnings[0]

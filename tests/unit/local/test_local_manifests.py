@@ -135,3 +135,42 @@ spec:
 """
     with pytest.raises(manifests.ManifestError, match="custom container"):
         manifests.load([write(tmp_path, text)])
+
+
+TRANSFORMER = """\
+  transformer:
+    containers:
+      - name: kserve-container
+        image: example.test/transformer:1.0
+"""
+EXPLAINER = """\
+  explainer:
+    containers:
+      - name: kserve-container
+        image: example.test/explainer:1.0
+"""
+
+
+def test_a_transformer_is_named_as_not_run(tmp_path: Path) -> None:
+    path = write(tmp_path, ISVC.format(name="m", fmt="sklearn") + TRANSFORMER)
+    (served,) = manifests.load([path])
+    assert served.not_run == ("transformer",)
+    assert served.warning() == (
+        f"{path}: InferenceService 'm': spec.transformer is not run locally, only the "
+        "predictor is served: requests go straight to the predictor, without "
+        "pre/post-processing"
+    )
+
+
+def test_transformer_and_explainer_are_both_named(tmp_path: Path) -> None:
+    path = write(tmp_path, ISVC.format(name="m", fmt="sklearn") + TRANSFORMER + EXPLAINER)
+    (served,) = manifests.load([path])
+    warning = served.warning()
+    assert warning is not None
+    assert "spec.transformer and spec.explainer are not run locally" in warning
+    assert warning.endswith(":explain is not served")
+
+
+def test_a_predictor_alone_warns_nothing(tmp_path: Path) -> None:
+    (served,) = manifests.load([write(tmp_path, ISVC.format(name="m", fmt="sklearn"))])
+    assert served.not_run == () and served.warning() is None
