@@ -152,6 +152,12 @@ async def test_secret_edits_and_late_secrets_are_picked_up_on_resync(
     (event,) = await wait_for(_warned, what="a SecretNotFound event")
     assert event["type"] == "Warning"
     assert "Secret s3creds listed by service account models not found" in event["message"]
+
+    # the event is recorded while credentials are looked up, before the Deployment is applied
+    async def _deployed() -> dict[str, Any] | None:
+        return await admin.get("Deployment", ns, "late-predictor")
+
+    await wait_for(_deployed, what="the Deployment despite the missing Secret")
     init, _ = await _initializer(admin, ns, "late")
     assert "AWS_ACCESS_KEY_ID" not in _env(init)  # deployed anyway: public buckets still work
 
