@@ -11,13 +11,15 @@ class InvalidSpec(ControllerError):  # noqa: N818 (the name style.md gives it)
     """The InferenceService cannot be served as written: said in status, never retried.
 
     `reason` is a CamelCase word for the condition (e.g. NoSupportingRuntime), `message`
-    a sentence for the user.
+    a sentence for the user. `retry_after`: seconds after which to look again, for what
+    another object (a Secret) may soon fix; None: only a change of the spec does.
     """
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
+        self.retry_after = retry_after
 
 
 class NotSupported(InvalidSpec):

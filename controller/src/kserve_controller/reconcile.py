@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from kserve_controller import build, diff, runtimes, spec, status
 from kserve_controller.api.inferenceservice import InferenceServiceSpec
-from kserve_controller.build import credentials, names, storage_initializer
+from kserve_controller.build import credentials, names, storage_initializer, storage_spec
 from kserve_controller.config import ControllerConfig
 from kserve_controller.errors import InvalidSpec
 from kserve_controller.kube.client import Kube
@@ -97,7 +97,7 @@ async def reconcile(key: ObjectKey, *, ctx: Context) -> float | None:
                 err.message,
             )
         await ctx.recorder.event(raw, kind="Warning", reason=err.reason, message=err.message)
-        return None
+        return err.retry_after
     await _copy_ca_bundle(ctx, isvc)
     observed = await _observe(ctx, isvc, desired)
     waiting = status.ingress_waits_for(
@@ -189,6 +189,14 @@ async def _credential_sources(
     if not storage_initializer.injects(isvc):
         return None
     cfg = ctx.config.credentials
+    if isvc.storage_spec is not None:
+        name = storage_spec.secret_name(isvc, config=cfg)
+        try:
+            secret = await ctx.kube.get("Secret", isvc.namespace, name)
+        except Forbidden as err:
+            _credentials_forbidden(ctx, err)
+            secret = None
+        return credentials.Sources(storage_config=secret)
     sa_name = credentials.service_account_name(isvc)
     try:
         account = await _get(ctx, "ServiceAccount", isvc.namespace, sa_name)
@@ -196,19 +204,23 @@ async def _credential_sources(
         found = await asyncio.gather(*(ctx.kube.get("Secret", isvc.namespace, n) for n in wanted))
     except Forbidden as err:
         # An older chart's ClusterRole: serve without credentials rather than not at all.
-        if not ctx.credentials_forbidden:
-            ctx.credentials_forbidden = True
-            log.error(
-                "RBAC: cannot read storage credentials (%s); model downloads run without "
-                "them. Upgrade the kserve chart: its ClusterRole grants get, list, watch on "
-                "serviceaccounts and get on secrets",
-                err.message,
-            )
+        _credentials_forbidden(ctx, err)
         return None
     secrets = {n: s for n, s in zip(wanted, found, strict=True) if s is not None}
     for name in (n for n in wanted if n not in secrets):
         await _missing_secret(ctx, isvc, raw, name=name, account=sa_name)
     return credentials.Sources(service_account=account, secrets=secrets)
+
+
+def _credentials_forbidden(ctx: Context, err: Forbidden) -> None:
+    if not ctx.credentials_forbidden:
+        ctx.credentials_forbidden = True
+        log.error(
+            "RBAC: cannot read storage credentials (%s); model downloads run without "
+            "them. Upgrade the kserve chart: its ClusterRole grants get, list, watch on "
+            "serviceaccounts and get on secrets",
+            err.message,
+        )
 
 
 async def _missing_secret(
@@ -233,7 +245,7 @@ async def _missing_secret(
 
 async def _copy_ca_bundle(ctx: Context, isvc: spec.Isvc) -> None:
     source_name = ctx.config.storage_initializer.ca_bundle_config_map_name
-    if not source_name or not isvc.storage_uri or isvc.storage_uri.startswith("pvc://"):
+    if not source_name or not storage_initializer.injects(isvc):
         return
     source = await ctx.kube.get("ConfigMap", ctx.namespace, source_name)
     if source is None:

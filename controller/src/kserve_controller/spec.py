@@ -26,6 +26,10 @@ AUTOSCALER_CLASSES = ("hpa", "external", "none", "keda")
 # The components beside the predictor, each served by its own Deployment, Service and HPA.
 EXTRA_COMPONENTS = ("transformer", "explainer")
 
+# `type`s of a storage spec (`predictor.model.storage`); gs is ours, upstream's docs show it.
+STORAGE_SPEC_TYPES = ("s3", "gs", "hdfs", "webhdfs")
+STORAGE_SPEC_SCHEMES = tuple(f"{t}://" for t in STORAGE_SPEC_TYPES)
+
 # Fields of `predictor.model` that are not container fields.
 MODEL_ONLY_FIELDS = {
     "modelFormat",
@@ -49,6 +53,7 @@ class Model:
     storage_uri: str | None
     runtime_version: str | None
     container: Obj  # inline corev1.Container fields: args, env, resources, image, ...
+    storage: Obj | None = None  # `storage{key, path, parameters, schemaPath}` as written
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,10 @@ class Isvc:
     def autoscaler_class(self) -> str:
         merged = {**self.annotations, **(self.predictor.get("annotations") or {})}
         return str(merged.get(AUTOSCALER_ANNOTATION, "hpa"))
+
+    @property
+    def storage_spec(self) -> Obj | None:
+        return self.model.storage if self.model is not None else None
 
     @property
     def storage_uri(self) -> str | None:
@@ -167,6 +176,7 @@ def _model(predictor: Obj) -> Model | None:
         protocol=protocol,
         storage_uri=body.get("storageUri"),
         runtime_version=body.get("runtimeVersion"),
+        storage=body.get("storage") or None,
         container={k: v for k, v in body.items() if k not in MODEL_ONLY_FIELDS},
     )
 
@@ -199,11 +209,8 @@ def check_supported(isvc: Isvc, raw: Obj, *, config: ControllerConfig) -> None:
         raise NotSupported("spec.canary (canary traffic split) is not supported yet")
     if isvc.predictor.get("workerSpec"):
         raise NotSupported("spec.predictor.workerSpec (multi-node) is not supported")
-    body: Obj = next(
-        (isvc.predictor[k] for k in (*FRAMEWORKS, "model") if isvc.predictor.get(k)), {}
-    )
-    if body.get("storage"):
-        raise NotSupported("spec.predictor.model.storage is not supported yet; use storageUri")
+    if isvc.storage_spec is not None:
+        _check_storage_spec(isvc.storage_spec, storage_uri=isvc.storage_uri)
     for part in EXTRA_COMPONENTS:
         if spec.get(part) is not None and part not in isvc.extras:
             raise InvalidSpec(f"Invalid{part.title()}Spec", f"spec.{part} needs containers")
@@ -243,4 +250,21 @@ def _check_component(isvc: Isvc) -> None:
         raise InvalidSpec(
             "InvalidScaleMetric",
             f"{where}.scaleMetric {metric!r} needs Knative; with an HPA use cpu or memory",
+        )
+
+
+def _check_storage_spec(storage: Obj, *, storage_uri: str | None) -> None:
+    """Upstream's validation: a storageUri beside it and a `type` parameter name a storage type."""
+    where = "spec.predictor.model.storage"
+    if storage_uri is not None and not storage_uri.startswith(STORAGE_SPEC_SCHEMES):
+        raise InvalidSpec(
+            "InvalidStorageUri",
+            f"storageUri {storage_uri!r} cannot be used with {where}; use one of "
+            f"{', '.join(STORAGE_SPEC_SCHEMES)} or {where}.path",
+        )
+    kind = (storage.get("parameters") or {}).get("type")
+    if kind is not None and kind not in STORAGE_SPEC_TYPES:
+        raise InvalidSpec(
+            "InvalidStorageConfig",
+            f"{where}.parameters.type {kind!r} is not one of {', '.join(STORAGE_SPEC_TYPES)}",
         )

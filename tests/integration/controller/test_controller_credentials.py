@@ -15,7 +15,7 @@ from typing import Any
 
 import kubernetes.client
 import pytest
-from controller_env import Installed, isvc, wait_for
+from controller_env import Installed, cond, isvc, wait_for
 
 from kserve_controller.kube.client import Kube
 
@@ -242,3 +242,92 @@ async def test_controller_with_an_older_charts_rbac_serves_and_says_what_is_miss
     await admin.create(isvc("old2", namespace, storage_uri="gs://models/iris"))
     await wait_for(lambda: admin.get("Deployment", namespace, "old2-predictor"), what="old2")
     assert len([r for r in caplog.records if r.levelno >= logging.ERROR]) == 2
+
+
+def storage_config(ns: str, **entries: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "storage-config", "namespace": ns},
+        "stringData": {k: json.dumps(v) for k, v in entries.items()},
+    }
+
+
+def storage_isvc(name: str, ns: str, storage: dict[str, Any]) -> dict[str, Any]:
+    raw = isvc(name, ns)
+    model = raw["spec"]["predictor"]["model"]
+    del model["storageUri"]
+    model["storage"] = storage
+    return raw
+
+
+MINIO_ENTRY = {
+    "type": "s3",
+    "access_key_id": KEY_ID,
+    "secret_access_key": SECRET_KEY,
+    "endpoint_url": "http://minio.minio:9000",
+    "bucket": "mlpipeline",
+}
+
+
+async def test_a_storage_spec_reads_its_entry_of_the_storage_config_secret(
+    start_controller: Any, admin: Kube, namespace: str, caplog: Any
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="kserve_controller")
+    ns = namespace
+    await admin.create(storage_config(ns, localMinIO=MINIO_ENTRY))
+    run = await start_controller()
+    storage = {"key": "localMinIO", "path": "/sklearn/iris", "parameters": {"region": "eu"}}
+    await admin.create(storage_isvc("spec", ns, storage))
+
+    await wait_for(lambda: admin.get("Deployment", ns, "spec-predictor"), what="the Deployment")
+    init, pod = await _initializer(admin, ns, "spec")
+    assert init["args"] == ["s3://mlpipeline/sklearn/iris", "/mnt/models"]
+    assert _env(init) == {
+        "STORAGE_CONFIG": {"secretKeyRef": {"name": "storage-config", "key": "localMinIO"}},
+        "STORAGE_OVERRIDE_CONFIG": '{"region":"eu"}',
+    }
+    assert pod.get("serviceAccountName") is None  # the service-account path is not taken
+    await run.settled()
+
+    deploy = await admin.get("Deployment", ns, "spec-predictor")
+    events = await admin.items("Event", ns)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for where in (json.dumps(deploy), json.dumps(events), logged):
+        for value in (KEY_ID, SECRET_KEY):
+            assert value not in where
+
+
+async def test_a_missing_storage_config_is_a_condition_until_it_exists(
+    start_controller: Any, admin: Kube, namespace: str
+) -> None:
+    ns = namespace
+    await start_controller(resync_seconds=1)
+    await admin.create(storage_isvc("waiting", ns, {"key": "team", "path": "models/iris"}))
+
+    async def _reason() -> str | None:
+        got = await admin.get("InferenceService", ns, "waiting")
+        return cond(got, "Ready").get("reason")
+
+    assert await wait_for(_reason, what="a Ready reason") == "StorageSecretNotFound"
+    got = await admin.get("InferenceService", ns, "waiting")
+    assert "Secret storage-config not found" in cond(got, "Ready")["message"]
+    assert await admin.get("Deployment", ns, "waiting-predictor") is None
+    warnings = [e for e in await admin.items("Event", ns) if e["reason"] == "StorageSecretNotFound"]
+    assert warnings and warnings[0]["type"] == "Warning"
+
+    # The wrong key: named as such.
+    await admin.create(storage_config(ns, other=MINIO_ENTRY))
+
+    async def _key_reason() -> str | None:
+        reason = await _reason()
+        return reason if reason == "StorageKeyNotFound" else None
+
+    await wait_for(_key_reason, what="StorageKeyNotFound")
+
+    await admin.patch(
+        "Secret", ns, "storage-config", {"stringData": {"team": json.dumps(MINIO_ENTRY)}}
+    )
+    await wait_for(lambda: admin.get("Deployment", ns, "waiting-predictor"), what="the Deployment")
+    init, _ = await _initializer(admin, ns, "waiting")
+    assert init["args"][0] == "s3://mlpipeline/models/iris"

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kserve_controller.build import storage_spec
 from kserve_controller.config import CredentialsConfig, S3Config
 from kserve_controller.spec import Isvc
 
@@ -46,19 +47,23 @@ S3_SETTINGS = (
 @dataclass(frozen=True)
 class Sources:
     """What the reconcile pass fetched: the service account (None: not found) and the
-    Secrets it needs by name (a name left out: not found)."""
+    Secrets it needs by name (a name left out: not found); for a storage spec, only the
+    `storage-config` Secret (None: not found)."""
 
     service_account: Obj | None = None
     secrets: Mapping[str, Obj] = field(default_factory=dict)
+    storage_config: Obj | None = None
 
 
 @dataclass(frozen=True)
 class Injection:
-    """What the storage initializer gets: env, pod volumes and its own mounts."""
+    """What the storage initializer gets: env, pod volumes and its own mounts; `uri`
+    replaces the storageUri (a storage spec's path resolved against its Secret)."""
 
     env: list[Obj] = field(default_factory=list)
     volumes: list[Obj] = field(default_factory=list)
     mounts: list[Obj] = field(default_factory=list)
+    uri: str | None = None
 
 
 def service_account_name(isvc: Isvc) -> str:
@@ -83,7 +88,13 @@ def secret_names(
 
 
 def inject(isvc: Isvc, sources: Sources, *, config: CredentialsConfig) -> Injection:
-    """Env, volumes and mounts for every Secret of a known kind; other Secrets are skipped."""
+    """Env, volumes and mounts for every Secret of a known kind; other Secrets are skipped.
+
+    A storage spec (`model.storage`) uses its Secret alone, as upstream's webhook does.
+    """
+    if isvc.storage_spec is not None:
+        found = storage_spec.resolve(isvc, secret=sources.storage_config, config=config)
+        return Injection(env=found.env, uri=found.uri)
     env: list[Obj] = []
     volumes: list[Obj] = []
     mounts: list[Obj] = []

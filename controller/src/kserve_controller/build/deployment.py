@@ -97,7 +97,11 @@ def pod(
     containers = container.predictor_containers(
         isvc, runtime=runtime, defaults=config.inference_service.resource
     )
-    creds = credentials.inject(isvc, sources, config=config.credentials) if sources else None
+    creds = None
+    if sources is not None or isvc.storage_spec is not None:
+        creds = credentials.inject(
+            isvc, sources or credentials.Sources(), config=config.credentials
+        )
     storage = storage_initializer.plan(isvc, config=config.storage_initializer, credentials=creds)
     if storage.mount is not None:
         main = containers[0]

@@ -48,7 +48,8 @@ class Storage:
 def injects(isvc: Isvc) -> bool:
     """Whether the pod gets our storage initializer (and so wants storage credentials)."""
     uri = isvc.storage_uri
-    if not uri or uri.startswith("pvc://"):
+    by_spec = (isvc.storage_spec or {}).get("path") is not None
+    if not by_spec and (not uri or uri.startswith("pvc://")):
         return False
     return not any(c.get("name") == NAME for c in isvc.predictor.get("initContainers") or [])
 
@@ -56,7 +57,7 @@ def injects(isvc: Isvc) -> bool:
 def plan(
     isvc: Isvc, *, config: StorageInitializerConfig, credentials: Injection | None = None
 ) -> Storage:
-    uri = isvc.storage_uri
+    uri = (credentials.uri if credentials else None) or isvc.storage_uri
     if not uri:
         return Storage()
     if uri.startswith("pvc://"):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pydantic
 
-from kserve_server.storage import fetch
+from kserve_server.storage import fetch, storage_config
 from kserve_server.storage.errors import StorageError
 from kserve_server.storage.settings import StorageSettings
 
@@ -61,7 +61,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.getLogger("botocore").setLevel(logging.WARNING)
     jobs = pairs(sys.argv[1:] if argv is None else argv)
     try:
-        settings = StorageSettings(http_headers=headers_from_env(os.environ))
+        spec = storage_config.settings_from(
+            os.environ.get("STORAGE_CONFIG"), os.environ.get("STORAGE_OVERRIDE_CONFIG")
+        )
+        settings = StorageSettings(http_headers=headers_from_env(os.environ), **spec)
     except pydantic.ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

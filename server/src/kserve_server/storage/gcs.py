@@ -79,9 +79,15 @@ async def download(uri: str, into: Path, *, settings: StorageSettings, progress:
 
 
 async def _auth_headers(client: aiohttp.ClientSession, settings: StorageSettings) -> dict[str, str]:
-    if settings.google_application_credentials is None:
+    if settings.gcs_service_account is not None:
+        account = gcs_auth.parse(
+            settings.gcs_service_account.get_secret_value(),
+            where="STORAGE_CONFIG base64_service_account",
+        )
+    elif settings.google_application_credentials is not None:
+        account = gcs_auth.load(settings.google_application_credentials)
+    else:
         return {}  # anonymous: public buckets and emulators
-    account = gcs_auth.load(settings.google_application_credentials)
     token = await gcs_auth.access_token(client, account)
     return {"Authorization": f"Bearer {token}"}
 

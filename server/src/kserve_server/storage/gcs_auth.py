@@ -42,10 +42,19 @@ def load(path: Path) -> ServiceAccount:
     """Parse a key file; every failure names the file, never its contents."""
     where = f"GOOGLE_APPLICATION_CREDENTIALS file {path}"
     try:
-        info = json.loads(path.read_text())
+        text = path.read_text()
     except FileNotFoundError as err:
         raise StorageError(f"{where} does not exist") from err
-    except (OSError, ValueError) as err:
+    except OSError as err:
+        raise StorageError(f"{where} is not readable JSON") from err
+    return parse(text, where=where)
+
+
+def parse(text: str, *, where: str) -> ServiceAccount:
+    """Parse a key's JSON; `where` names its source in errors, which never quote it."""
+    try:
+        info = json.loads(text)
+    except ValueError as err:
         raise StorageError(f"{where} is not readable JSON") from err
     kind = info.get("type") if isinstance(info, dict) else None
     if kind != "service_account":

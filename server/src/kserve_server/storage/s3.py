@@ -62,7 +62,13 @@ def client(settings: StorageSettings) -> Any:
         s3={"addressing_style": style},
         max_pool_connections=settings.s3_max_file_concurrency * 10,
     )
-    session = boto3.session.Session(region_name=settings.aws_region or "us-east-1")
+    keys: dict[str, str] = {}
+    if settings.aws_access_key_id is not None and settings.aws_secret_access_key is not None:
+        keys = {
+            "aws_access_key_id": settings.aws_access_key_id.get_secret_value(),
+            "aws_secret_access_key": settings.aws_secret_access_key.get_secret_value(),
+        }
+    session = boto3.session.Session(region_name=settings.aws_region or "us-east-1", **keys)
     if settings.aws_anonymous or session.get_credentials() is None:
         config = config.merge(Config(signature_version=UNSIGNED))
     verify: bool | str = settings.s3_verify_ssl

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AliasChoices, BeforeValidator, ByteSize, Field
+from pydantic import AliasChoices, BeforeValidator, ByteSize, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kserve_server.storage.limits import Limits
@@ -65,10 +65,17 @@ class StorageSettings(BaseSettings):
     google_application_credentials: Path | None = Field(
         None, validation_alias="GOOGLE_APPLICATION_CREDENTIALS"
     )
+    # A storage spec's service-account key (STORAGE_CONFIG's base64_service_account), decoded.
+    gcs_service_account: SecretStr | None = Field(
+        None, validation_alias="STORAGE_GCS_SERVICE_ACCOUNT"
+    )
     # GKE workload identity: asked for a token only after anonymous access is refused.
     gce_metadata_host: str = Field("metadata.google.internal", validation_alias="GCE_METADATA_HOST")
 
-    # s3:// (credentials themselves stay with boto3's own chain: env, profile, IRSA, IMDS)
+    # s3:// (credentials: a storage spec's keys, else boto3's own chain: env, profile, IRSA,
+    # IMDS; read here too so that STORAGE_CONFIG's keys can win over the environment's)
+    aws_access_key_id: SecretStr | None = Field(None, validation_alias="AWS_ACCESS_KEY_ID")
+    aws_secret_access_key: SecretStr | None = Field(None, validation_alias="AWS_SECRET_ACCESS_KEY")
     aws_endpoint_url: str | None = Field(None, validation_alias="AWS_ENDPOINT_URL")
     s3_endpoint: str | None = Field(None, validation_alias="S3_ENDPOINT")
     s3_use_https: bool = Field(True, validation_alias="S3_USE_HTTPS")
