@@ -1,15 +1,20 @@
-"""The initializer with only STORAGE_CONFIG for credentials (a storage spec), against moto."""
+"""The initializer with only STORAGE_CONFIG for credentials (a storage spec): moto S3 and
+the GCS emulator behind a token gate."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import sys
 import uuid
 from pathlib import Path
 
-from storage_servers import S3Server
+from storage_servers import GcsEmulator, GoogleAuthGate, S3Server
+
+from kserve_server.storage import fetch, storage_config
+from kserve_server.storage.settings import StorageSettings
 
 SECRET_KEY = "spec/secret+key/value0000000000000000001"
 MODEL = b"model-bytes" * 1000
@@ -86,3 +91,31 @@ async def test_a_broken_entry_fails_with_one_line_and_no_value(tmp_path: Path) -
         "storage-initializer: error: STORAGE_CONFIG is not a JSON object"
     )
     assert SECRET_KEY not in out
+
+
+async def test_a_gs_entry_key_is_exchanged_for_a_token(
+    gcs_emulator: GcsEmulator,
+    google_gate: GoogleAuthGate,
+    key_file: Path,
+    settings: StorageSettings,
+    tmp_path: Path,
+) -> None:
+    bucket = f"spec-{uuid.uuid4().hex[:8]}"
+    await gcs_emulator.bucket(bucket)
+    await gcs_emulator.put(bucket, "private/model.joblib", MODEL)
+    entry = {
+        "type": "gs",
+        "bucket": bucket,
+        "base64_service_account": base64.b64encode(_read(key_file)).decode(),
+    }
+    values = storage_config.settings_from(json.dumps(entry), None)
+    spec = settings.model_copy(update={"storage_emulator_host": google_gate.url})
+    spec = StorageSettings(**{**spec.model_dump(), **values})
+    await fetch(f"gs://{bucket}/private", tmp_path / "m", settings=spec)
+    assert (tmp_path / "m" / "model.joblib").read_bytes() == MODEL
+    [claims] = google_gate.assertions  # the gate forwards only with the token it issued
+    assert claims["iss"] == "loader@test-project.iam.gserviceaccount.com"
+
+
+def _read(path: Path) -> bytes:
+    return path.read_bytes()

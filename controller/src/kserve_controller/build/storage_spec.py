@@ -95,7 +95,8 @@ def resolve(isvc: Isvc, *, secret: Obj | None, config: CredentialsConfig) -> Res
     if kind not in STORAGE_SPEC_TYPES:
         raise InvalidSpec(
             "InvalidStorageConfig",
-            f"storage type {kind!r} (from {WHERE}) is not one of {', '.join(STORAGE_SPEC_TYPES)}",
+            f"storage type {kind!r} (Secret {name} or {WHERE}.parameters) is not one of "
+            f"{', '.join(STORAGE_SPEC_TYPES)}",
         )
     if params:
         # Go's json.Marshal of a map: keys sorted, no spaces.
