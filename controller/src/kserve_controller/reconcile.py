@@ -19,7 +19,13 @@ from pydantic import ValidationError
 
 from kserve_controller import build, diff, runtimes, spec, status
 from kserve_controller.api.inferenceservice import InferenceServiceSpec
-from kserve_controller.build import credentials, names, storage_initializer, storage_spec
+from kserve_controller.build import (
+    credentials,
+    ingress,
+    names,
+    storage_initializer,
+    storage_spec,
+)
 from kserve_controller.config import ControllerConfig
 from kserve_controller.errors import InvalidSpec
 from kserve_controller.kube.client import Kube
@@ -131,6 +137,7 @@ async def reconcile(key: ObjectKey, *, ctx: Context) -> float | None:
         deployment=observed.get(("Deployment", names.predictor(isvc))),
         others={p: observed.get(("Deployment", names.component(isvc, p))) for p in isvc.extras},
         ingress_obj=observed.get(("Ingress", isvc.name)),
+        entry_service=observed.get(("Service", ingress.entry(isvc))),
         pods=await _pods(ctx, isvc),
         runtime=runtime,
         config=config,

@@ -38,8 +38,10 @@ def compute(
     config: ControllerConfig,
     now: str,
     others: dict[str, Obj | None] | None = None,
+    entry_service: Obj | None = None,
 ) -> Obj:
-    """`deployment`: the predictor's; `others`: the transformer's and explainer's, by component."""
+    """`deployment`: the predictor's; `others`: the transformer's and explainer's, by component;
+    `entry_service`: the Service taking the traffic (its port goes into a headless address)."""
     model_status = _model_status(pods, deployment_available=_available(deployment))
     predictor = _deployment_condition(PREDICTOR_READY, deployment, model_status)
     waiting = ingress_waits_for(isvc, deployment=deployment, others=others or {}, config=config)
@@ -63,8 +65,8 @@ def compute(
         "modelStatus": model_status,
     }
     if waiting is None:
-        status["url"] = ingress.url(isvc, config)
-        status["address"] = {"url": ingress.address_url(isvc)}
+        status["url"] = ingress.url(isvc, config, service=entry_service)
+        status["address"] = {"url": ingress.address_url(isvc, service=entry_service)}
     else:  # as upstream: URLs are set once the Ingress is; earlier ones stay
         status.update({k: isvc.status[k] for k in ("url", "address") if k in isvc.status})
     components: Obj = {}

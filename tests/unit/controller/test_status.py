@@ -117,6 +117,45 @@ def test_cluster_local_predictor_url_is_its_service_address() -> None:
     }
 
 
+def service(*ports: dict[str, Any], headless: bool) -> dict[str, Any]:
+    spec_: dict[str, Any] = {"ports": list(ports)}
+    if headless:
+        spec_["clusterIP"] = "None"
+    return {"metadata": {"name": "sklearn-iris-predictor"}, "spec": spec_}
+
+
+def test_a_headless_entry_service_puts_its_http_target_port_in_the_address() -> None:
+    # no port 80 on a headless Service: callers (an InferenceGraph's router) need the pod's port
+    grpc_first = service(
+        {"name": "h2c", "port": 80, "targetPort": 8081},
+        {"name": "http", "port": 9000, "targetPort": 9000},
+        headless=True,
+    )
+    st = compute(isvc(), deployment=AVAILABLE, ingress_obj=INGRESS, entry_service=grpc_first)
+    assert st["address"] == {"url": "http://sklearn-iris-predictor.ml.svc.cluster.local:9000"}
+    only_grpc = service({"name": "grpc", "port": 80, "targetPort": 8081}, headless=True)
+    st = compute(isvc(), deployment=AVAILABLE, ingress_obj=INGRESS, entry_service=only_grpc)
+    assert st["address"]["url"].endswith(".svc.cluster.local:8080")
+    local = isvc(labels={"networking.kserve.io/visibility": "cluster-local"})
+    plain = service({"name": "p", "port": 80, "targetPort": 8080}, headless=True)
+    st = compute(local, deployment=AVAILABLE, entry_service=plain)
+    assert (
+        st["url"]
+        == st["address"]["url"]
+        == ("http://sklearn-iris-predictor.ml.svc.cluster.local:8080")
+    )
+
+
+def test_a_cluster_ip_entry_service_keeps_the_portless_address() -> None:
+    st = compute(
+        isvc(),
+        deployment=AVAILABLE,
+        ingress_obj=INGRESS,
+        entry_service=service({"name": "p", "port": 80, "targetPort": 8080}, headless=False),
+    )
+    assert st["address"] == {"url": "http://sklearn-iris-predictor.ml.svc.cluster.local"}
+
+
 def test_no_predictor_url_until_the_predictor_is_ready() -> None:
     st = compute(
         isvc(), deployment=deployment(("Available", "False", "MinimumReplicasUnavailable"))

@@ -37,10 +37,10 @@ def host(isvc: Isvc, *, name: str, ingress: IngressConfig) -> str:
     return str(template.render(ingress.domain_template, data=data))
 
 
-def url(isvc: Isvc, config: ControllerConfig) -> str:
+def url(isvc: Isvc, config: ControllerConfig, *, service: Obj | None = None) -> str:
     """`status.url`: the external URL, or the cluster address when cluster-local."""
     if cluster_local(isvc, config):
-        return address_url(isvc)
+        return address_url(isvc, service=service)
     return f"{config.ingress.url_scheme}://{host(isvc, name=isvc.name, ingress=config.ingress)}"
 
 
@@ -49,8 +49,20 @@ def entry(isvc: Isvc) -> str:
     return names.component(isvc, "transformer" if "transformer" in isvc.extras else "predictor")
 
 
-def address_url(isvc: Isvc) -> str:
-    return f"http://{entry(isvc)}.{isvc.namespace}.svc.cluster.local"
+def address_url(isvc: Isvc, *, service: Obj | None = None) -> str:
+    """`status.address.url`: the entry Service's cluster address. A headless Service (the
+    config's `serviceClusterIPNone`) has no port 80 to map, so its first non-gRPC target port
+    is named, as upstream does (8080 when it lists none)."""
+    address = f"http://{entry(isvc)}.{isvc.namespace}.svc.cluster.local"
+    spec = (service or {}).get("spec") or {}
+    if spec.get("clusterIP") != "None":
+        return address
+    http = [
+        p.get("targetPort", p.get("port"))
+        for p in spec.get("ports") or []
+        if not any(tag in (p.get("name") or "") for tag in ("grpc", "h2c"))
+    ]
+    return f"{address}:{http[0] if http else 8080}"
 
 
 def component_url(isvc: Isvc, part: str, config: ControllerConfig) -> str:
