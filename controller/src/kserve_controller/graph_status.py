@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kserve_controller import conditions
 from kserve_controller.build import template
 from kserve_controller.config import ControllerConfig
 
@@ -65,34 +66,10 @@ def is_ready(status: Obj) -> bool:
 
 
 def _ready(deployment: Obj | None) -> Obj:
-    if deployment is None:
-        return _cond(READY, "False", "DeploymentNotCreated", "Deployment not created yet")
-    name = deployment["metadata"]["name"]
-    conds = {c.get("type"): c for c in (deployment.get("status") or {}).get("conditions") or []}
-    available = conds.get("Available")
-    if available and available.get("status") == "True":
-        return _cond(READY, "True")
-    for kind, bad in (("ReplicaFailure", "True"), ("Progressing", "False")):
-        cond = conds.get(kind)
-        if cond and cond.get("status") == bad:
-            return _cond(READY, "False", cond.get("reason", kind), cond.get("message", ""))
-    if available is not None:
-        return _cond(
-            READY,
-            "False",
-            available.get("reason", "MinimumReplicasUnavailable"),
-            available.get("message", f"Deployment {name} is not available yet"),
-        )
-    return _cond(READY, "Unknown", "DeploymentPending", f"Deployment {name} is starting")
+    return conditions.from_deployment(READY, deployment)
 
 
-def _cond(kind: str, state: str, reason: str = "", message: str = "") -> Obj:
-    out: Obj = {"type": kind, "status": state}
-    if reason:
-        out["reason"] = reason
-    if message:
-        out["message"] = message
-    return out
+_cond = conditions.condition
 
 
 def _stamped(conds: list[Obj], *, previous: Obj, now: str) -> list[Obj]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
+from kserve_controller import conditions
 from kserve_controller.api.inferenceservice import FailureReason
 from kserve_controller.build import ingress, storage_initializer
 from kserve_controller.config import ControllerConfig
@@ -140,13 +141,8 @@ def not_ready_reasons(status: Obj) -> list[str]:
     ]
 
 
-def _cond(kind: str, state: str, reason: str = "", message: str = "") -> Obj:
-    out: Obj = {"type": kind, "status": state}
-    if reason:
-        out["reason"] = reason
-    if message:
-        out["message"] = message
-    return out
+_cond = conditions.condition
+_available = conditions.available
 
 
 def _with_ready(conds: list[Obj], *, previous: Obj, now: str) -> list[Obj]:
@@ -168,34 +164,12 @@ def _with_ready(conds: list[Obj], *, previous: Obj, now: str) -> list[Obj]:
     return out
 
 
-def _available(deployment: Obj | None) -> bool:
-    conds = ((deployment or {}).get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Available" and c.get("status") == "True" for c in conds)
-
-
 def _deployment_condition(kind: str, deployment: Obj | None, model_status: Obj) -> Obj:
-    if deployment is None:
-        return _cond(kind, "False", "DeploymentNotCreated", "Deployment not created yet")
-    name = deployment["metadata"]["name"]
-    conds = {c.get("type"): c for c in (deployment.get("status") or {}).get("conditions") or []}
-    failure = model_status.get("lastFailureInfo")
-    available = conds.get("Available")
-    if available and available.get("status") == "True":
-        return _cond(kind, "True")
-    if failure and model_status.get("transitionStatus") == "BlockedByFailedLoad":
-        return _cond(kind, "False", "ModelLoadFailed", failure.get("message", ""))
-    for dep_kind, bad in (("ReplicaFailure", "True"), ("Progressing", "False")):
-        cond = conds.get(dep_kind)
-        if cond and cond.get("status") == bad:
-            return _cond(kind, "False", cond.get("reason", dep_kind), cond.get("message", ""))
-    if available is not None:
-        return _cond(
-            kind,
-            "False",
-            available.get("reason", "MinimumReplicasUnavailable"),
-            available.get("message", f"Deployment {name} is not available yet"),
-        )
-    return _cond(kind, "Unknown", "DeploymentPending", f"Deployment {name} is starting")
+    failure: Obj = model_status.get("lastFailureInfo") or {}
+    blocked = bool(failure) and model_status.get("transitionStatus") == "BlockedByFailedLoad"
+    return conditions.from_deployment(
+        kind, deployment, load_failure=str(failure.get("message", "")) if blocked else None
+    )
 
 
 def _model_status(pods: list[Obj], *, deployment_available: bool) -> Obj:
