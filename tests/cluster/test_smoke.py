@@ -145,10 +145,21 @@ def test_model_server_pod_runs_with_a_pod_ip_from_our_registry(iris: dict[str, o
 
 def test_service_answers_by_dns_name_from_another_pod(namespace: str, iris: object) -> None:
     url = f"http://iris.{namespace}.svc.cluster.local/v1/models/iris:predict"
-    script = (
-        "import json, urllib.request as u; "
-        f"r = u.urlopen(u.Request({url!r}, data=json.dumps({{'instances': {ROWS}}}).encode(), "
-        "headers={'Content-Type': 'application/json'}), timeout=10); print(r.read().decode())"
+    # kube-proxy programs a new Service's endpoints a moment after the pod is Ready (until then
+    # it REJECTs: connection refused), so the client retries for up to 30 s, as a caller would.
+    script = "\n".join(
+        [
+            "import json, sys, time, urllib.error, urllib.request as u",
+            f"req = u.Request({url!r}, data=json.dumps({{'instances': {ROWS}}}).encode(),",
+            "                headers={'Content-Type': 'application/json'})",
+            "for attempt in range(30):",
+            "    try:",
+            "        print(u.urlopen(req, timeout=10).read().decode()); break",
+            "    except urllib.error.URLError as err:",
+            "        print(f'attempt {attempt + 1}: {err}', file=sys.stderr); time.sleep(1)",
+            "else:",
+            "    sys.exit('no answer in 30 attempts')",
+        ]
     )
     apply(
         {
@@ -173,9 +184,10 @@ def test_service_answers_by_dns_name_from_another_pod(namespace: str, iris: obje
         check=False,
     )
     logs = kubectl("logs", "-n", namespace, "client", check=False)
+    answer = [line for line in logs.splitlines() if line.startswith("{")]
     phase = kubectl("get", "-n", namespace, "pod/client", "-o", "jsonpath={.status.phase}")
     assert phase == "Succeeded", f"client pod {phase}: {logs}"
-    assert json.loads(logs)["predictions"] == [1, 1]
+    assert json.loads(answer[-1])["predictions"] == [1, 1]
 
 
 def _free_port() -> int:

@@ -65,8 +65,19 @@ def test_the_switch_routes_each_request_to_its_model(
     with port_forward(cli, NS, f"svc/{GRAPH}", 80) as port:
         t0 = time.monotonic()
         url = f"http://localhost:{port}/"
-        rows = curl(cli, "-s", url, *JSON, "-d", json.dumps({"instances": [iris_row]}))
-        text = curl(cli, "-s", url, *JSON, "-d", json.dumps({"instances": [sentence]}))
+
+        def routed(body: dict[str, Any]) -> Any:
+            # the models' Services are reached through kube-proxy, which may still be
+            # programming them when the graph turns Ready: the router answers 502 until then
+            answer = curl(cli, "-s", url, *JSON, "-d", json.dumps(body))
+            return answer if "predictions" in answer else None
+
+        rows = wait_for(
+            "the iris row routed", lambda: routed({"instances": [iris_row]}), timeout=60
+        )
+        text = wait_for(
+            "the sentence routed", lambda: routed({"instances": [sentence]}), timeout=60
+        )
         timeline.add(
             "InferenceGraph: port-forward -> two routed predictions", time.monotonic() - t0
         )
