@@ -214,6 +214,7 @@ def test_model_server_serves_iris_on_loopback(
         "--model_name=iris",
         "--model_dir=/mnt/models",
         f"--http_port={port}",
+        "--grpc_port=0",  # host network: never the fixed 8081 another process may hold
         f"--framework={framework}",
         "--host=127.0.0.1",
         options=("-v", f"{models}:/mnt/models:ro"),
