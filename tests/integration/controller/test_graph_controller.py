@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from controller_env import REPO, cond, isvc, wait_for
+from controller_env import REPO, cond, isvc, make_available, wait_for
 
 from kserve_controller.kube.client import Kube
 
@@ -29,32 +29,6 @@ def example_graph(namespace: str) -> dict[str, Any]:
     graph = next(yaml.safe_load_all(EXAMPLE.read_text()))
     graph["metadata"]["namespace"] = namespace
     return dict(graph)
-
-
-async def make_available(admin: Kube, ns: str, name: str) -> None:
-    now = "2026-01-01T00:00:00Z"
-    status = {
-        "observedGeneration": 1,
-        "replicas": 1,
-        "readyReplicas": 1,
-        "availableReplicas": 1,
-        "conditions": [
-            {
-                "type": "Available",
-                "status": "True",
-                "reason": "MinimumReplicasAvailable",
-                "message": "Deployment has minimum availability.",
-                "lastUpdateTime": now,
-                "lastTransitionTime": now,
-            }
-        ],
-    }
-    await admin.request(
-        "PATCH",
-        f"/apis/apps/v1/namespaces/{ns}/deployments/{name}/status",
-        body={"status": status},
-        content_type="application/merge-patch+json",
-    )
 
 
 async def graph_args(admin: Kube, ns: str) -> dict[str, Any] | None:

@@ -33,6 +33,13 @@ CONTAINERS_NO_PYTHONPATH = Cel(
     rule="self.all(c, !has(c.env) || c.env.all(e, e.name != 'PYTHONPATH'))",
     message="env: PYTHONPATH must not be set: it would replace the model server's own path",
 )
+# Containers and initContainers of a component's pod: bounded, and PYTHONPATH refused.
+ContainerList = Annotated[
+    list[Container],
+    Field(max_length=MAX_CONTAINERS),
+    Nested(("items", "properties", "env"), (("maxItems", MAX_ENV),)),
+    CONTAINERS_NO_PYTHONPATH,
+]
 
 
 class MetricTarget(KubeModel):
@@ -179,25 +186,9 @@ class PodSpecFields(InlineKubeModel):
     inline_definition: ClassVar[str] = k8s_fields.POD_SPEC_DEFINITION
     inline_fields: ClassVar[frozenset[str]] = k8s_fields.POD_SPEC
 
-    containers: (
-        Annotated[
-            list[Container],
-            Field(max_length=MAX_CONTAINERS),
-            Nested(("items", "properties", "env"), (("maxItems", MAX_ENV),)),
-            CONTAINERS_NO_PYTHONPATH,
-        ]
-        | None
-    ) = None
+    containers: ContainerList | None = None
     """Custom containers; without a model or framework they are the predictor (custom predictor)."""
-    init_containers: (
-        Annotated[
-            list[Container],
-            Field(max_length=MAX_CONTAINERS),
-            Nested(("items", "properties", "env"), (("maxItems", MAX_ENV),)),
-            CONTAINERS_NO_PYTHONPATH,
-        ]
-        | None
-    ) = None
+    init_containers: ContainerList | None = None
     volumes: list[Volume] | None = None
     service_account_name: str | None = None
     node_selector: dict[str, str] | None = None
