@@ -1,12 +1,10 @@
-"""Wires watches → queue → reconcile; serves health and metrics; leads or stands by.
+"""Wires the controllers (controllers.CONTROLLERS) to watches and engines; serves health and
+metrics; leads or stands by.
 
-Watches: InferenceServices (all namespaces or the configured ones), the objects they own
-(Deployment, Service, HPA, Ingress and their pods, by label), ServingRuntimes and
-ClusterServingRuntimes (re-reconcile what they affect), ServiceAccounts (storage credentials:
-re-reconcile the InferenceServices that run as one) and the inferenceservice-config
-ConfigMap (applied without a restart). Secrets are never watched or cached: each pass reads
-the few it needs by name, so a Secret edited in place is seen on the next pass (an event of
-the InferenceService, its pods or its ServiceAccount, or the periodic resync).
+Each controller declares the kinds it watches (`sources`); the manager opens one watch per
+(kind, selector, namespace), shared by every controller that needs it, and routes each event
+to the keys it concerns. The inferenceservice-config ConfigMap is watched here: applied
+without a restart, it re-reconciles everything. Secrets are never watched or cached.
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -23,22 +21,41 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kserve_controller import config as config_mod
 from kserve_controller import metrics as metrics_mod
-from kserve_controller import status
-from kserve_controller.build import credentials, names
+from kserve_controller.controllers import CONTROLLERS
+from kserve_controller.engine import Context, Engine, Source
 from kserve_controller.errors import ConfigError
-from kserve_controller.graphs import GraphController
+from kserve_controller.kube import resources
 from kserve_controller.kube.client import Kube
 from kserve_controller.kube.events import Recorder
 from kserve_controller.kube.watch import Watch
 from kserve_controller.leader import LeaderElector, LeaseLost
-from kserve_controller.queue import WorkQueue
-from kserve_controller.reconcile import Context, ObjectKey, reconcile
+from kserve_controller.reads import Reads
 from kserve_controller.settings import ControllerSettings
 
 Obj = dict[str, Any]
 log = logging.getLogger(__name__)
 
-OWNED = ("Deployment", "Service", "HorizontalPodAutoscaler", "Ingress", "Pod")
+PRIMARY_SYNC_SECONDS = 30.0  # then serve anyway: a missing CRD must not keep us unready
+
+
+@dataclass
+class Route:
+    """One watch and the (engine, source) pairs its events go to."""
+
+    watch: Watch
+    targets: list[tuple[Engine, Source]] = field(default_factory=list)
+
+    @property
+    def primary(self) -> bool:
+        return any(s.kind == e.kind for e, s in self.targets)
+
+    @property
+    def optional(self) -> bool:
+        return all(s.optional for _, s in self.targets)
+
+    @property
+    def waited(self) -> bool:
+        return any(s.wait for _, s in self.targets)
 
 
 class Manager:
@@ -48,26 +65,25 @@ class Manager:
         self.metrics = metrics_mod.create()
         self.ready = False
         self.stopping = asyncio.Event()
-        self._background: set[asyncio.Task[Any]] = set()
-        self.queue: WorkQueue[ObjectKey] = WorkQueue(
-            self._reconcile, workers=settings.workers, on_error=self._failed
+        self.reads = Reads(kube)
+        self.ctx = Context(
+            kube=kube,
+            reads=self.reads,
+            recorder=Recorder(kube),
+            config=config_mod.ControllerConfig(),
+            namespace=settings.namespace,
+            on_write=lambda verb, kind: self.metrics.writes.labels(verb, kind).inc(),
         )
+        self.engines = [
+            Engine(cls(self.ctx), workers=settings.workers, metrics=self.metrics)
+            for cls in CONTROLLERS
+        ]
+        self.routes: dict[tuple[str, str | None, str | None], Route] = {}
         namespaces: list[str | None] = list(settings.namespaces) or [None]
-        selector = names.ISVC_LABEL
-        self.isvcs = [
-            Watch(kube, "InferenceService", namespace=n, handler=self._on_isvc) for n in namespaces
-        ]
-        self.owned = [
-            Watch(kube, kind, namespace=n, label_selector=selector, handler=self._on_owned)
-            for kind in OWNED
-            for n in namespaces
-        ]
-        self.service_accounts = [
-            Watch(kube, "ServiceAccount", namespace=n, handler=self._on_service_account)
-            for n in namespaces
-        ]
-        self.runtimes = Watch(kube, "ServingRuntime", handler=self._on_runtime)
-        self.cluster_runtimes = Watch(kube, "ClusterServingRuntime", handler=self._on_runtime)
+        for engine in self.engines:
+            for source in engine.controller.sources():
+                for namespace in namespaces if source.scope == "watched" else [None]:
+                    self._route(engine, source, namespace)
         self.configmap = Watch(
             kube,
             "ConfigMap",
@@ -75,20 +91,6 @@ class Manager:
             field_selector=f"metadata.name={config_mod.CONFIGMAP_NAME}",
             handler=self._on_config,
         )
-        # With one namespace set, each kind has one watch: reads come from its cache.
-        watches = [*self.isvcs, *self.owned, *self.service_accounts]
-        caches = {w.kind: w for w in watches} if len(namespaces) == 1 else {}
-        self.ctx = Context(
-            kube=kube,
-            recorder=Recorder(kube),
-            config=config_mod.ControllerConfig(),
-            namespace=settings.namespace,
-            serving_runtimes=self.runtimes,
-            cluster_runtimes=self.cluster_runtimes,
-            caches=caches,
-            on_write=lambda verb, kind: self.metrics.writes.labels(verb, kind).inc(),
-        )
-        self.graphs = GraphController(self.ctx, namespaces=namespaces, workers=settings.workers)
         self.elector = LeaderElector(
             kube,
             namespace=settings.namespace,
@@ -99,41 +101,47 @@ class Manager:
             retry_period=settings.retry_period_seconds,
         )
 
-    # -- event handlers: map every event to the InferenceService keys it affects ---------
+    def _route(self, engine: Engine, source: Source, namespace: str | None) -> None:
+        at = (source.kind, source.label_selector, namespace)
+        route = self.routes.get(at)
+        if route is None:
+            targets: list[tuple[Engine, Source]] = []
+            watch = Watch(
+                self.kube,
+                source.kind,
+                namespace=namespace,
+                label_selector=source.label_selector,
+                handler=lambda kind, obj: self._on_event(targets, obj),
+            )
+            route = self.routes[at] = Route(watch, targets)
+        if source.cached and not any(s.cached for _, s in route.targets):
+            self.reads.add(route.watch)
+        route.targets.append((engine, source))
 
-    def _on_isvc(self, kind: str, obj: Obj) -> None:
-        meta = obj["metadata"]
-        self.queue.add(ObjectKey(meta["namespace"], meta["name"]))
-        if kind != "RESYNC":
-            self.graphs.on_isvc(kind, obj)  # graphs wait for the services they name
+    # -- helpers for callers and tests -----------------------------------------------------
 
-    def _on_owned(self, kind: str, obj: Obj) -> None:
-        meta = obj["metadata"]
-        owner = (meta.get("labels") or {}).get(names.ISVC_LABEL)
-        if owner:
-            self.queue.add(ObjectKey(meta["namespace"], owner))
+    def engine(self, kind: str) -> Engine:
+        return next(e for e in self.engines if e.kind == kind)
 
-    def _on_runtime(self, kind: str, obj: Obj) -> None:
-        name, namespace = obj["metadata"]["name"], obj["metadata"].get("namespace")
-        field = "servingRuntimeName" if namespace else "clusterServingRuntimeName"
-        for watch in self.isvcs:
-            for isvc in watch.objects(namespace):
-                st = isvc.get("status") or {}
-                if st.get(field) == name or not status.is_ready(st):
-                    self._on_isvc(kind, isvc)
+    def primary_watches(self, kind: str) -> list[Watch]:
+        return [r.watch for r in self.routes.values() if r.watch.kind == kind and r.primary]
 
-    def _on_service_account(self, kind: str, obj: Obj) -> None:
-        name, namespace = obj["metadata"]["name"], obj["metadata"]["namespace"]
-        for watch in self.isvcs:
-            for isvc in watch.objects(namespace):
-                spec = isvc.get("spec") or {}
-                parts = [spec.get(p) or {} for p in ("predictor", "transformer", "explainer")]
-                accounts = {
-                    p.get("serviceAccountName") or credentials.DEFAULT_SERVICE_ACCOUNT
-                    for p in parts
-                }
-                if name in accounts:
-                    self._on_isvc(kind, isvc)
+    def resync(self, kind: str | None = None) -> None:
+        for engine in self.engines:
+            if kind is None or engine.kind == kind:
+                engine.resync()
+
+    async def wait_idle(self) -> None:
+        """Until no engine has work queued, running or scheduled."""
+        while not all(e.queue.idle for e in self.engines):
+            await asyncio.gather(*(e.queue.wait_idle() for e in self.engines))
+
+    # -- events ------------------------------------------------------------------------------
+
+    def _on_event(self, targets: list[tuple[Engine, Source]], obj: Obj) -> None:
+        for engine, source in targets:
+            for key in source.keys(obj, self.reads):
+                engine.queue.add(key)
 
     def _on_config(self, kind: str, obj: Obj) -> None:
         data = None if kind == "DELETED" else obj.get("data")
@@ -150,37 +158,6 @@ class Manager:
             config_mod.CONFIGMAP_NAME,
         )
         self.resync()
-
-    def resync(self) -> None:
-        for watch in self.isvcs:
-            for isvc in watch.objects():
-                self._on_isvc("RESYNC", isvc)
-        self.graphs.resync()
-
-    # -- work ----------------------------------------------------------------------------
-
-    async def _reconcile(self, key: ObjectKey) -> float | None:
-        started = time.perf_counter()
-        try:
-            result = await reconcile(key, ctx=self.ctx)
-            self.metrics.reconciles.labels("success").inc()
-            return result
-        finally:
-            self.metrics.duration.observe(time.perf_counter() - started)
-            self.metrics.queue_depth.set(self.queue.depth)
-
-    def _failed(self, key: ObjectKey, err: Exception) -> None:
-        self.metrics.errors.inc()
-        self.metrics.reconciles.labels("error").inc()
-        log.warning("Reconcile of inference service %s failed, will retry: %s", key, err)
-        cached = self.ctx.caches.get("InferenceService")
-        obj = cached.get(key.namespace, key.name) if cached is not None else None
-        if obj is not None:  # say it where users look: kubectl describe isvc
-            task = asyncio.create_task(
-                self.ctx.recorder.event(obj, kind="Warning", reason="Failed", message=str(err))
-            )
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -201,67 +178,69 @@ class Manager:
                 await runner.cleanup()
 
     async def _lead(self) -> None:
-        first = [
-            self.configmap,
-            self.runtimes,
-            self.cluster_runtimes,
-            *self.owned,
-        ]
-        tasks = [asyncio.create_task(w.run(), name=repr(w)) for w in first]
-        accounts = {w: asyncio.create_task(w.run(), name=repr(w)) for w in self.service_accounts}
-        # Caches first, so the first reconciles see runtimes, config and pods.
-        await asyncio.gather(*(w.synced.wait() for w in first))
-        tasks += await self._service_account_watches(accounts)
-        tasks += [asyncio.create_task(w.run(), name=repr(w)) for w in self.isvcs]
-        tasks.append(asyncio.create_task(self.queue.run(), name="workers"))
-        tasks += self.graphs.tasks()  # InferenceGraphs: own watches and queue
-        tasks.append(asyncio.create_task(self._resync_every(), name="resync"))
+        routes = list(self.routes.values())
+        first = [self.configmap, *(r.watch for r in routes if not r.primary and not r.optional)]
+        tasks = [_task(w.run(), repr(w)) for w in first]
+        optional = {r.watch: _task(r.watch.run(), repr(r.watch)) for r in routes if r.optional}
+        # Caches first, so the first passes see runtimes, config and pods.
+        waited = [self.configmap, *(r.watch for r in routes if r.waited and r.watch in first)]
+        await asyncio.gather(*(w.synced.wait() for w in waited))
+        tasks += await self._optional_watches(optional)
+        primaries = [r.watch for r in routes if r.primary]
+        tasks += [_task(w.run(), repr(w)) for w in primaries]
+        workers = [_task(e.queue.run(), f"{e.kind} workers") for e in self.engines]
+        tasks.append(_task(self._resync_every(), "resync"))
         if self.settings.leader_elect:
-            tasks.append(asyncio.create_task(self.elector.hold(), name="lease"))
+            tasks.append(_task(self.elector.hold(), "lease"))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                asyncio.gather(*(w.synced.wait() for w in primaries)), PRIMARY_SYNC_SECONDS
+            )
         self.ready = True
         log.info("Controller started: %d workers", self.settings.workers)
         stop = asyncio.create_task(self.stopping.wait())
         try:
-            done, _ = await asyncio.wait([stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            everything = [stop, *tasks, *workers]
+            done, _ = await asyncio.wait(everything, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 if task is not stop and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
         finally:
             stop.cancel()
             for task in tasks:
-                if task.get_name() != "workers":
-                    task.cancel()
-            workers = next(t for t in tasks if t.get_name() == "workers")
+                task.cancel()
             # Let passes in flight finish (bounded), then stop the workers.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
-                    asyncio.shield(self.queue.wait_idle()), self.settings.shutdown_timeout_seconds
+                    asyncio.shield(self.wait_idle()), self.settings.shutdown_timeout_seconds
                 )
-            workers.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*tasks, *workers, return_exceptions=True)
 
-    async def _service_account_watches(
+    async def _optional_watches(
         self, running: dict[Watch, asyncio.Task[None]]
     ) -> list[asyncio.Task[None]]:
-        """The ServiceAccount watches that RBAC allows; the others are stopped, not waited on.
-
-        They came with storage credentials: a ClusterRole from an older chart forbids them,
-        and the controller must still serve (reads of a service account then go by GET).
-        """
+        """The optional watches that RBAC allows; the others are stopped, not waited on, and
+        reads of their kind go by GET (if RBAC allows that)."""
         kept = []
         for watch, task in running.items():
             if await watch.synced_or_refused():
                 kept.append(task)
                 continue
             task.cancel()
-            self.ctx.caches.pop(watch.kind, None)
+            self.reads.discard(watch)
+            res = resources.of(watch.kind)
+            group = res.api_version.rpartition("/")[0] or "core"
+            hints = {s.hint for r in self.routes.values() if r.watch is watch for _, s in r.targets}
             log.error(
-                "RBAC: the controller may not list and watch serviceaccounts (core API group) "
-                "in %s: %s. Storage credentials are read from service accounts with get, if "
-                "allowed; upgrade the kserve chart (its ClusterRole grants get, list, watch on "
-                "serviceaccounts and get on secrets)",
+                "RBAC: the controller may not list and watch %s (%s API group) in %s: %s. "
+                "They are read with get, if allowed; %s",
+                res.plural,
+                group,
                 watch.namespace or "all namespaces",
                 watch.forbidden.message if watch.forbidden else "forbidden",
+                "; ".join(sorted(h for h in hints if h)) or "upgrade the kserve chart",
             )
         return kept
 
@@ -285,7 +264,7 @@ class Manager:
 
     async def _serve_metrics(self) -> web.AppRunner:
         async def serve(_: web.Request) -> web.Response:
-            self.metrics.queue_depth.set(self.queue.depth)
+            self.metrics.queue_depth.set(sum(e.queue.depth for e in self.engines))
             body = generate_latest(self.metrics.registry)
             return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -299,6 +278,10 @@ async def _start(app: web.Application, host: str, port: int) -> web.AppRunner:
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner
+
+
+def _task(work: Any, name: str) -> asyncio.Task[Any]:
+    return asyncio.create_task(work, name=name)
 
 
 async def _until(work: Any, stop: asyncio.Event) -> bool:

@@ -47,6 +47,11 @@ class WorkQueue(Generic[K]):
         """Keys waiting to run now (not counting delayed retries)."""
         return len(self._queued)
 
+    @property
+    def idle(self) -> bool:
+        """Nothing queued, running or scheduled."""
+        return self._idle.is_set()
+
     def add(self, key: K, *, after: float = 0.0) -> None:
         if after > 0:
             self._add_later(key, after)

@@ -176,10 +176,10 @@ class Running:
     async def settled(self) -> None:
         """Caches synced and nothing left to do (queue idle)."""
         await wait_for(lambda: self.manager.ready, what="controller ready")
-        for watch in self.manager.isvcs:
+        for watch in self.manager.primary_watches("InferenceService"):
             await asyncio.wait_for(watch.synced.wait(), 30)
         await asyncio.sleep(0.3)  # let the first events reach the queue
-        await asyncio.wait_for(self.manager.queue.wait_idle(), 30)
+        await asyncio.wait_for(self.manager.wait_idle(), 30)
 
     async def stop(self) -> None:
         self.manager.stopping.set()

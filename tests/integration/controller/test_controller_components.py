@@ -37,7 +37,7 @@ async def _ready(admin: Kube, ns: str, name: str) -> dict[str, Any] | None:
 
 async def _settle(running: Any) -> None:
     await asyncio.sleep(0.3)  # let the last watch events reach the queue
-    await asyncio.wait_for(running.manager.queue.wait_idle(), 30)
+    await asyncio.wait_for(running.manager.wait_idle(), 30)
 
 
 async def test_transformer_gets_its_objects_and_takes_the_traffic(

@@ -103,15 +103,15 @@ async def test_example_graph_waits_for_its_services_then_runs_and_turns_ready(
     assert cond(graph, "Stopped")["status"] == "False"
 
     # Settled: another pass over every graph writes nothing (no update loop).
-    await asyncio.wait_for(run.manager.graphs.queue.wait_idle(), 30)
+    await asyncio.wait_for(run.manager.engine("InferenceGraph").queue.wait_idle(), 30)
     before = run.writes()
     versions = [
         (await admin.get(k, ns, NAME) or {})["metadata"]["resourceVersion"]
         for k in ("InferenceGraph", *OWNED)
     ]
-    run.manager.graphs.resync()
+    run.manager.resync("InferenceGraph")
     await asyncio.sleep(0.3)  # let the resync reach the queue
-    await asyncio.wait_for(run.manager.graphs.queue.wait_idle(), 30)
+    await asyncio.wait_for(run.manager.engine("InferenceGraph").queue.wait_idle(), 30)
     assert run.writes() == before
     assert versions == [
         (await admin.get(k, ns, NAME) or {})["metadata"]["resourceVersion"]

@@ -76,6 +76,10 @@ class Watch:
             obj.get("metadata", {}).pop("managedFields", None)
             self._known[key] = obj
 
+    def forget(self, obj: Obj) -> None:
+        """Drop an object we just deleted (its DELETED event follows)."""
+        self._known.pop(_key(obj), None)
+
     async def synced_or_refused(self) -> bool:
         """Wait for the first complete list: True, or False if RBAC refused it first."""
         waits = [asyncio.ensure_future(e.wait()) for e in (self.synced, self._refused)]

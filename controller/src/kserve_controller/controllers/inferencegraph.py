@@ -1,0 +1,106 @@
+"""InferenceGraph on the engine: the router's Deployment, Service and HPA (build/graph.py).
+
+Each `serviceName` step resolves to the InferenceService's predict URL, so a graph waits for
+the InferenceServices it names and is looked at again when one of them changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from kserve_controller import graph_status
+from kserve_controller.api.inferencegraph import InferenceGraphSpec
+from kserve_controller.build import graph as build
+from kserve_controller.config import normalize_mode
+from kserve_controller.engine import (
+    Controller,
+    Event,
+    ObjectKey,
+    Observed,
+    Plan,
+    Source,
+    invalid_from_validation,
+)
+from kserve_controller.errors import InvalidSpec, NotServed, Waiting
+from kserve_controller.reads import Reads
+
+Obj = dict[str, Any]
+
+MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
+
+
+class InferenceGraphController(Controller):
+    kind = build.KIND
+    spoken = "inference graph"
+    owner_label = build.GRAPH_LABEL
+    owned = ("Deployment", "Service", "HorizontalPodAutoscaler")
+
+    def sources(self) -> list[Source]:
+        return [*super().sources(), Source("InferenceService", keys=graphs_naming)]
+
+    async def plan(self, obj: Obj) -> Plan:
+        check(obj)
+        urls = await self._service_urls(obj)
+        resolved = build.resolved_spec(obj, urls)
+        desired = build.all_objects(obj, spec=resolved, config=self.ctx.config)
+        kinds = {o["kind"] for o in desired}
+        name = obj["metadata"]["name"]
+        return Plan(desired, unwanted=[(k, name) for k in self.owned if k not in kinds])
+
+    async def _service_urls(self, graph: Obj) -> dict[str, str]:
+        namespace = graph["metadata"]["namespace"]
+        urls: dict[str, str] = {}
+        for name in sorted(build.service_names(graph)):
+            isvc = await self.ctx.reads.get("InferenceService", namespace, name)
+            if isvc is None:
+                message = f"InferenceService {name} not found in namespace {namespace}"
+                raise Waiting("ServiceNotFound", message)
+            url = build.predict_url(isvc)
+            if url is None:
+                raise Waiting("ServiceNotReady", f"InferenceService {name} has no address yet")
+            urls[name] = url
+        return urls
+
+    def status(self, obj: Obj, plan: Plan, observed: Observed) -> Obj:
+        deployment = observed.get(("Deployment", obj["metadata"]["name"]))
+        return graph_status.compute(
+            obj, deployment=deployment, config=self.ctx.config, now=self.ctx.now()
+        )
+
+    def invalid_status(self, obj: Obj, err: NotServed) -> Obj:
+        return graph_status.not_ready(
+            obj, reason=err.reason, message=err.message, now=self.ctx.now()
+        )
+
+    def announce(self, obj: Obj, old: Obj, new: Obj) -> list[Event]:
+        if graph_status.is_ready(new) and not graph_status.is_ready(old):
+            message = f"InferenceGraph [{obj['metadata']['name']}] is Ready"
+            return [Event("Normal", "InferenceGraphReady", message)]
+        return []
+
+
+def check(raw: Obj) -> None:
+    try:
+        InferenceGraphSpec.model_validate(raw.get("spec") or {})
+    except ValidationError as err:
+        raise invalid_from_validation(err, reason="InvalidGraph") from err
+    build.check(raw)
+    mode = (raw["metadata"].get("annotations") or {}).get(MODE_ANNOTATION)
+    if mode and normalize_mode(mode) != "Standard":
+        raise InvalidSpec(
+            "ServerlessModeRejected",
+            f"deployment mode {mode} is not supported for InferenceGraphs: "
+            "use RawDeployment (Standard)",
+        )
+
+
+def graphs_naming(isvc: Obj, reads: Reads) -> list[ObjectKey]:
+    """The graphs of the InferenceService's namespace with a step naming it."""
+    name, namespace = isvc["metadata"]["name"], isvc["metadata"]["namespace"]
+    return [
+        ObjectKey.of(graph)
+        for graph in reads.cached(build.KIND, namespace)
+        if name in build.service_names(graph)
+    ]
