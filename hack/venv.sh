@@ -22,6 +22,6 @@ export UV_CACHE_DIR="$cache/uv"
 # PYTHONDONTWRITEBYTECODE set, importing scikit-learn otherwise costs ~4 s of CPU every time).
 "$uv" pip install -q --compile-bytecode --python .venv/bin/python \
   -r hack/requirements-dev.txt \
-  -e "server[sklearn,xgboost,lightgbm,storage]" -e controller -e local
+  -e "server[sklearn,xgboost,lightgbm,onnx,storage]" -e controller -e local
 touch .venv/.stamp
 echo "venv: ready (.venv)"

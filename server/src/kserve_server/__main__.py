@@ -31,22 +31,29 @@ def strtobool(value: str) -> bool:
 
 
 def parser() -> argparse.ArgumentParser:
+    from kserve_server.settings import FRAMEWORKS
+
     p = argparse.ArgumentParser(
         prog="kserve-model-server",
-        description="Serve a scikit-learn, XGBoost or LightGBM model over KServe V1 and V2 "
-        "(REST and gRPC).",
+        description="Serve a scikit-learn, XGBoost, LightGBM or ONNX model (or a Triton model "
+        "repository) over KServe V1 and V2 (REST and gRPC).",
     )
     add = p.add_argument
     add("--model_name", default="model", help="name in URLs (default: model)")
     add("--model_dir", default="/mnt/models", type=Path, help="directory with the model file")
-    add("--framework", default="sklearn", choices=["sklearn", "xgboost", "lightgbm"])
+    add("--framework", default="sklearn", choices=list(FRAMEWORKS))
     add("--http_port", default=8080, type=int)
     add("--grpc_port", default=8081, type=int, help="Open Inference Protocol over gRPC (0: any)")
     add("--enable_grpc", default=True, type=strtobool, help="serve gRPC (default true)")
     add("--grpc_max_send_message_length", default=8 * 1024 * 1024, type=int)
     add("--grpc_max_receive_message_length", default=8 * 1024 * 1024, type=int)
     add("--host", default="0.0.0.0", help="bind address (ours; upstream binds 0.0.0.0)")
-    add("--nthread", default=1, type=int, help="XGBoost/LightGBM threads")
+    add(
+        "--nthread",
+        default=int(os.environ.get("NTHREAD") or 1),
+        type=int,
+        help="XGBoost/LightGBM/onnxruntime threads per model (env NTHREAD; default 1)",
+    )
     add("--workers", default=1, type=int, help="processes sharing the port (SO_REUSEPORT)")
     add("--max_asyncio_workers", default=None, type=int, help="threads for loads and big requests")
     add("--enable_docs_url", default=False, type=strtobool, help="serve /docs")

@@ -190,7 +190,12 @@ class ModelRepository:
 
 def discover(spec: ModelSpec) -> list[ModelSpec]:
     """Upstream's model-repository layout: a model_dir with no model file of its own but with
-    several sub-directories holding one each serves every sub-directory under its name."""
+    several sub-directories holding one each serves every sub-directory under its name.
+    Tensor frameworks (ONNX, Triton) read Triton's repository layout instead."""
+    if spec.framework in runtimes.MODULES:
+        from kserve_server.runtimes import triton
+
+        return triton.discover(spec)
     suffixes = runtimes.runtime_class(spec.framework).suffixes
     root = spec.model_dir
     if not root.is_dir() or any(p.suffix in suffixes and p.is_file() for p in root.iterdir()):

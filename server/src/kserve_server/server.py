@@ -93,6 +93,10 @@ class RunningServer:
         if failures and self.settings.exit_on_load_failure:
             for name, reason in failures.items():
                 log.error("model %s: not served: %s", name, reason)
+            # the container's termination message: the controller puts it on the
+            # InferenceService's status (ModelLoadFailed), so the user sees why
+            summary = "; ".join(f"model {name}: {reason}" for name, reason in failures.items())
+            write_termination_log(self.settings.termination_log, summary)
             self.stop(exit_code=1)
 
     async def _shutdown(self) -> None:
@@ -101,6 +105,18 @@ class RunningServer:
             self.grpc.begin_stop()  # drains alongside REST; awaited before models unload
         await self.runner.cleanup()  # stop accepting, drain, then unload models
         log.info("stopped")
+
+
+TERMINATION_LOG_LIMIT = 4096  # the kubelet keeps no more than this
+
+
+def write_termination_log(path: Path, message: str) -> None:
+    if not path.exists():  # not in a Kubernetes container: nothing reads it
+        return
+    try:
+        path.write_text(message[:TERMINATION_LOG_LIMIT])
+    except OSError as err:
+        log.warning("cannot write the termination log %s: %s", path, err)
 
 
 async def start(

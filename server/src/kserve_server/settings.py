@@ -8,8 +8,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-Framework = Literal["sklearn", "xgboost", "lightgbm"]
-FRAMEWORKS: tuple[Framework, ...] = ("sklearn", "xgboost", "lightgbm")
+# "triton": a Triton model repository, each model served by the runtime of its backend
+Framework = Literal["sklearn", "xgboost", "lightgbm", "onnx", "triton"]
+FRAMEWORKS: tuple[Framework, ...] = ("sklearn", "xgboost", "lightgbm", "onnx", "triton")
 
 
 class ModelSpec(BaseModel):
@@ -49,6 +50,10 @@ class ServerSettings(BaseSettings):
     enable_docs_url: bool = False
     exit_on_load_failure: bool = Field(
         default=True, description="exit 1 when a model fails to load (a crash loop shows it)"
+    )
+    termination_log: Path = Field(
+        default=Path("/dev/termination-log"),
+        description="a failed load's reason is written here when it exists (Kubernetes shows it)",
     )
     max_asyncio_workers: int | None = Field(default=None, ge=1)
     workers: int = Field(default=1, ge=1, description="processes sharing the port (SO_REUSEPORT)")

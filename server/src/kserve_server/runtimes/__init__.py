@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import importlib
 
-from kserve_server.runtimes.base import ArrayModel
+from kserve_server.runtimes.base import ArrayModel, Model
 from kserve_server.settings import ModelSpec
 
 CLASSES = {
     "sklearn": ("kserve_server.runtimes.sklearn", "SKLearnModel"),
     "xgboost": ("kserve_server.runtimes.xgboost", "XGBoostModel"),
     "lightgbm": ("kserve_server.runtimes.lightgbm", "LightGBMModel"),
+}
+# frameworks whose models carry their own tensor names: a module with create(spec) -> Model
+MODULES = {
+    "onnx": "kserve_server.runtimes.onnx",
+    "triton": "kserve_server.runtimes.triton",
 }
 
 
@@ -20,7 +25,10 @@ def runtime_class(framework: str) -> type[ArrayModel]:
     return cls
 
 
-def create(spec: ModelSpec) -> ArrayModel:
+def create(spec: ModelSpec) -> Model:
     """The runtime for a spec's framework (its heavy library is imported later, by load())."""
+    if spec.framework in MODULES:
+        model: Model = importlib.import_module(MODULES[spec.framework]).create(spec)
+        return model
     cls = runtime_class(spec.framework)
     return cls(spec.name, spec.model_dir, predict_proba=spec.predict_proba, nthread=spec.nthread)
