@@ -314,3 +314,32 @@ async def test_only_the_configured_namespaces_are_watched(
         await wait_for(lambda n=ns: admin.get("Deployment", n, "w-predictor"), what=ns)
         await wait_for(lambda n=ns: _status_has(admin, n, "w", "conditions"), what=f"{ns} status")
     assert await admin.get("Deployment", namespace, "w-predictor") is None
+
+
+async def test_a_probe_on_port_0_probes_the_servers_port(
+    start_controller: Any, admin: Kube, namespace: str
+) -> None:
+    # The CRD requires a port, and Go clients write an unset one as 0 (Knative reads that as
+    # "the server's port"). A Deployment with port 0 is refused (422), so the controller names
+    # the model server's port, and the InferenceService gets its objects and status.
+    await start_controller()
+    body = isvc("probe", namespace)
+    probe = {"httpGet": {"path": "/v2/health/ready", "port": 0}}
+    body["spec"]["predictor"]["model"]["readinessProbe"] = probe
+    await admin.create(body)
+    deploy = await wait_for(
+        lambda: admin.get("Deployment", namespace, "probe-predictor"), what="deployment"
+    )
+    main = deploy["spec"]["template"]["spec"]["containers"][0]
+    assert main["readinessProbe"]["httpGet"] == {
+        "path": "/v2/health/ready",
+        "port": 8080,
+        "scheme": "HTTP",
+    }
+    await make_available(admin, namespace, "probe-predictor")
+
+    async def predictor_ready() -> dict[str, Any] | None:
+        got = await admin.get("InferenceService", namespace, "probe")
+        return got if cond(got, "PredictorReady").get("status") == "True" else None
+
+    await wait_for(predictor_ready, what="PredictorReady")

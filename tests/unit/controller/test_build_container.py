@@ -77,3 +77,30 @@ def test_default_resources_never_make_a_request_exceed_its_limit(
 def test_an_empty_default_leaves_that_value_unset() -> None:
     defaults = ResourceDefaults(cpuLimit="", memoryLimit="")
     assert container.default_resources({}, defaults) == {"requests": {"cpu": "1", "memory": "2Gi"}}
+
+
+# Go clients write an unset port as 0; a Deployment refuses 0 and a missing port alike.
+ACTIONS: dict[str, Any] = {"httpGet": {"path": "/ready", "port": 0}, "tcpSocket": {}}
+
+
+@pytest.mark.parametrize("handler", ["httpGet", "tcpSocket"])
+def test_a_probe_without_a_port_gets_the_servers_port(handler: str) -> None:
+    # The apiserver refuses a Deployment whose probe names no port (422).
+    raw = {
+        "metadata": {"name": "px", "namespace": "ml", "uid": "u"},
+        "spec": {
+            "predictor": {
+                "containers": [
+                    {
+                        "image": "example.test/p:1",
+                        "ports": [{"containerPort": 9000}],
+                        "readinessProbe": {handler: ACTIONS[handler]},
+                        "livenessProbe": {handler: {"port": "http"}},
+                    }
+                ]
+            }
+        },
+    }
+    (main,) = container.predictor_containers(spec.parse(raw), runtime=None)
+    assert main["readinessProbe"][handler]["port"] == 9000
+    assert main["livenessProbe"][handler]["port"] == "http"  # a named port stays

@@ -255,7 +255,7 @@ def test_the_initializer_gets_them_and_config_env_yields_to_the_secret() -> None
     subject = isvc("gs://b/m", serviceAccountName="sa")
     sources = Sources(service_account=account("s3creds", "gcscreds"), secrets={
         "s3creds": s3_secret(annotations=MINIO), "gcscreds": gcs_secret()})  # fmt: skip
-    pod = build.deployment.pod(subject, runtime=SKLEARN, config=cfg, sources=sources)
+    pod = build.component.pod(subject, runtime=SKLEARN, config=cfg, sources=sources)
     (init,) = pod["initContainers"]
     env = {e["name"]: e for e in init["env"]}
     assert env["S3_ENDPOINT"]["value"] == "minio.minio:9000"

@@ -51,7 +51,7 @@ def storage_config(name: str = "storage-config", **entries: Any) -> dict[str, An
 def initializer(raw: dict[str, Any], secret: dict[str, Any] | None) -> dict[str, Any]:
     parsed = spec.parse(raw)
     spec.check_supported(parsed, raw, config=CFG)
-    pod = build.deployment.pod(
+    pod = build.component.pod(
         parsed, runtime=SKLEARN, config=CFG, sources=Sources(storage_config=secret)
     )
     (init,) = pod["initContainers"]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kserve_controller import spec
-from kserve_controller.build import credentials, deployment, hpa, ingress, names, service
+from kserve_controller.build import component, credentials, ingress, names
 from kserve_controller.config import ControllerConfig
 from kserve_controller.runtimes import Runtime
 from kserve_controller.spec import Isvc
@@ -37,13 +37,13 @@ def all_objects(
     objects: list[Obj] = []
     unwanted: list[tuple[str, str]] = []
     for part in spec.components(isvc):
-        objects += _component(
+        objects += component.objects(
             part,
             runtime=runtime if part.component == "predictor" else None,
             config=config,
             sources=(sources or {}).get(part.component),
         )
-        if not hpa.wanted(part):
+        if not component.scaling(part).wants_hpa:
             unwanted.append(("HorizontalPodAutoscaler", names.workload(part)))
     for gone in (c for c in spec.EXTRA_COMPONENTS if c not in isvc.extras):
         name = names.component(isvc, gone)
@@ -53,18 +53,3 @@ def all_objects(
     else:
         unwanted.append(("Ingress", isvc.name))
     return Desired(objects=objects, unwanted=unwanted)
-
-
-def _component(
-    isvc: Isvc,
-    *,
-    runtime: Runtime | None,
-    config: ControllerConfig,
-    sources: credentials.Sources | None,
-) -> list[Obj]:
-    deploy = deployment.build(isvc, runtime=runtime, config=config, sources=sources)
-    main = deploy["spec"]["template"]["spec"]["containers"][0]
-    objects = [service.build(isvc, main_container=main, config=config), deploy]
-    if hpa.wanted(isvc):
-        objects.append(hpa.build(isvc, config=config))
-    return objects

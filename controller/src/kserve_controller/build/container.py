@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from kserve_controller.build import names, template
+from kserve_controller.build import names, template, workload
 from kserve_controller.config import ResourceDefaults
 from kserve_controller.errors import InvalidSpec
 from kserve_controller.runtimes import Runtime
@@ -19,12 +19,8 @@ from kserve_controller.spec import Isvc
 Obj = dict[str, Any]
 
 MAIN = "kserve-container"
-DEFAULT_PORT = 8080
-NON_ROOT = {
-    "allowPrivilegeEscalation": False,
-    "runAsNonRoot": True,
-    "capabilities": {"drop": ["ALL"]},
-}
+PROBES = ("readinessProbe", "livenessProbe", "startupProbe")
+PROBE_HANDLERS = ("httpGet", "tcpSocket", "grpc")
 # List fields merged by key instead of replaced (a strategic merge patch's merge keys).
 MERGE_KEYS = {"env": "name", "ports": "containerPort", "volumeMounts": "mountPath"}
 
@@ -54,7 +50,7 @@ def predictor_containers(
         main["image"] = with_tag(str(main["image"]), isvc.model.runtime_version)
     main = template.render(main, data=_template_data(isvc))
     # Runtime images run as non-root by contract; say so when neither side chose.
-    main.setdefault("securityContext", copy.deepcopy(NON_ROOT))
+    main.setdefault("securityContext", copy.deepcopy(workload.NON_ROOT))
     main["env"] = merge_list(
         main.get("env") or [], [{"name": "INFERENCE_SERVICE_NAME", "value": isvc.name}], "name"
     )
@@ -89,7 +85,7 @@ def transformer_args(isvc: Isvc, args: list[str]) -> list[str]:
     wanted = [
         ("--model_name", isvc.name),
         ("--predictor_host", f"{names.predictor(isvc)}.{isvc.namespace}"),
-        ("--http_port", str(DEFAULT_PORT)),
+        ("--http_port", str(workload.DEFAULT_PORT)),
     ]
     workers = isvc.predictor.get("containerConcurrency")
     if workers is not None:
@@ -162,7 +158,7 @@ def with_tag(image: str, tag: str) -> str:
 
 def main_port(container: Obj) -> int:
     ports = container.get("ports") or []
-    return int(ports[0]["containerPort"]) if ports else DEFAULT_PORT
+    return int(ports[0]["containerPort"]) if ports else workload.DEFAULT_PORT
 
 
 def _default_probe(container: Obj) -> None:
@@ -175,6 +171,13 @@ def _default_probe(container: Obj) -> None:
             "successThreshold": 1,
             "failureThreshold": 3,
         }
+    # A probe without a port is the server's port (Knative fills it in upstream); the
+    # apiserver refuses a Deployment whose probe has none.
+    for probe in PROBES:
+        for handler in PROBE_HANDLERS:
+            action = (container.get(probe) or {}).get(handler)
+            if isinstance(action, dict) and not action.get("port"):
+                action["port"] = main_port(container)
 
 
 def _template_data(isvc: Isvc) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import copy
 import json
 from typing import Any
 
+from kserve_controller.build import workload
 from kserve_controller.config import ControllerConfig, RouterConfig
 from kserve_controller.errors import InvalidSpec
 
@@ -19,16 +20,9 @@ Obj = dict[str, Any]
 API_VERSION = "serving.kserve.io/v1alpha1"
 KIND = "InferenceGraph"
 GRAPH_LABEL = "serving.kserve.io/inferencegraph"
-ROUTER_PORT = 8080
+ROUTER_PORT = workload.DEFAULT_PORT
 PROPAGATE_ENV = "PROPAGATE_HEADERS"
-DEFAULT_CPU_TARGET = 80
-NON_ROOT = {
-    "privileged": False,
-    "runAsNonRoot": True,
-    "readOnlyRootFilesystem": True,
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-}
+AUTOSCALER_ANNOTATION = "serving.kserve.io/autoscalerClass"
 
 
 def service_names(graph: Obj) -> set[str]:
@@ -128,37 +122,35 @@ def _metadata(graph: Obj) -> Obj:
 
 def all_objects(graph: Obj, *, spec: Obj, config: ControllerConfig) -> list[Obj]:
     """`spec`: the graph's spec with serviceUrls resolved (resolved_spec)."""
-    objects = [deployment(graph, spec=spec, config=config), service(graph)]
-    if _autoscaler_class(graph) == "hpa":
-        objects.append(hpa(graph))
+    work = _workload(graph, spec=spec, config=config)
+    name = graph["metadata"]["name"]
+    objects = [
+        workload.deployment(work, rollout=config.deploy.default_rollout),
+        workload.service(work, ports=[workload.port(name, workload.SERVICE_PORT, ROUTER_PORT)]),
+    ]
+    if work.scaling.wants_hpa:
+        objects.append(workload.hpa(work))
     return objects
 
 
-def deployment(graph: Obj, *, spec: Obj, config: ControllerConfig) -> Obj:
-    rollout = config.deploy.default_rollout
-    surge, unavailable = (rollout.max_surge, rollout.max_unavailable) if rollout else ("25%", "25%")
-    body: Obj = {
-        "selector": {"matchLabels": {"app": app(graph)}},
-        "strategy": {
-            "type": "RollingUpdate",
-            "rollingUpdate": {
-                "maxSurge": _int_or_str(surge),
-                "maxUnavailable": _int_or_str(unavailable),
-            },
-        },
-        "template": {
-            "metadata": {"labels": labels(graph)},
-            "spec": pod(graph, spec=spec, router=config.router),
-        },
-    }
-    if _autoscaler_class(graph) != "hpa":
-        body["replicas"] = int(spec.get("minReplicas") or 1)
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": _metadata(graph),
-        "spec": body,
-    }
+def _workload(graph: Obj, *, spec: Obj, config: ControllerConfig) -> workload.Workload:
+    annotations = graph["metadata"].get("annotations") or {}
+    scaling = workload.Scaling(
+        autoscaler_class=str(annotations.get(AUTOSCALER_ANNOTATION, "hpa")),
+        min_replicas=spec.get("minReplicas"),
+        max_replicas=spec.get("maxReplicas"),
+        metric=spec.get("scaleMetric"),
+        target=spec.get("scaleTarget"),
+    )
+    return workload.Workload(
+        metadata=_metadata(graph),
+        object_metadata=_metadata(graph),
+        app=app(graph),
+        pod=pod(graph, spec=spec, router=config.router),
+        pod_metadata={"labels": labels(graph)},
+        scaling=scaling,
+        replicas=None if scaling.wants_hpa else int(spec.get("minReplicas") or 1),
+    )
 
 
 def pod(graph: Obj, *, spec: Obj, router: RouterConfig) -> Obj:
@@ -177,7 +169,7 @@ def pod(graph: Obj, *, spec: Obj, router: RouterConfig) -> Obj:
             "successThreshold": 1,
             "failureThreshold": 3,
         },
-        "securityContext": copy.deepcopy(NON_ROOT),
+        "securityContext": copy.deepcopy(workload.LOCKED_DOWN),
     }
     propagate = router.headers.get("propagate")
     if propagate:  # upstream sets it even when empty: the same to the router
@@ -206,60 +198,3 @@ def _resources(spec: Obj, router: RouterConfig) -> Obj:
         "limits": {"cpu": router.cpu_limit, "memory": router.memory_limit},
         "requests": {"cpu": router.cpu_request, "memory": router.memory_request},
     }
-
-
-def service(graph: Obj) -> Obj:
-    name = graph["metadata"]["name"]
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": _metadata(graph),
-        "spec": {
-            "selector": {"app": app(graph)},
-            "ports": [{"name": name, "port": 80, "targetPort": ROUTER_PORT, "protocol": "TCP"}],
-        },
-    }
-
-
-def hpa(graph: Obj) -> Obj:
-    spec = graph.get("spec") or {}
-    min_replicas = max(int(spec.get("minReplicas") or 1), 1)
-    max_replicas = max(int(spec.get("maxReplicas") or 0), min_replicas)
-    metric = spec.get("scaleMetric") or "cpu"
-    target = spec.get("scaleTarget")
-    metrics = []
-    if metric in ("cpu", "memory") and (metric == "cpu" or target is not None):
-        percent = int(target) if target is not None else DEFAULT_CPU_TARGET
-        metrics.append(
-            {
-                "type": "Resource",
-                "resource": {
-                    "name": metric,
-                    "target": {"type": "Utilization", "averageUtilization": percent},
-                },
-            }
-        )
-    return {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": _metadata(graph),
-        "spec": {
-            "scaleTargetRef": {
-                "apiVersion": "apps/v1",
-                "kind": "Deployment",
-                "name": graph["metadata"]["name"],
-            },
-            "minReplicas": min_replicas,
-            "maxReplicas": max_replicas,
-            "metrics": metrics,
-        },
-    }
-
-
-def _autoscaler_class(graph: Obj) -> str:
-    annotations = graph["metadata"].get("annotations") or {}
-    return str(annotations.get("serving.kserve.io/autoscalerClass", "hpa"))
-
-
-def _int_or_str(value: str) -> int | str:
-    return int(value) if value.isdigit() else value

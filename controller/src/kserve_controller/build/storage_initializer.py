@@ -8,10 +8,12 @@ the claim is mounted read-only at /mnt/models with that subPath instead. Storage
 
 from __future__ import annotations
 
+import copy
 import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
+from kserve_controller.build import workload
 from kserve_controller.build.credentials import Injection, merge_env
 from kserve_controller.config import StorageInitializerConfig
 from kserve_controller.errors import InvalidSpec, NotSupported
@@ -29,11 +31,6 @@ CA_COPY = "global-ca-bundle"
 CA_FILE = "cabundle.crt"
 SCHEMES = ("gs://", "s3://", "https://", "http://", "hf://", "file://")
 UNSUPPORTED_SCHEMES = ("hdfs://", "webhdfs://", "oci://", "oci+native://", "oci+fetch://")
-NON_ROOT = {
-    "allowPrivilegeEscalation": False,
-    "runAsNonRoot": True,
-    "capabilities": {"drop": ["ALL"]},
-}
 
 
 @dataclass(frozen=True)
@@ -98,7 +95,7 @@ def plan(
         },
         "terminationMessagePolicy": "FallbackToLogsOnError",
         "volumeMounts": mounts,
-        "securityContext": NON_ROOT,
+        "securityContext": copy.deepcopy(workload.NON_ROOT),
     }
     if env:
         container["env"] = env

@@ -1,11 +1,13 @@
-"""Deployment `<isvc>-predictor`: the runtime's container, the model download, the pod fields."""
+"""One component of an InferenceService (predictor, transformer or explainer) as a workload:
+`<isvc>-predictor` and its kin, with the runtime's container, the model download and the
+component's pod fields."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
 
-from kserve_controller.build import container, credentials, names, storage_initializer
+from kserve_controller.build import container, credentials, names, storage_initializer, workload
 from kserve_controller.config import ControllerConfig
 from kserve_controller.runtimes import Runtime
 from kserve_controller.spec import Isvc
@@ -45,45 +47,84 @@ RUNTIME_POD_FIELDS = (
 )
 
 
-def build(
+def objects(
     isvc: Isvc,
     *,
     runtime: Runtime | None,
     config: ControllerConfig,
     sources: credentials.Sources | None = None,
-) -> Obj:
+) -> list[Obj]:
+    """The component's Service, Deployment and (unless its autoscaler class says no) HPA."""
+    work = _workload(isvc, runtime=runtime, config=config, sources=sources)
+    main = work.pod["containers"][0]
+    out = [
+        workload.service(
+            work,
+            ports=workload.service_ports(work.name, main),
+            headless=config.service.service_cluster_ip_none,
+        ),
+        workload.deployment(work, rollout=config.deploy.default_rollout),
+    ]
+    if work.scaling.wants_hpa:
+        out.append(workload.hpa(work))
+    return out
+
+
+def scaling(isvc: Isvc) -> workload.Scaling:
+    auto = (isvc.predictor.get("autoScaling") or {}).get("metrics")
+    return workload.Scaling(
+        autoscaler_class=isvc.autoscaler_class,
+        min_replicas=_int(isvc.predictor.get("minReplicas")),
+        max_replicas=_int(isvc.predictor.get("maxReplicas")),
+        metric=isvc.predictor.get("scaleMetric"),
+        target=_int(isvc.predictor.get("scaleTarget")),
+        resource_metrics=(
+            tuple(m["resource"] for m in auto if m.get("type") == "Resource") if auto else None
+        ),
+    )
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if value is not None else None
+
+
+def _workload(
+    isvc: Isvc,
+    *,
+    runtime: Runtime | None,
+    config: ControllerConfig,
+    sources: credentials.Sources | None,
+) -> workload.Workload:
     name = names.workload(isvc)
     runtime_spec = runtime.spec if runtime else {}
+    disallowed_labels = config.inference_service.service_label_disallowed_list
     labels = names.labels(
-        isvc,
-        runtime_labels=runtime_spec.get("labels"),
-        disallowed=config.inference_service.service_label_disallowed_list,
+        isvc, runtime_labels=runtime_spec.get("labels"), disallowed=disallowed_labels
     )
     annotations = names.annotations(
         isvc,
         runtime_annotations=runtime_spec.get("annotations"),
         disallowed=config.inference_service.service_annotation_disallowed_list,
     )
-    template_meta: Obj = {"labels": dict(labels)}
+    pod_metadata: Obj = {"labels": dict(labels)}
     if annotations:
-        template_meta["annotations"] = dict(annotations)
-    spec: Obj = {
-        "selector": {"matchLabels": {"app": names.app(isvc)}},
-        "strategy": _strategy(isvc, config),
-        "template": {
-            "metadata": template_meta,
-            "spec": pod(isvc, runtime=runtime, config=config, sources=sources),
-        },
-    }
-    if isvc.autoscaler_class == "none":
+        pod_metadata["annotations"] = dict(annotations)
+    scale = scaling(isvc)
+    return workload.Workload(
+        metadata=names.metadata(isvc, name=name, labels=labels, annotations=annotations),
+        object_metadata=names.metadata(
+            isvc, name=name, labels=names.labels(isvc, disallowed=disallowed_labels)
+        ),
+        app=names.app(isvc),
+        pod=pod(isvc, runtime=runtime, config=config, sources=sources),
+        pod_metadata=pod_metadata,
+        scaling=scale,
         # No HPA: the replica count is the user's minReplicas (0 allowed).
-        spec["replicas"] = int(isvc.predictor.get("minReplicas", 1) or 0)
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": names.metadata(isvc, name=name, labels=labels, annotations=annotations),
-        "spec": spec,
-    }
+        replicas=(scale.min_replicas if scale.min_replicas is not None else 1)
+        if scale.autoscaler_class == "none"
+        else None,
+        strategy=isvc.predictor.get("deploymentStrategy"),
+    )
 
 
 def pod(
@@ -129,22 +170,3 @@ def pod(
     if volumes:
         spec["volumes"] = volumes
     return spec
-
-
-def _strategy(isvc: Isvc, config: ControllerConfig) -> Obj:
-    if isvc.predictor.get("deploymentStrategy"):
-        return copy.deepcopy(isvc.predictor["deploymentStrategy"])
-    rollout = config.deploy.default_rollout
-    surge, unavailable = (rollout.max_surge, rollout.max_unavailable) if rollout else ("25%", "25%")
-    return {
-        "type": "RollingUpdate",
-        "rollingUpdate": {
-            "maxSurge": _int_or_str(surge),
-            "maxUnavailable": _int_or_str(unavailable),
-        },
-    }
-
-
-def _int_or_str(value: str) -> int | str:
-    # IntOrString: "1" means one pod, "25%" a share; the apiserver keeps ints as ints.
-    return int(value) if value.isdigit() else value

@@ -1,0 +1,175 @@
+"""One workload: the Deployment, Service and HorizontalPodAutoscaler that every served part
+runs as, whether an InferenceService component (predictor, transformer, explainer) or an
+InferenceGraph's router (pure).
+
+Callers decide names, labels, the pod and the ports; the shape of the three objects, the
+rollout strategy and the autoscaling rules are decided here, once for every kind.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from kserve_controller.config import Rollout
+
+Obj = dict[str, Any]
+
+SERVICE_PORT = 80
+DEFAULT_PORT = 8080  # the model server's (and the router's) HTTP port
+DEFAULT_CPU_TARGET = 80
+H2C = "kubernetes.io/h2c"
+# A container that runs as non-root and can gain no privileges (runtimes, the initializer).
+NON_ROOT: Obj = {
+    "allowPrivilegeEscalation": False,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+# Ours alone (the router): also unprivileged with a read-only root filesystem.
+LOCKED_DOWN: Obj = {"privileged": False, **NON_ROOT, "readOnlyRootFilesystem": True}
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Replicas and autoscaling as a component (or graph) asks for them."""
+
+    autoscaler_class: str = "hpa"  # hpa | external | none
+    min_replicas: int | None = None
+    max_replicas: int | None = None
+    metric: str | None = None  # cpu (default) | memory
+    target: int | None = None  # utilization percent
+    # autoScaling.metrics[].resource as written; when given (even empty), the metrics.
+    resource_metrics: tuple[Obj, ...] | None = None
+
+    @property
+    def wants_hpa(self) -> bool:
+        """Only the `hpa` class (the default) gets an HPA; `none` and `external` do not."""
+        return self.autoscaler_class == "hpa"
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One workload's parts; `metadata` names the Deployment, `object_metadata` the Service
+    and HPA (both carry the owner reference)."""
+
+    metadata: Obj
+    app: str  # the pods' `app` label: the Deployment's and the Service's selector
+    pod: Obj
+    scaling: Scaling
+    object_metadata: Obj
+    pod_metadata: Obj = field(default_factory=dict)
+    replicas: int | None = None  # a fixed count, for a Deployment no HPA scales
+    strategy: Obj | None = None  # the user's deploymentStrategy; else the configured rollout
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata["name"])
+
+
+def deployment(work: Workload, *, rollout: Rollout | None) -> Obj:
+    spec: Obj = {
+        "selector": {"matchLabels": {"app": work.app}},
+        "strategy": strategy(work.strategy, rollout),
+        "template": {"metadata": copy.deepcopy(work.pod_metadata), "spec": work.pod},
+    }
+    if work.replicas is not None:
+        spec["replicas"] = work.replicas
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": work.metadata, "spec": spec}
+
+
+def service(work: Workload, *, ports: list[Obj], headless: bool = False) -> Obj:
+    spec: Obj = {"selector": {"app": work.app}, "ports": ports}
+    if headless:
+        spec["clusterIP"] = "None"
+    metadata = copy.deepcopy(work.object_metadata)
+    return {"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": spec}
+
+
+def service_ports(name: str, main: Obj) -> list[Obj]:
+    """Port 80 to the main container's first port (8080 when it declares none); its other
+    ports as themselves. A first port named for gRPC is marked h2c."""
+    declared = main.get("ports") or []
+    if not declared:
+        return [port(name, SERVICE_PORT, DEFAULT_PORT)]
+    first = declared[0]
+    port_name = first.get("name") or name
+    ports = [port(port_name, SERVICE_PORT, first["containerPort"], first.get("protocol"))]
+    if "grpc" in port_name or "h2c" in port_name:
+        ports[0]["appProtocol"] = H2C
+    for extra in declared[1:]:
+        number = extra["containerPort"]
+        extra_name = extra.get("name") or f"port-{number}"
+        ports.append(port(extra_name, number, number, extra.get("protocol")))
+    return ports
+
+
+def port(name: str, number: int, target: int, protocol: str | None = None) -> Obj:
+    """A Service port (TCP unless said)."""
+    return {"name": name, "port": number, "targetPort": target, "protocol": protocol or "TCP"}
+
+
+def hpa(work: Workload) -> Obj:
+    scaling = work.scaling
+    min_replicas = max(scaling.min_replicas or 1, 1)
+    max_replicas = max(scaling.max_replicas or 0, min_replicas)
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": copy.deepcopy(work.object_metadata),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": work.name},
+            "minReplicas": min_replicas,
+            "maxReplicas": max_replicas,
+            "metrics": _metrics(scaling),
+        },
+    }
+
+
+def _metrics(scaling: Scaling) -> list[Obj]:
+    if scaling.resource_metrics is not None:
+        return [_resource(r) for r in scaling.resource_metrics]
+    metric, target = scaling.metric or "cpu", scaling.target
+    if metric == "cpu":
+        return [_utilization("cpu", target if target is not None else DEFAULT_CPU_TARGET)]
+    if metric == "memory" and target is not None:
+        return [_utilization("memory", target)]
+    return []  # memory without a target; Knative's metrics are refused before this
+
+
+def _utilization(resource: str, percent: int) -> Obj:
+    return {
+        "type": "Resource",
+        "resource": {
+            "name": resource,
+            "target": {"type": "Utilization", "averageUtilization": percent},
+        },
+    }
+
+
+def _resource(resource: Obj) -> Obj:
+    target = dict(resource.get("target") or {})
+    target.setdefault("type", "Utilization")
+    if target["type"] == "Utilization" and "averageUtilization" not in target:
+        target["averageUtilization"] = DEFAULT_CPU_TARGET
+    return {"type": "Resource", "resource": {"name": resource.get("name", "cpu"), "target": target}}
+
+
+def strategy(own: Obj | None, rollout: Rollout | None) -> Obj:
+    """The user's deploymentStrategy as written, else a rolling update by the configured
+    rollout (upstream's default 25 % / 25 %)."""
+    if own:
+        return copy.deepcopy(own)
+    rollout = rollout or Rollout()
+    return {
+        "type": "RollingUpdate",
+        "rollingUpdate": {
+            "maxSurge": int_or_str(rollout.max_surge),
+            "maxUnavailable": int_or_str(rollout.max_unavailable),
+        },
+    }
+
+
+def int_or_str(value: str) -> int | str:
+    """An IntOrString: "1" means one pod, "25%" a share; the apiserver keeps ints as ints."""
+    return int(value) if value.isdigit() else value

@@ -1,0 +1,114 @@
+"""The one workload builder: what predictor, transformer, explainer and a graph's router share
+(rollout strategy, HPA metrics, Service ports, fixed replicas)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kserve_controller.build import workload
+from kserve_controller.config import Rollout
+
+META = {"name": "w", "namespace": "ns"}
+
+
+def work(**fields: Any) -> workload.Workload:
+    parts: dict[str, Any] = {
+        "metadata": META,
+        "object_metadata": META,
+        "app": "isvc.w",
+        "pod": {"containers": [{"name": "c"}]},
+        "scaling": workload.Scaling(),
+        **fields,
+    }
+    return workload.Workload(**parts)
+
+
+def test_rollout_defaults_to_upstreams_quarter_and_keeps_counts_as_ints() -> None:
+    assert workload.strategy(None, None)["rollingUpdate"] == {
+        "maxSurge": "25%",
+        "maxUnavailable": "25%",
+    }
+    configured = workload.strategy(None, Rollout(maxSurge="1", maxUnavailable="0"))
+    assert configured["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+
+
+def test_the_users_strategy_wins_over_the_configured_rollout() -> None:
+    own = {"type": "Recreate"}
+    assert workload.strategy(own, Rollout(maxSurge="1")) == own
+
+
+def test_deployment_selects_its_pods_and_sets_replicas_only_when_fixed() -> None:
+    scaled = workload.deployment(work(), rollout=None)
+    assert scaled["spec"]["selector"] == {"matchLabels": {"app": "isvc.w"}}
+    assert "replicas" not in scaled["spec"]
+    fixed = workload.deployment(work(replicas=0), rollout=None)
+    assert fixed["spec"]["replicas"] == 0
+
+
+@pytest.mark.parametrize(
+    ("scaling", "metrics"),
+    [
+        (workload.Scaling(), [("cpu", 80)]),
+        (workload.Scaling(metric="cpu", target=50), [("cpu", 50)]),
+        (workload.Scaling(metric="memory"), []),
+        (workload.Scaling(metric="memory", target=70), [("memory", 70)]),
+        (workload.Scaling(metric="concurrency", target=5), []),
+        (workload.Scaling(resource_metrics=({"name": "memory", "target": {}},)), [("memory", 80)]),
+        # autoScaling.metrics given but none of them a Resource metric: no metric at all
+        (workload.Scaling(resource_metrics=()), []),
+    ],
+)
+def test_hpa_metrics(scaling: workload.Scaling, metrics: list[tuple[str, int]]) -> None:
+    spec = workload.hpa(work(scaling=scaling))["spec"]
+    got = [
+        (m["resource"]["name"], m["resource"]["target"]["averageUtilization"])
+        for m in spec["metrics"]
+    ]
+    assert got == metrics
+
+
+def test_hpa_replicas_are_at_least_one_and_max_at_least_min() -> None:
+    spec = workload.hpa(work(scaling=workload.Scaling(min_replicas=0, max_replicas=0)))["spec"]
+    assert (spec["minReplicas"], spec["maxReplicas"]) == (1, 1)
+    spec = workload.hpa(work(scaling=workload.Scaling(min_replicas=3)))["spec"]
+    assert (spec["minReplicas"], spec["maxReplicas"]) == (3, 3)
+    assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "w"}
+
+
+@pytest.mark.parametrize(
+    ("classname", "wanted"), [("hpa", True), ("none", False), ("external", False)]
+)
+def test_only_the_hpa_class_wants_an_hpa(classname: str, wanted: bool) -> None:
+    assert workload.Scaling(autoscaler_class=classname).wants_hpa is wanted
+
+
+def test_service_maps_port_80_to_the_first_port_and_keeps_the_others() -> None:
+    main = {
+        "ports": [
+            {"containerPort": 9000, "name": "grpc-port"},
+            {"containerPort": 9100, "protocol": "UDP"},
+        ]
+    }
+    assert workload.service_ports("w", main) == [
+        {
+            "name": "grpc-port",
+            "port": 80,
+            "targetPort": 9000,
+            "protocol": "TCP",
+            "appProtocol": "kubernetes.io/h2c",
+        },
+        {"name": "port-9100", "port": 9100, "targetPort": 9100, "protocol": "UDP"},
+    ]
+    assert workload.service_ports("w", {}) == [
+        {"name": "w", "port": 80, "targetPort": 8080, "protocol": "TCP"}
+    ]
+
+
+def test_headless_service_and_objects_do_not_share_metadata() -> None:
+    one = work()
+    svc = workload.service(one, ports=[], headless=True)
+    assert svc["spec"]["clusterIP"] == "None"
+    svc["metadata"]["labels"] = {"x": "y"}
+    assert "labels" not in workload.hpa(one)["metadata"]
