@@ -79,12 +79,24 @@ class EnvVar(_Section):
     value: str = ""
 
 
-class StorageInitializerConfig(_Section):
-    image: str = "registry.kserve-py.test/kserve-py/storage-initializer:0.1.0"
+class ContainerResources(_Section):
+    """The requests and limits of a container we add (the initializer, the router)."""
+
     cpu_request: str = Field("100m", alias="cpuRequest")
     cpu_limit: str = Field("1", alias="cpuLimit")
     memory_request: str = Field("100Mi", alias="memoryRequest")
     memory_limit: str = Field("1Gi", alias="memoryLimit")
+
+    def requirements(self) -> dict[str, dict[str, str]]:
+        """A container's `resources`."""
+        return {
+            "requests": {"cpu": self.cpu_request, "memory": self.memory_request},
+            "limits": {"cpu": self.cpu_limit, "memory": self.memory_limit},
+        }
+
+
+class StorageInitializerConfig(ContainerResources):
+    image: str = "registry.kserve-py.test/kserve-py/storage-initializer:0.1.0"
     ca_bundle_config_map_name: str = Field("", alias="caBundleConfigMapName")
     ca_bundle_volume_mount_path: str = Field(
         "/etc/ssl/custom-certs", alias="caBundleVolumeMountPath"
@@ -161,14 +173,10 @@ class CredentialsConfig(_Section):
     )
 
 
-class RouterConfig(_Section):
+class RouterConfig(ContainerResources):
     """Upstream's `router` key: the InferenceGraph router's image, resources and headers."""
 
     image: str = "registry.kserve-py.test/kserve-py/router:0.1.0"
-    cpu_request: str = Field("100m", alias="cpuRequest")
-    cpu_limit: str = Field("1", alias="cpuLimit")
-    memory_request: str = Field("100Mi", alias="memoryRequest")
-    memory_limit: str = Field("1Gi", alias="memoryLimit")
     image_pull_policy: str = Field("IfNotPresent", alias="imagePullPolicy")
     image_pull_secrets: tuple[str, ...] = Field((), alias="imagePullSecrets")
     # {"propagate": [header name patterns]} → the router's PROPAGATE_HEADERS

@@ -194,7 +194,4 @@ def _resources(spec: Obj, router: RouterConfig) -> Obj:
             for part, values in spec["resources"].items()
             if part in ("limits", "requests") and values
         }
-    return {
-        "limits": {"cpu": router.cpu_limit, "memory": router.memory_limit},
-        "requests": {"cpu": router.cpu_request, "memory": router.memory_request},
-    }
+    return router.requirements()

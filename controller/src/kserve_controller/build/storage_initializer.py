@@ -89,10 +89,7 @@ def plan(
         "name": NAME,
         "image": config.image,
         "args": [uri, MOUNT_PATH],
-        "resources": {
-            "requests": {"cpu": config.cpu_request, "memory": config.memory_request},
-            "limits": {"cpu": config.cpu_limit, "memory": config.memory_limit},
-        },
+        "resources": config.requirements(),
         "terminationMessagePolicy": "FallbackToLogsOnError",
         "volumeMounts": mounts,
         "securityContext": copy.deepcopy(workload.NON_ROOT),

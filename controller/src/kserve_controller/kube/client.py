@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -121,11 +122,12 @@ class Kube:
         body: Obj | None = None,
         content_type: str = "application/json",
     ) -> Obj:
-        response = await self._send(method, path, query=query, body=body, content_type=content_type)
+        call = _Call(method, path, query=query, body=body, content_type=content_type)
+        response = await self._send(call)
         try:
             data = await response.read()
         except (aiohttp.ClientError, TimeoutError, OSError) as err:
-            raise errors.ServerError(0, f"{method} {path}: {err}") from err
+            raise errors.ServerError(0, f"{call}: {err}") from err
         finally:
             response.release()
         parsed = _json(data)
@@ -137,7 +139,7 @@ class Kube:
         self, path: str, *, query: dict[str, str], read_timeout: float
     ) -> AsyncIterator[Obj]:
         """One JSON object per line of a watch response, until the server ends it."""
-        response = await self._send("GET", path, query=query, read_timeout=read_timeout)
+        response = await self._send(_Call("GET", path, query=query), read_timeout=read_timeout)
         try:
             if response.status >= 300:
                 raise errors.from_status(response.status, _json(await response.read()))
@@ -150,14 +152,7 @@ class Kube:
             response.release()
 
     async def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: dict[str, str] | None = None,
-        body: Obj | None = None,
-        content_type: str = "application/json",
-        read_timeout: float | None = None,
+        self, call: _Call, *, read_timeout: float | None = None
     ) -> aiohttp.ClientResponse:
         timeout = (
             aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=read_timeout)
@@ -166,18 +161,32 @@ class Kube:
         )
         try:
             response: aiohttp.ClientResponse = await self._api.call_api(
-                path,
-                method,
-                query_params=list((query or {}).items()),
-                header_params={"Content-Type": content_type, "Accept": "application/json"},
-                body=body,
+                call.path,
+                call.method,
+                query_params=list((call.query or {}).items()),
+                header_params={"Content-Type": call.content_type, "Accept": "application/json"},
+                body=call.body,
                 auth_settings=["BearerToken"],
                 _preload_content=False,
                 _request_timeout=timeout,
             )
         except (TimeoutError, aiohttp.ClientError, OSError) as err:
-            raise errors.ServerError(0, f"{method} {path}: {err}") from err
+            raise errors.ServerError(0, f"{call}: {err}") from err
         return response
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One request to the apiserver, as `_send` makes it."""
+
+    method: str
+    path: str
+    query: dict[str, str] | None = None
+    body: Obj | None = None
+    content_type: str = "application/json"
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
 
 
 def _json(data: bytes) -> Obj:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from kserve_controller.kube import errors, resources
@@ -24,28 +25,23 @@ WATCH_SECONDS = 290  # the apiserver ends each watch after this; we resume from 
 MAX_BACKOFF = 8.0
 
 
+@dataclass(eq=False, repr=False)
 class Watch:
-    def __init__(
-        self,
-        kube: Kube,
-        kind: str,
-        *,
-        handler: Handler,
-        namespace: str | None = None,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-    ) -> None:
-        self.kube = kube
-        self.kind = kind
-        self.namespace = namespace
-        self.label_selector = label_selector
-        self.field_selector = field_selector
-        self.handler = handler
-        self.synced = asyncio.Event()  # set after the first complete list
-        self.forbidden: errors.Forbidden | None = None  # RBAC's last refusal, if any
-        self._refused = asyncio.Event()
-        self.relists = 0
-        self._known: dict[tuple[str, str], Obj] = {}
+    """One kind (in one namespace, or all), its objects cached as last seen."""
+
+    kube: Kube
+    kind: str
+    _: KW_ONLY
+    handler: Handler
+    namespace: str | None = None
+    label_selector: str | None = None
+    field_selector: str | None = None
+    # State, not arguments: set after the first full list; RBAC's last refusal, if any.
+    synced: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+    forbidden: errors.Forbidden | None = field(init=False, default=None)
+    relists: int = field(init=False, default=0)
+    _refused: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+    _known: dict[tuple[str, str], Obj] = field(init=False, default_factory=dict)
 
     def objects(
         self, namespace: str | None = None, *, labels: dict[str, str] | None = None
