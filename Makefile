@@ -58,9 +58,7 @@ lint: venv lint-charts ## ruff, mypy, import-linter, helm lint
 	$(VENV)/bin/lint-imports
 
 generate: venv tools ## CRD templates from the pydantic models + the pinned apiserver's OpenAPI; kserve-local's runtimes from the chart; the server's gRPC stubs
-	$(VENV)/bin/python hack/generate.py
-	$(VENV)/bin/python -m kserve_local.generate
-	$(VENV)/bin/python server/proto/generate.py
+	PYTHONPATH=hack $(VENV)/bin/python -m codegen
 
 test-charts: ## helm lint --strict and helm-unittest suites of both charts
 	bash hack/tools.sh helm

@@ -254,9 +254,9 @@ def test_teardown_leaves_no_process_port_or_data_even_after_a_failure() -> None:
     with pytest.raises(RuntimeError, match="a test failed"):
         body()
     (server,) = leftovers
-    pids = [p.pid for p in (server._etcd, server._apiserver) if p is not None]
-    assert len(pids) == 2
-    for pid in pids:
+    pids = server.pids()
+    assert set(pids) == {"etcd", "kube-apiserver"}
+    for pid in pids.values():
         assert not os.path.exists(f"/proc/{pid}"), f"process {pid} still running"
     assert not _port_open(server.port)
     assert not _port_open(server.etcd_port)

@@ -1,7 +1,7 @@
 """modelFormat → framework, chosen as the controller chooses a ClusterServingRuntime.
 
 The runtimes are the ones the `kserve` chart installs, rendered from it by `make generate`
-into cluster_runtimes.yaml (see generate.py); selection is the controller's own
+into cluster_runtimes.yaml (hack/codegen/runtimes.py); selection is the controller's own
 `runtimes.select`.
 """
 

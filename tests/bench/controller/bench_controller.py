@@ -28,6 +28,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[3]
 sys.path[:0] = [
+    str(REPO / "hack"),
     str(REPO / "tests" / "integration"),
     str(REPO / "tests" / "integration" / "controller"),
 ]

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from kserve_local import generate, runtimes
+from codegen import GenerateError, cli
+from codegen import runtimes as generate
+from kserve_local import runtimes
 
 
 def test_the_shipped_runtimes_match_the_chart(capsys: pytest.CaptureFixture[str]) -> None:
-    status = generate.main(["--check"])
+    status = cli.main(["--check", "runtimes"])
     assert status == 0, capsys.readouterr()
 
 
@@ -33,20 +35,18 @@ def test_the_check_fails_on_a_stale_file(
     stale = tmp_path / runtimes.DATA
     stale.write_text(edit(generate.OUTPUT.read_text()))
     monkeypatch.setattr(generate, "OUTPUT", stale)
-    assert generate.main(["--check"]) == 1
-    out = capsys.readouterr().out
-    assert f"{stale} is stale versus charts/kserve: run `make generate`" in out
+    assert cli.main(["--check", "runtimes"]) == 1
+    captured = capsys.readouterr()
+    assert f"generate runtimes: stale {stale}" in captured.out
+    assert "run `make generate`" in captured.err
 
 
-def test_a_chart_with_the_runtimes_turned_off_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_chart_with_the_runtimes_turned_off_is_refused(tmp_path: Path) -> None:
     chart = tmp_path / "kserve"
     shutil.copytree(generate.CHART, chart)
     values = chart / "values.yaml"
     on = "# Install the default ClusterServingRuntimes below.\n    enabled: true"
     assert on in values.read_text()
     values.write_text(values.read_text().replace(on, on.replace("true", "false")))
-    monkeypatch.setattr(generate, "CHART", chart)
-    assert generate.main(["--check"]) == 2
-    assert "renders no ClusterServingRuntime" in capsys.readouterr().err
+    with pytest.raises(GenerateError, match="renders no ClusterServingRuntime"):
+        generate.render(chart)

@@ -5,12 +5,14 @@ from typing import Any
 
 import pytest
 
-from kserve_controller.api import crd, generate, k8s_fields, openapi
+from codegen import cli, openapi_snapshot
+from codegen import crds as crd_templates
+from kserve_controller.api import crd, k8s_fields, openapi
 
 
 @pytest.fixture(scope="module")
 def definitions() -> openapi.Definitions:
-    return openapi.Definitions([json.loads(generate.SNAPSHOT.read_text())])
+    return openapi.Definitions([json.loads(openapi_snapshot.OUTPUT.read_text())])
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +21,7 @@ def crds(definitions: openapi.Definitions) -> dict[str, Any]:
 
 
 def test_committed_crd_templates_match_the_models(capsys: pytest.CaptureFixture[str]) -> None:
-    status = generate.main(["--check"])
+    status = cli.main(["--check", "crds"])
     assert status == 0, capsys.readouterr().err
 
 
@@ -88,7 +90,9 @@ def test_component_cel_rules_are_kept_on_the_predictor(crds: dict[str, Any]) -> 
 
 
 def test_helm_template_actions_in_text_are_escaped() -> None:
-    text = generate.render({"metadata": {"name": "x"}, "spec": {"description": "{{.Name}}"}})
+    text = crd_templates.render_one(
+        {"metadata": {"name": "x"}, "spec": {"description": "{{.Name}}"}}
+    )
     assert '{{ "{{" }}.Name}}' in text
     assert 'include "kserve-crd.labels"' in text
     assert "helm.sh/resource-policy: keep" in text

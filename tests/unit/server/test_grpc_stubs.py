@@ -36,7 +36,8 @@ DIFFERENT = {
 
 def test_generated_module_is_fresh() -> None:
     proc = subprocess.run(
-        [sys.executable, str(REPO / "server" / "proto" / "generate.py"), "--check"],
+        [sys.executable, "-m", "codegen", "--check", "grpc"],
+        cwd=REPO / "hack",
         capture_output=True,
         text=True,
         check=False,

@@ -1,8 +1,8 @@
 """The CustomResourceDefinitions of group serving.kserve.io, built from the pydantic models.
 
-Pure: `Definitions` (Kubernetes' OpenAPI) in, CRD documents out. `generate.py` writes them into
-charts/kserve-crd. Upstream names, short names, printer columns and subresources are kept so
-`kubectl get isvc` looks the same.
+Pure: `Definitions` (Kubernetes' OpenAPI) in, CRD documents out. hack/codegen/crds.py writes
+them into charts/kserve-crd. Upstream names, short names, printer columns and subresources are
+kept so `kubectl get isvc` looks the same.
 """
 
 from typing import Any

@@ -2,7 +2,7 @@
 
 A CRD schema must be structural: no $ref, a type on every node, no defaults we did not choose.
 `Definitions.resolve(name)` inlines one definition recursively and cleans it up. Pure: the
-documents are read by the caller (`generate.py`).
+documents are read by the caller (hack/codegen/openapi_snapshot.py).
 """
 
 import copy
