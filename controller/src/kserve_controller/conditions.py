@@ -1,11 +1,14 @@
 """Status conditions shared by the InferenceService and InferenceGraph status: one condition
-dict, and a workload's readiness read from its Deployment's own conditions."""
+dict, a workload's readiness read from its Deployment's own conditions, transition times,
+and a condition put in place of another (a setting that stops or is not supported)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 Obj = dict[str, Any]
+
+READY = "Ready"
 
 
 def condition(kind: str, state: str, reason: str = "", message: str = "") -> Obj:
@@ -47,3 +50,37 @@ def from_deployment(kind: str, deployment: Obj | None, *, load_failure: str | No
             ready.get("message", f"Deployment {name} is not available yet"),
         )
     return condition(kind, "Unknown", "DeploymentPending", f"Deployment {name} is starting")
+
+
+def stamped(conds: list[Obj], *, previous: Obj, now: str) -> list[Obj]:
+    """Transition times kept while a condition's status stays: no write when nothing changed.
+
+    `previous`: the object (its `status.conditions`) the conditions replace.
+    """
+    old = {c.get("type"): c for c in (previous.get("status") or {}).get("conditions") or []}
+    out = []
+    for cond in conds:
+        before = old.get(cond["type"])
+        same = before is not None and before.get("status") == cond["status"]
+        stamp = before.get("lastTransitionTime") if same and before else None
+        out.append({**cond, "lastTransitionTime": stamp or now})
+    return out
+
+
+def replace(status: Obj, new: Obj, *, previous: Obj, now: str) -> Obj:
+    """`status` with `new` (a False condition) in place of the one of its type. Ready turns
+    False with `new`'s reason when it was True or blamed the condition replaced."""
+    conds = [c for c in status.get("conditions") or [] if c["type"] != new["type"]]
+    old: Obj = next((c for c in status.get("conditions") or [] if c["type"] == new["type"]), {})
+    blamed = (old.get("reason"), old.get("message"))
+    ready = condition(READY, "False", new.get("reason", ""), new.get("message", ""))
+    out = []
+    for cond in [*conds, new]:
+        if cond["type"] == READY and (
+            cond["status"] == "True" or (cond.get("reason"), cond.get("message")) == blamed
+        ):
+            out.append(ready)
+        else:
+            out.append({k: v for k, v in cond.items() if k != "lastTransitionTime"})
+    ordered = sorted(out, key=lambda c: str(c["type"]))
+    return {**status, "conditions": stamped(ordered, previous=previous, now=now)}

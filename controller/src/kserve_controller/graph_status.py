@@ -42,11 +42,21 @@ def compute(graph: Obj, *, deployment: Obj | None, config: ControllerConfig, now
     status: Obj = {
         "observedGeneration": int(graph["metadata"].get("generation") or 0),
         "deploymentMode": "Standard",
-        "conditions": _stamped([ready, _cond(STOPPED, "False")], previous=graph, now=now),
+        "conditions": conditions.stamped([ready, _cond(STOPPED, "False")], previous=graph, now=now),
     }
     if ready["status"] == "True":
         status["url"] = url(graph, config)
     return status
+
+
+def stopped(graph: Obj, *, now: str) -> Obj:
+    """Status of a graph stopped by the `serving.kserve.io/stop` annotation (no URL)."""
+    conds = [_cond(STOPPED, "True"), _cond(READY, "False", STOPPED)]
+    return {
+        "observedGeneration": int(graph["metadata"].get("generation") or 0),
+        "deploymentMode": "Standard",
+        "conditions": conditions.stamped(conds, previous=graph, now=now),
+    }
 
 
 def not_ready(graph: Obj, *, reason: str, message: str, now: str) -> Obj:
@@ -55,7 +65,7 @@ def not_ready(graph: Obj, *, reason: str, message: str, now: str) -> Obj:
     return {
         "observedGeneration": int(graph["metadata"].get("generation") or 0),
         "deploymentMode": "Standard",
-        "conditions": _stamped([ready, _cond(STOPPED, "False")], previous=graph, now=now),
+        "conditions": conditions.stamped([ready, _cond(STOPPED, "False")], previous=graph, now=now),
     }
 
 
@@ -70,15 +80,3 @@ def _ready(deployment: Obj | None) -> Obj:
 
 
 _cond = conditions.condition
-
-
-def _stamped(conds: list[Obj], *, previous: Obj, now: str) -> list[Obj]:
-    """Transition times kept while a condition's status stays: no write when nothing changed."""
-    old = {c.get("type"): c for c in (previous.get("status") or {}).get("conditions") or []}
-    out = []
-    for cond in conds:
-        before = old.get(cond["type"])
-        same = before is not None and before.get("status") == cond["status"]
-        stamp = before.get("lastTransitionTime") if same and before else None
-        out.append({**cond, "lastTransitionTime": stamp or now})
-    return out

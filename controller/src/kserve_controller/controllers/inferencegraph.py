@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kserve_controller import graph_status
+from kserve_controller import graph_status, stop
 from kserve_controller.api.inferencegraph import InferenceGraphSpec
 from kserve_controller.build import graph as build
 from kserve_controller.config import normalize_mode
@@ -29,6 +29,7 @@ from kserve_controller.reads import Reads
 Obj = dict[str, Any]
 
 MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
+STOPPED = "stopped"
 
 
 class InferenceGraphController(Controller):
@@ -42,11 +43,13 @@ class InferenceGraphController(Controller):
 
     async def plan(self, obj: Obj) -> Plan:
         check(obj)
+        name = obj["metadata"]["name"]
+        if stop.requested(obj["metadata"].get("annotations")):
+            return Plan([], unwanted=[(k, name) for k in self.owned], context=STOPPED)
         urls = await self._service_urls(obj)
         resolved = build.resolved_spec(obj, urls)
         desired = build.all_objects(obj, spec=resolved, config=self.ctx.config)
         kinds = {o["kind"] for o in desired}
-        name = obj["metadata"]["name"]
         return Plan(desired, unwanted=[(k, name) for k in self.owned if k not in kinds])
 
     async def _service_urls(self, graph: Obj) -> dict[str, str]:
@@ -64,6 +67,8 @@ class InferenceGraphController(Controller):
         return urls
 
     def status(self, obj: Obj, plan: Plan, observed: Observed) -> Obj:
+        if plan.context == STOPPED:
+            return graph_status.stopped(obj, now=self.ctx.now())
         deployment = observed.get(("Deployment", obj["metadata"]["name"]))
         return graph_status.compute(
             obj, deployment=deployment, config=self.ctx.config, now=self.ctx.now()

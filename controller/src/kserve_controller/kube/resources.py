@@ -33,6 +33,10 @@ _ALL = [
     Resource(
         "ClusterServingRuntime", "serving.kserve.io/v1alpha1", "clusterservingruntimes", False
     ),
+    Resource("TrainedModel", "serving.kserve.io/v1alpha1", "trainedmodels"),
+    Resource(
+        "ClusterStorageContainer", "serving.kserve.io/v1alpha1", "clusterstoragecontainers", False
+    ),
     Resource("Deployment", "apps/v1", "deployments"),
     Resource("Service", "v1", "services"),
     Resource("HorizontalPodAutoscaler", "autoscaling/v2", "horizontalpodautoscalers"),
