@@ -49,9 +49,29 @@ def select(model: Model, *, namespaced: list[Obj], cluster: list[Obj]) -> Runtim
     raise InvalidSpec(
         "NoSupportingRuntime",
         f"no runtime found to support model format {wanted} with protocol "
-        f"{model.protocol or 'v1'}: install the default ClusterServingRuntimes "
+        f"{model.protocol or 'v1'}; {_served(namespaced + cluster)}; "
         "or name one in spec.predictor.model.runtime",
     )
+
+
+def _served(items: list[Obj]) -> str:
+    """What the enabled runtimes auto-select: `onnx [v1, v2, grpc-v2], sklearn [v1, v2]`."""
+    served: dict[str, set[str]] = {}
+    for runtime in items:
+        spec = runtime.get("spec") or {}
+        if spec.get("disabled") or spec.get("multiModel") or spec.get("workerSpec"):
+            continue
+        protocols = spec.get("protocolVersions") or ["v1"]
+        for fmt in spec.get("supportedModelFormats") or []:
+            if fmt.get("autoSelect") and fmt.get("name"):
+                served.setdefault(str(fmt["name"]), set()).update(protocols)
+    if not served:
+        return "no ServingRuntime or ClusterServingRuntime is installed (the kserve chart has them)"
+    listing = ", ".join(
+        f"{name} [{', '.join(sorted(p, key=lambda v: PROTOCOL_ORDER.get(v, 9)))}]"
+        for name, p in sorted(served.items())
+    )
+    return f"the installed runtimes serve {listing}"
 
 
 def _explicit(model: Model, *, namespaced: list[Obj], cluster: list[Obj]) -> Runtime:

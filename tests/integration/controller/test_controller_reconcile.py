@@ -199,14 +199,19 @@ async def test_missing_runtime_is_a_condition_until_one_appears(
     start_controller: Any, admin: Kube, namespace: str
 ) -> None:
     await start_controller()
-    await admin.create(isvc("tf", namespace, fmt="tensorflow"))
+    await admin.create(isvc("tf", namespace, fmt="pmml"))  # a format no default runtime serves
     got = await wait_for(
         lambda: _condition_is(
             admin, namespace, "tf", "Ready", "False", reason="NoSupportingRuntime"
         ),
         what="NoSupportingRuntime",
     )
-    assert "tensorflow" in cond(got, "Ready")["message"]
+    message = cond(got, "Ready")["message"]
+    assert "pmml" in message
+    # the formats the chart's runtimes serve, so the user sees what would work
+    assert "the installed runtimes serve" in message
+    assert "onnx [v1, v2, grpc-v2]" in message
+    assert "tensorflow [v1, v2, grpc-v1, grpc-v2]" in message
     assert await admin.get("Deployment", namespace, "tf-predictor") is None
     await admin.create(
         {
@@ -214,7 +219,7 @@ async def test_missing_runtime_is_a_condition_until_one_appears(
             "kind": "ServingRuntime",
             "metadata": {"name": "tf-serving", "namespace": namespace},
             "spec": {
-                "supportedModelFormats": [{"name": "tensorflow", "autoSelect": True}],
+                "supportedModelFormats": [{"name": "pmml", "autoSelect": True}],
                 "containers": [{"name": "kserve-container", "image": "example.test/tf:1"}],
             },
         }

@@ -115,3 +115,22 @@ def test_runtime_protocol_is_its_lowest() -> None:
         name="r", kind="ClusterServingRuntime", spec={"protocolVersions": ["grpc-v2", "v2"]}
     )
     assert chosen.protocol == "v2"
+
+
+def test_no_runtime_lists_what_the_installed_runtimes_serve() -> None:
+    cluster = [
+        runtime("sk", SK, protocolVersions=["v2", "v1"]),
+        runtime("tf", {"name": "tensorflow", "autoSelect": True}, protocolVersions=["grpc-v1"]),
+        runtime("off", {"name": "pmml", "autoSelect": True}, disabled=True),
+    ]
+    with pytest.raises(InvalidSpec) as err:
+        runtimes.select(model("pmml"), namespaced=[], cluster=cluster)
+    assert err.value.message == (
+        "no runtime found to support model format pmml with protocol v1; the installed "
+        "runtimes serve sklearn [v1, v2], tensorflow [grpc-v1]; "
+        "or name one in spec.predictor.model.runtime"
+    )
+    with pytest.raises(
+        InvalidSpec, match="no ServingRuntime or ClusterServingRuntime is installed"
+    ):
+        runtimes.select(model("pmml"), namespaced=[], cluster=[])

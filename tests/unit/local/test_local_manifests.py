@@ -48,15 +48,23 @@ def test_the_tutorial_files_parse_and_pick_sklearn() -> None:
     assert [runtimes.framework(s.model) for s in served] == ["sklearn", "sklearn"]
 
 
-@pytest.mark.parametrize(("fmt", "framework"), [("xgboost", "xgboost"), ("lightgbm", "lightgbm")])
+@pytest.mark.parametrize(
+    ("fmt", "framework"),
+    [
+        ("xgboost", "xgboost"),
+        ("lightgbm", "lightgbm"),
+        ("tensorflow", "tensorflow"),
+        ("onnx", "onnx"),
+    ],
+)
 def test_model_format_picks_the_runtime(fmt: str, framework: str, tmp_path: Path) -> None:
     [served] = manifests.load([write(tmp_path, ISVC.format(name="m", fmt=fmt))])
     assert runtimes.framework(served.model) == framework
 
 
 def test_a_format_no_runtime_serves_is_named(tmp_path: Path) -> None:
-    [served] = manifests.load([write(tmp_path, ISVC.format(name="m", fmt="tensorflow"))])
-    with pytest.raises(Exception, match="no runtime found to support model format tensorflow"):
+    [served] = manifests.load([write(tmp_path, ISVC.format(name="m", fmt="pmml"))])
+    with pytest.raises(Exception, match="no runtime found to support model format pmml"):
         runtimes.framework(served.model)
 
 

@@ -14,17 +14,28 @@ from kserve_local import runtimes
 def test_the_chart_defaults_load_without_helm(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "")  # nothing to run: the file is read, not rendered
     found = {r["metadata"]["name"]: r["spec"] for r in runtimes.cluster_runtimes()}
-    assert sorted(found) == ["kserve-lgbserver", "kserve-sklearnserver", "kserve-xgbserver"]
-    for name, framework in [
-        ("kserve-sklearnserver", "sklearn"),
-        ("kserve-xgbserver", "xgboost"),
-        ("kserve-lgbserver", "lightgbm"),
+    assert sorted(found) == [
+        "kserve-lgbserver",
+        "kserve-onnxruntime",
+        "kserve-sklearnserver",
+        "kserve-tensorflow-serving",
+        "kserve-tritonserver",
+        "kserve-xgbserver",
+    ]
+    for name, framework, grpc in [
+        ("kserve-sklearnserver", "sklearn", []),
+        ("kserve-xgbserver", "xgboost", []),
+        ("kserve-lgbserver", "lightgbm", []),
+        ("kserve-tensorflow-serving", "tensorflow", ["--grpc_port=9000"]),
+        ("kserve-tritonserver", "triton", ["--grpc_port=9000"]),
+        ("kserve-onnxruntime", "onnx", []),
     ]:
         [container] = found[name]["containers"]
         assert container["args"] == [
             "--model_name={{.Name}}",
             "--model_dir=/mnt/models",
             "--http_port=8080",
+            *grpc,
             f"--framework={framework}",
         ]
         assert found[name]["disabled"] is False

@@ -1,0 +1,72 @@
+"""Upstream's InferenceServices for TensorFlow, ONNX and Triton resolve to the runtime they get
+upstream, among the chart's ClusterServingRuntimes, on a real apiserver (issue 15's table)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from controller_env import wait_for
+
+from kserve_controller.kube.client import Kube
+
+pytestmark = pytest.mark.integration
+
+TF_URI = "gs://kfserving-examples/models/tensorflow/flowers"
+ONNX_URI = "gs://kfserving-examples/models/onnx"
+# (isvc name, spec.predictor as a user writes it, the runtime upstream selects)
+MAPPING = [
+    (
+        "tf-format",
+        {"model": {"modelFormat": {"name": "tensorflow"}, "storageUri": TF_URI}},
+        "kserve-tensorflow-serving",
+    ),
+    ("tf-shorthand", {"tensorflow": {"storageUri": TF_URI}}, "kserve-tensorflow-serving"),
+    ("onnx-shorthand", {"onnx": {"storageUri": ONNX_URI}}, "kserve-tritonserver"),
+    ("triton-shorthand", {"triton": {"storageUri": ONNX_URI}}, "kserve-tritonserver"),
+    (
+        "onnx-v1",
+        {"model": {"modelFormat": {"name": "onnx"}, "storageUri": ONNX_URI}},
+        "kserve-onnxruntime",
+    ),
+    (
+        "onnx-v2",
+        {
+            "model": {
+                "modelFormat": {"name": "onnx"},
+                "protocolVersion": "v2",
+                "storageUri": ONNX_URI,
+            }
+        },
+        "kserve-tritonserver",
+    ),
+]
+
+
+async def _runtime_named(admin: Kube, ns: str, name: str) -> dict[str, Any] | None:
+    obj = await admin.get("InferenceService", ns, name)
+    return obj if ((obj or {}).get("status") or {}).get("clusterServingRuntimeName") else None
+
+
+async def test_upstream_formats_select_upstreams_runtimes(
+    start_controller: Any, admin: Kube, namespace: str
+) -> None:
+    await start_controller()
+    for name, predictor, _ in MAPPING:
+        await admin.create(
+            {
+                "apiVersion": "serving.kserve.io/v1beta1",
+                "kind": "InferenceService",
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": {"predictor": predictor},
+            }
+        )
+    got = {}
+    for name, _, _ in MAPPING:
+        obj = await wait_for(
+            lambda n=name: _runtime_named(admin, namespace, n), what=f"{name}'s runtime"
+        )
+        got[name] = obj["status"]["clusterServingRuntimeName"]
+        deploy = await admin.get("Deployment", namespace, f"{name}-predictor")
+        assert deploy is not None, f"{name}: no Deployment"
+    assert got == {name: runtime for name, _, runtime in MAPPING}
