@@ -1,21 +1,34 @@
-"""An InferenceService dict read into the few facts the builders need (pure).
+"""An InferenceService read once, typed (pure).
 
-Without upstream's defaulting webhook the stored object keeps what the user wrote, so the
-framework shorthand (`predictor.sklearn`) and `predictor.model` are made one thing here,
-in memory. Everything the CRD accepts but this controller does not implement is turned into
+`parse` validates the stored object with the pydantic models of `api/` and keeps them; the
+builders and the status read those typed fields, through `components(isvc)`: the predictor,
+transformer and explainer as views with their pod fields, model and scaling. Without
+upstream's defaulting webhook the stored object keeps what the user wrote, so the framework
+shorthand (`predictor.sklearn`) and `predictor.model` are made one `Model` here, in memory.
+Everything the CRD accepts but this controller does not implement is turned into
 NotSupported here, so it shows in status instead of being silently ignored.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import Any
 
-from kserve_controller.api.predictor import FRAMEWORKS
+from pydantic import ValidationError
+
+from kserve_controller.api.component import MetricsSpec, ResourceMetricSource
+from kserve_controller.api.inferenceservice import (
+    ExplainerSpec,
+    InferenceServiceSpec,
+    TransformerSpec,
+)
+from kserve_controller.api.predictor import ModelSpec, PredictorSpec, StorageSpec
 from kserve_controller.config import ControllerConfig, normalize_mode
 from kserve_controller.errors import InvalidSpec, NotSupported
 
 Obj = dict[str, Any]
+ComponentSpec = PredictorSpec | TransformerSpec | ExplainerSpec
 
 # Shorthands upstream's defaulter gives protocol v2 when none is set.
 V2_BY_DEFAULT = {"triton", "onnx", "huggingface"}
@@ -30,17 +43,6 @@ EXTRA_COMPONENTS = ("transformer", "explainer")
 STORAGE_SPEC_TYPES = ("s3", "gs", "hdfs", "webhdfs")
 STORAGE_SPEC_SCHEMES = tuple(f"{t}://" for t in STORAGE_SPEC_TYPES)
 
-# Fields of `predictor.model` that are not container fields.
-MODEL_ONLY_FIELDS = {
-    "modelFormat",
-    "runtime",
-    "protocolVersion",
-    "storageUri",
-    "runtimeVersion",
-    "storage",
-    "confidential",
-}
-
 
 @dataclass(frozen=True)
 class Model:
@@ -53,131 +55,193 @@ class Model:
     storage_uri: str | None
     runtime_version: str | None
     container: Obj  # inline corev1.Container fields: args, env, resources, image, ...
-    storage: Obj | None = None  # `storage{key, path, parameters, schemaPath}` as written
+    storage: StorageSpec | None = None  # `storage{key, path, parameters, schemaPath}`
 
 
 @dataclass(frozen=True)
-class Isvc:
+class Scaling:
+    """How a workload asks to be scaled: its autoscaler class, replicas and metric."""
+
+    autoscaler_class: str = "hpa"  # hpa | external | none
+    min_replicas: int | None = None
+    max_replicas: int | None = None
+    metric: str | None = None  # cpu (default) | memory
+    target: int | None = None  # utilization percent
+    # autoScaling.metrics' Resource metrics; when given (even none), they are the metrics.
+    resource_metrics: tuple[ResourceMetricSource, ...] | None = None
+
+    @property
+    def wants_hpa(self) -> bool:
+        """Only the `hpa` class (the default) gets an HPA; `none` and `external` do not."""
+        return self.autoscaler_class == "hpa"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Meta:
+    """What every InferenceService has, even one whose spec cannot be read: enough for status."""
+
     name: str
     namespace: str
-    uid: str
-    generation: int
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    # The raw spec of the component built from this view: PodSpec fields +
-    # ComponentExtensionSpec. The predictor, unless `component` names another one.
-    predictor: Obj
-    model: Model | None  # None for a custom predictor (predictor.containers)
+    uid: str = ""
+    generation: int = 0
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
     status: Obj = field(default_factory=dict)
-    component: str = "predictor"
-    # The other components' raw specs, when the InferenceService has them (in a view of
-    # another component, the predictor's too).
-    extras: dict[str, Obj] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Isvc(Meta):
+    """A valid InferenceService: its metadata and the typed spec that validated it."""
+
+    spec: InferenceServiceSpec
+
+    @cached_property
+    def parts(self) -> tuple[Component, ...]:
+        """The predictor, then the transformer and explainer the InferenceService has."""
+        header = {f.name: getattr(self, f.name) for f in fields(Meta)}
+        predictor = self.spec.predictor
+        out = [
+            Component(
+                **header, isvc=self, kind="predictor", spec=predictor, model=_model(predictor)
+            )
+        ]
+        for kind in EXTRA_COMPONENTS:
+            part: ComponentSpec | None = getattr(self.spec, kind)
+            if part is not None:
+                out.append(Component(**header, isvc=self, kind=kind, spec=part, model=None))
+        return tuple(out)
+
+    @property
+    def model(self) -> Model | None:
+        """The predictor's model; None for a custom predictor (predictor.containers)."""
+        return self.parts[0].model
+
+    @property
+    def extras(self) -> tuple[str, ...]:
+        """The components beside the predictor that the InferenceService has."""
+        return tuple(p.kind for p in self.parts[1:])
+
+
+@dataclass(frozen=True, kw_only=True)
+class Component(Meta):
+    """One component (predictor, transformer or explainer) of `isvc`, as the builders read it:
+    a transformer or explainer is custom containers, with no model and no runtime."""
+
+    isvc: Isvc
+    kind: str
+    spec: ComponentSpec
+    model: Model | None  # None for custom containers
+
+    @cached_property
+    def pod(self) -> Obj:
+        """The PodSpec fields the component inlines, as written (Kubernetes' own types)."""
+        return self.spec.inline()
 
     @property
     def autoscaler_class(self) -> str:
-        merged = {**self.annotations, **(self.predictor.get("annotations") or {})}
+        merged = {**self.annotations, **(self.spec.annotations or {})}
         return str(merged.get(AUTOSCALER_ANNOTATION, "hpa"))
 
     @property
-    def storage_spec(self) -> Obj | None:
+    def scaling(self) -> Scaling:
+        spec = self.spec
+        metrics = spec.auto_scaling.metrics if spec.auto_scaling is not None else None
+        return Scaling(
+            autoscaler_class=self.autoscaler_class,
+            min_replicas=spec.min_replicas,
+            max_replicas=spec.max_replicas,
+            metric=spec.scale_metric,
+            target=spec.scale_target,
+            resource_metrics=_resource_metrics(metrics) if metrics else None,
+        )
+
+    @property
+    def storage_spec(self) -> StorageSpec | None:
         return self.model.storage if self.model is not None else None
 
     @property
     def storage_uri(self) -> str | None:
         if self.model is not None:
             return self.model.storage_uri
-        for container in self.predictor.get("containers") or []:
+        for container in self.spec.containers or []:
             for env in container.get("env") or []:
                 if env.get("name") == "STORAGE_URI" and env.get("value"):
                     return str(env["value"])
         return None
 
 
-def parse(raw: Obj) -> Isvc:
-    """The stored InferenceService → Isvc; InvalidSpec when no predictor can be read."""
-    meta = raw.get("metadata") or {}
-    spec = raw.get("spec") or {}
-    predictor = spec.get("predictor")
-    if not isinstance(predictor, dict):
-        raise InvalidSpec("InvalidPredictorSpec", "spec.predictor is required")
-    return Isvc(
-        name=str(meta.get("name", "")),
-        namespace=str(meta.get("namespace", "")),
-        uid=str(meta.get("uid", "")),
-        generation=int(meta.get("generation") or 0),
-        labels=dict(meta.get("labels") or {}),
-        annotations=dict(meta.get("annotations") or {}),
-        predictor=predictor,
-        model=_model(predictor),
+def _resource_metrics(metrics: list[MetricsSpec]) -> tuple[ResourceMetricSource, ...]:
+    return tuple(m.resource for m in metrics if m.type == "Resource" and m.resource is not None)
+
+
+def meta(raw: Obj) -> Meta:
+    """The metadata and status of a stored InferenceService, whatever its spec says."""
+    metadata = raw.get("metadata") or {}
+    return Meta(
+        name=str(metadata.get("name", "")),
+        namespace=str(metadata.get("namespace", "")),
+        uid=str(metadata.get("uid", "")),
+        generation=int(metadata.get("generation") or 0),
+        labels=dict(metadata.get("labels") or {}),
+        annotations=dict(metadata.get("annotations") or {}),
         status=dict(raw.get("status") or {}),
-        extras={p: spec[p] for p in EXTRA_COMPONENTS if isinstance(spec.get(p), dict) and spec[p]},
     )
 
 
-def view(isvc: Isvc, component: str) -> Isvc:
-    """`isvc` seen as one of its other components: custom containers, no model, no runtime.
-
-    The builders then make `<isvc>-<component>` from that component's own spec exactly as
-    they make a custom predictor.
-    """
-    return replace(
-        isvc,
-        component=component,
-        predictor=isvc.extras[component],
-        model=None,
-        extras={**isvc.extras, "predictor": isvc.predictor},
-    )
+def parse(raw: Obj) -> Isvc:
+    """The stored InferenceService, validated by the CRD's models; InvalidSpec naming the first
+    field they refuse (the apiserver's CEL rules refuse the same at admission)."""
+    try:
+        typed = InferenceServiceSpec.model_validate(raw.get("spec") or {})
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidSpec("InvalidPredictorSpec", f"spec.{where}: {first['msg']}") from err
+    return Isvc(**vars(meta(raw)), spec=typed)
 
 
-def components(isvc: Isvc) -> list[Isvc]:
+def components(isvc: Isvc) -> tuple[Component, ...]:
     """The predictor, then the transformer and explainer the InferenceService has."""
-    return [isvc, *(view(isvc, c) for c in EXTRA_COMPONENTS if c in isvc.extras)]
+    return isvc.parts
 
 
-def _model(predictor: Obj) -> Model | None:
-    found = [fw for fw in FRAMEWORKS if predictor.get(fw) is not None]
-    if predictor.get("model") is not None:
-        found.append("model")
-    if len(found) > 1:
-        raise InvalidSpec(
-            "InvalidPredictorSpec",
-            f"exactly one of {', '.join(FRAMEWORKS)} or model may be set in spec.predictor; "
-            f"found {', '.join(found)}",
-        )
-    if not found:
-        if predictor.get("containers"):
-            return None
-        raise InvalidSpec(
-            "InvalidPredictorSpec",
-            "spec.predictor needs a model (predictor.model.modelFormat + storageUri), "
-            "a framework such as predictor.sklearn, or containers",
-        )
-    key = found[0]
-    body: Obj = predictor[key] or {}
-    if key == "model":
-        model_format = body.get("modelFormat") or {}
-        name = model_format.get("name")
-        if not name:
-            raise InvalidSpec(
-                "InvalidPredictorSpec", "spec.predictor.model.modelFormat.name is required"
-            )
-        version = model_format.get("version")
-        protocol = body.get("protocolVersion")
+def predictor(isvc: Isvc) -> Component:
+    return isvc.parts[0]
+
+
+def service_account_names(raw: Obj) -> set[str | None]:
+    """The service accounts the components of a stored InferenceService run as (None: the
+    namespace's default); none when its spec cannot be read."""
+    try:
+        isvc = parse(raw)
+    except InvalidSpec:
+        return set()
+    return {part.spec.service_account_name for part in isvc.parts}
+
+
+def _model(predictor: PredictorSpec) -> Model | None:
+    # The models allow exactly one implementation, or custom containers (then None).
+    found = predictor.implementation()
+    if found is None:
+        return None
+    name, body = found
+    if isinstance(body, ModelSpec):
+        version = body.model_format.version
+        protocol = body.protocol_version
+        runtime = body.runtime
     else:
-        name, version = key, None
-        protocol = body.get("protocolVersion") or ("v2" if key in V2_BY_DEFAULT else None)
-    if body.get("storageUri") is not None and predictor.get("storageUris"):
-        raise InvalidSpec("InvalidPredictorSpec", "storageUri and storageUris cannot both be set")
+        version, runtime = None, None
+        protocol = body.protocol_version or ("v2" if name in V2_BY_DEFAULT else None)
     return Model(
-        format=str(name),
-        version=str(version) if version is not None else None,
-        runtime=body.get("runtime"),
+        format=name,
+        version=version,
+        runtime=runtime,
         protocol=protocol,
-        storage_uri=body.get("storageUri"),
-        runtime_version=body.get("runtimeVersion"),
-        storage=body.get("storage") or None,
-        container={k: v for k, v in body.items() if k not in MODEL_ONLY_FIELDS},
+        storage_uri=body.storage_uri,
+        runtime_version=body.runtime_version,
+        # `storage: {}` says nothing: no storage spec, as if left out.
+        storage=body.storage if body.storage is not None and body.storage.wire() else None,
+        container=body.inline(),
     )
 
 
@@ -196,7 +260,7 @@ def deployment_mode(isvc: Isvc, config: ControllerConfig) -> str:
     return config.deploy.default_deployment_mode
 
 
-def check_supported(isvc: Isvc, raw: Obj, *, config: ControllerConfig) -> None:
+def check_supported(isvc: Isvc, *, config: ControllerConfig) -> None:
     """NotSupported for what the CRD accepts but this controller does not implement."""
     mode = deployment_mode(isvc, config)
     if mode != "Standard":
@@ -204,18 +268,16 @@ def check_supported(isvc: Isvc, raw: Obj, *, config: ControllerConfig) -> None:
             f"deployment mode {mode} is not supported; this controller runs Standard "
             f"(RawDeployment) only: set the annotation {MODE_ANNOTATION}: Standard"
         )
-    spec = raw.get("spec") or {}
-    if spec.get("canary"):
+    if isvc.spec.canary:
         raise NotSupported("spec.canary (canary traffic split) is not supported yet")
-    if isvc.predictor.get("workerSpec"):
+    worker = isvc.spec.predictor.worker_spec
+    if worker is not None and worker.wire():  # `workerSpec: {}` asks for nothing
         raise NotSupported("spec.predictor.workerSpec (multi-node) is not supported")
-    if isvc.storage_spec is not None:
-        _check_storage_spec(isvc.storage_spec, storage_uri=isvc.storage_uri)
-    for part in EXTRA_COMPONENTS:
-        if spec.get(part) is not None and part not in isvc.extras:
-            raise InvalidSpec(f"Invalid{part.title()}Spec", f"spec.{part} needs containers")
-    explainer = isvc.extras.get("explainer") or {}
-    if explainer.get("art"):
+    main = predictor(isvc)
+    if main.storage_spec is not None:
+        _check_storage_spec(main.storage_spec, storage_uri=main.storage_uri)
+    explainer = isvc.spec.explainer
+    if explainer is not None and explainer.art is not None:
         raise NotSupported(
             "spec.explainer.art (the ART explainer) is not supported yet; "
             "use a custom explainer: spec.explainer.containers"
@@ -224,20 +286,21 @@ def check_supported(isvc: Isvc, raw: Obj, *, config: ControllerConfig) -> None:
         _check_component(component)
 
 
-def _check_component(isvc: Isvc) -> None:
-    where = f"spec.{isvc.component}"
-    if isvc.component != "predictor" and not isvc.predictor.get("containers"):
+def _check_component(part: Component) -> None:
+    where = f"spec.{part.kind}"
+    spec = part.spec
+    if part.kind != "predictor" and not spec.containers:
         raise InvalidSpec(
-            f"Invalid{isvc.component.title()}Spec", f"{where}.containers needs a container"
+            f"Invalid{part.kind.title()}Spec", f"{where}.containers needs a container"
         )
-    if isvc.predictor.get("canaryTrafficPercent") is not None:
+    if spec.canary_traffic_percent is not None:
         raise NotSupported(f"{where}.canaryTrafficPercent is not supported in Standard mode")
-    if isvc.predictor.get("storageUris"):
+    if spec.storage_uris:
         raise NotSupported(f"{where}.storageUris is not supported yet; use storageUri")
-    for part in ("logger", "batcher"):
-        if isvc.predictor.get(part):
-            raise NotSupported(f"{where}.{part} is not supported yet")
-    autoscaler = isvc.autoscaler_class
+    for name, value in (("logger", spec.logger), ("batcher", spec.batcher)):
+        if value is not None and value.wire():
+            raise NotSupported(f"{where}.{name} is not supported yet")
+    autoscaler = part.autoscaler_class
     if autoscaler == "keda":
         raise NotSupported(f"{AUTOSCALER_ANNOTATION}: keda is not supported; use hpa or none")
     if autoscaler not in AUTOSCALER_CLASSES:
@@ -245,7 +308,7 @@ def _check_component(isvc: Isvc) -> None:
             "InvalidAutoscalerClass",
             f"{AUTOSCALER_ANNOTATION}: {autoscaler!r} is not one of hpa, external, none",
         )
-    metric = isvc.predictor.get("scaleMetric")
+    metric = spec.scale_metric
     if autoscaler == "hpa" and metric not in (None, "cpu", "memory"):
         raise InvalidSpec(
             "InvalidScaleMetric",
@@ -253,7 +316,7 @@ def _check_component(isvc: Isvc) -> None:
         )
 
 
-def _check_storage_spec(storage: Obj, *, storage_uri: str | None) -> None:
+def _check_storage_spec(storage: StorageSpec, *, storage_uri: str | None) -> None:
     """Upstream's validation: a storageUri beside it and a `type` parameter name a storage type."""
     where = "spec.predictor.model.storage"
     if storage_uri is not None and not storage_uri.startswith(STORAGE_SPEC_SCHEMES):
@@ -262,7 +325,7 @@ def _check_storage_spec(storage: Obj, *, storage_uri: str | None) -> None:
             f"storageUri {storage_uri!r} cannot be used with {where}; use one of "
             f"{', '.join(STORAGE_SPEC_SCHEMES)} or {where}.path",
         )
-    kind = (storage.get("parameters") or {}).get("type")
+    kind = (storage.parameters or {}).get("type")
     if kind is not None and kind not in STORAGE_SPEC_TYPES:
         raise InvalidSpec(
             "InvalidStorageConfig",

@@ -18,7 +18,7 @@ from kserve_controller.build import ingress, storage_initializer
 from kserve_controller.config import ControllerConfig
 from kserve_controller.errors import InvalidSpec
 from kserve_controller.runtimes import CLUSTER, Runtime
-from kserve_controller.spec import Isvc
+from kserve_controller.spec import Isvc, Meta
 
 Obj = dict[str, Any]
 
@@ -103,7 +103,7 @@ def ingress_waits_for(
     return None
 
 
-def invalid(isvc: Isvc, err: InvalidSpec, *, now: str) -> Obj:
+def invalid(isvc: Meta, err: InvalidSpec, *, now: str) -> Obj:
     """Status for a spec that cannot be served: Ready=False with the reason and message."""
     predictor = _cond(PREDICTOR_READY, "False", err.reason, err.message)
     ingress_cond = _cond(INGRESS_READY, "False", err.reason, err.message)

@@ -12,11 +12,11 @@ import asyncio
 import logging
 from typing import Any
 
-from kserve_controller import diff
+from kserve_controller import diff, spec
 from kserve_controller.build import credentials, storage_initializer, storage_spec
 from kserve_controller.engine import Context
 from kserve_controller.kube.errors import Forbidden
-from kserve_controller.spec import Isvc
+from kserve_controller.spec import Component, Isvc
 
 Obj = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ class StorageIO:
         self.ctx = ctx
         self.forbidden = False  # said once: RBAC refuses service accounts or Secrets
 
-    async def sources(self, isvc: Isvc, raw: Obj) -> credentials.Sources | None:
+    async def sources(self, isvc: Component, raw: Obj) -> credentials.Sources | None:
         """The service account and the Secrets it names, for one component."""
         if not storage_initializer.injects(isvc):
             return None
@@ -64,11 +64,11 @@ class StorageIO:
                 err.message,
             )
 
-    async def _missing_secret(self, isvc: Isvc, raw: Obj, *, name: str, account: str) -> None:
+    async def _missing_secret(self, isvc: Component, raw: Obj, *, name: str, account: str) -> None:
         cfg = self.ctx.config.credentials
         if credentials.named_secret(isvc, config=cfg):
             why = f"named by annotation {cfg.storage_secret_name_annotation}"
-        elif isvc.predictor.get("serviceAccountName"):
+        elif isvc.spec.service_account_name:
             why = f"listed by service account {account}"
         else:
             # The default service account often lists token Secrets long gone: no warning.
@@ -86,7 +86,7 @@ class StorageIO:
         """The configured CA bundle ConfigMap, copied into the InferenceService's namespace."""
         ctx = self.ctx
         source_name = ctx.config.storage_initializer.ca_bundle_config_map_name
-        if not source_name or not storage_initializer.injects(isvc):
+        if not source_name or not storage_initializer.injects(spec.predictor(isvc)):
             return
         source = await ctx.kube.get("ConfigMap", ctx.namespace, source_name)
         if source is None:

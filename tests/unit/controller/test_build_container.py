@@ -13,7 +13,7 @@ from kserve_controller.config import ResourceDefaults
 DEFAULTS = ResourceDefaults()
 
 
-def transformer(**fields: Any) -> spec.Isvc:
+def transformer(**fields: Any) -> spec.Component:
     raw = {
         "metadata": {"name": "px", "namespace": "ml", "uid": "u"},
         "spec": {
@@ -21,7 +21,7 @@ def transformer(**fields: Any) -> spec.Isvc:
             "transformer": {"containers": [{"image": "example.test/t:1"}], **fields},
         },
     }
-    return spec.view(spec.parse(raw), "transformer")
+    return spec.components(spec.parse(raw))[1]
 
 
 def test_transformer_gets_upstreams_args_after_its_own() -> None:
@@ -40,16 +40,18 @@ def test_a_flag_the_user_set_is_not_added_again(given: list[str]) -> None:
 
 def test_explainer_and_predictor_get_no_transformer_args() -> None:
     part = transformer()
-    raw_explainer = spec.view(
+    explainer = spec.components(
         spec.parse(
             {
                 "metadata": {"name": "px", "namespace": "ml"},
-                "spec": {"predictor": part.extras["predictor"], "explainer": part.predictor},
+                "spec": {
+                    "predictor": part.isvc.spec.predictor.wire(),
+                    "explainer": part.spec.wire(),
+                },
             }
-        ),
-        "explainer",
-    )
-    (main,) = container.predictor_containers(raw_explainer, runtime=None)
+        )
+    )[1]
+    (main,) = container.predictor_containers(explainer, runtime=None)
     assert "args" not in main
 
 
@@ -101,6 +103,6 @@ def test_a_probe_without_a_port_gets_the_servers_port(handler: str) -> None:
             }
         },
     }
-    (main,) = container.predictor_containers(spec.parse(raw), runtime=None)
+    (main,) = container.predictor_containers(spec.predictor(spec.parse(raw)), runtime=None)
     assert main["readinessProbe"][handler]["port"] == 9000
     assert main["livenessProbe"][handler]["port"] == "http"  # a named port stays

@@ -27,17 +27,19 @@ def b64(text: str) -> str:
 
 def isvc(
     uri: str = "s3://bucket/model", *, annotations: dict[str, str] | None = None, **predictor: Any
-) -> spec.Isvc:
-    return spec.parse(
-        {
-            "metadata": {"name": "m", "namespace": "ns", "annotations": annotations or {}},
-            "spec": {
-                "predictor": {
-                    "model": {"modelFormat": {"name": "sklearn"}, "storageUri": uri},
-                    **predictor,
-                }
-            },
-        }
+) -> spec.Component:
+    return spec.predictor(
+        spec.parse(
+            {
+                "metadata": {"name": "m", "namespace": "ns", "annotations": annotations or {}},
+                "spec": {
+                    "predictor": {
+                        "model": {"modelFormat": {"name": "sklearn"}, "storageUri": uri},
+                        **predictor,
+                    }
+                },
+            }
+        )
     )
 
 
@@ -280,7 +282,9 @@ def test_no_secret_value_reaches_the_manifests() -> None:
             "web": secret("web", {"https-host": "h", "headers": '{"Authorization": "Bearer zz9"}'}),
         },
     )
-    desired = build.all_objects(isvc(), runtime=SKLEARN, config=CFG, sources={"predictor": sources})
+    desired = build.all_objects(
+        isvc().isvc, runtime=SKLEARN, config=CFG, sources={"predictor": sources}
+    )
     text = json.dumps(desired.objects)
     for value in (KEY_ID, SECRET_KEY, GCP_KEY, "Bearer zz9"):
         assert value not in text and b64(value) not in text

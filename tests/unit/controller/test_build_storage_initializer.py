@@ -13,17 +13,19 @@ from kserve_controller.errors import InvalidSpec, NotSupported
 CFG = config.parse(None).storage_initializer
 
 
-def isvc(uri: str, **predictor: Any) -> spec.Isvc:
-    return spec.parse(
-        {
-            "metadata": {"name": "m", "namespace": "ns"},
-            "spec": {
-                "predictor": {
-                    "model": {"modelFormat": {"name": "sklearn"}, "storageUri": uri},
-                    **predictor,
-                }
-            },
-        }
+def isvc(uri: str, **predictor: Any) -> spec.Component:
+    return spec.predictor(
+        spec.parse(
+            {
+                "metadata": {"name": "m", "namespace": "ns"},
+                "spec": {
+                    "predictor": {
+                        "model": {"modelFormat": {"name": "sklearn"}, "storageUri": uri},
+                        **predictor,
+                    }
+                },
+            }
+        )
     )
 
 

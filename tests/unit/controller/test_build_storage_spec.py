@@ -50,9 +50,9 @@ def storage_config(name: str = "storage-config", **entries: Any) -> dict[str, An
 
 def initializer(raw: dict[str, Any], secret: dict[str, Any] | None) -> dict[str, Any]:
     parsed = spec.parse(raw)
-    spec.check_supported(parsed, raw, config=CFG)
+    spec.check_supported(parsed, config=CFG)
     pod = build.component.pod(
-        parsed, runtime=SKLEARN, config=CFG, sources=Sources(storage_config=secret)
+        spec.predictor(parsed), runtime=SKLEARN, config=CFG, sources=Sources(storage_config=secret)
     )
     (init,) = pod["initContainers"]
     return dict(init)
@@ -112,7 +112,10 @@ def test_the_annotation_names_another_secret() -> None:
 def test_the_configmap_names_the_secret() -> None:
     cfg = config.parse({"credentials": json.dumps({"storageSpecSecretName": "my-storage"})})
     parsed = spec.parse(isvc({"key": "k", "path": "p"}))
-    assert build.storage_spec.secret_name(parsed, config=cfg.credentials) == "my-storage"
+    assert (
+        build.storage_spec.secret_name(spec.predictor(parsed), config=cfg.credentials)
+        == "my-storage"
+    )
 
 
 @pytest.mark.parametrize(
@@ -158,4 +161,4 @@ def test_hdfs_is_not_supported_yet() -> None:
 def test_spec_checks(storage: dict[str, Any], uri: str | None, words: str) -> None:
     raw = isvc(storage, uri=uri)
     with pytest.raises(InvalidSpec, match=words):
-        spec.check_supported(spec.parse(raw), raw, config=CFG)
+        spec.check_supported(spec.parse(raw), config=CFG)

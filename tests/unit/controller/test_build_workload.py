@@ -7,10 +7,13 @@ from typing import Any
 
 import pytest
 
+from kserve_controller import spec
+from kserve_controller.api.component import ResourceMetricSource
 from kserve_controller.build import workload
 from kserve_controller.config import Rollout
 
 META = {"name": "w", "namespace": "ns"}
+MEMORY = ResourceMetricSource.model_validate({"name": "memory", "target": {}})
 
 
 def work(**fields: Any) -> workload.Workload:
@@ -19,7 +22,7 @@ def work(**fields: Any) -> workload.Workload:
         "object_metadata": META,
         "app": "isvc.w",
         "pod": {"containers": [{"name": "c"}]},
-        "scaling": workload.Scaling(),
+        "scaling": spec.Scaling(),
         **fields,
     }
     return workload.Workload(**parts)
@@ -50,38 +53,38 @@ def test_deployment_selects_its_pods_and_sets_replicas_only_when_fixed() -> None
 @pytest.mark.parametrize(
     ("scaling", "metrics"),
     [
-        (workload.Scaling(), [("cpu", 80)]),
-        (workload.Scaling(metric="cpu", target=50), [("cpu", 50)]),
-        (workload.Scaling(metric="memory"), []),
-        (workload.Scaling(metric="memory", target=70), [("memory", 70)]),
-        (workload.Scaling(metric="concurrency", target=5), []),
-        (workload.Scaling(resource_metrics=({"name": "memory", "target": {}},)), [("memory", 80)]),
+        (spec.Scaling(), [("cpu", 80)]),
+        (spec.Scaling(metric="cpu", target=50), [("cpu", 50)]),
+        (spec.Scaling(metric="memory"), []),
+        (spec.Scaling(metric="memory", target=70), [("memory", 70)]),
+        (spec.Scaling(metric="concurrency", target=5), []),
+        (spec.Scaling(resource_metrics=(MEMORY,)), [("memory", 80)]),
         # autoScaling.metrics given but none of them a Resource metric: no metric at all
-        (workload.Scaling(resource_metrics=()), []),
+        (spec.Scaling(resource_metrics=()), []),
     ],
 )
-def test_hpa_metrics(scaling: workload.Scaling, metrics: list[tuple[str, int]]) -> None:
-    spec = workload.hpa(work(scaling=scaling))["spec"]
+def test_hpa_metrics(scaling: spec.Scaling, metrics: list[tuple[str, int]]) -> None:
+    hpa = workload.hpa(work(scaling=scaling))["spec"]
     got = [
         (m["resource"]["name"], m["resource"]["target"]["averageUtilization"])
-        for m in spec["metrics"]
+        for m in hpa["metrics"]
     ]
     assert got == metrics
 
 
 def test_hpa_replicas_are_at_least_one_and_max_at_least_min() -> None:
-    spec = workload.hpa(work(scaling=workload.Scaling(min_replicas=0, max_replicas=0)))["spec"]
-    assert (spec["minReplicas"], spec["maxReplicas"]) == (1, 1)
-    spec = workload.hpa(work(scaling=workload.Scaling(min_replicas=3)))["spec"]
-    assert (spec["minReplicas"], spec["maxReplicas"]) == (3, 3)
-    assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "w"}
+    hpa = workload.hpa(work(scaling=spec.Scaling(min_replicas=0, max_replicas=0)))["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (1, 1)
+    hpa = workload.hpa(work(scaling=spec.Scaling(min_replicas=3)))["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 3)
+    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "w"}
 
 
 @pytest.mark.parametrize(
     ("classname", "wanted"), [("hpa", True), ("none", False), ("external", False)]
 )
 def test_only_the_hpa_class_wants_an_hpa(classname: str, wanted: bool) -> None:
-    assert workload.Scaling(autoscaler_class=classname).wants_hpa is wanted
+    assert spec.Scaling(autoscaler_class=classname).wants_hpa is wanted
 
 
 def test_service_maps_port_80_to_the_first_port_and_keeps_the_others() -> None:

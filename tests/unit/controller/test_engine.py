@@ -151,11 +151,14 @@ def cache_of(kind: str, *objs: Obj) -> Watch:
     return watch
 
 
+MODEL = {"model": {"modelFormat": {"name": "sklearn"}}}
+
+
 def isvc_obj(name: str, namespace: str = "ns", *, status: Obj | None = None, **spec: Any) -> Obj:
     return {
         "kind": "InferenceService",
         "metadata": {"name": name, "namespace": namespace, "resourceVersion": "1"},
-        "spec": {"predictor": {"model": {"modelFormat": {"name": "sklearn"}}}, **spec},
+        "spec": {"predictor": MODEL, **spec},
         "status": status or {},
     }
 
@@ -209,7 +212,7 @@ def test_a_service_account_concerns_the_isvcs_whose_components_run_as_it() -> No
         cache_of(
             "InferenceService",
             isvc_obj("default-sa"),
-            isvc_obj("models-sa", predictor={"serviceAccountName": "models"}),
+            isvc_obj("models-sa", predictor={**MODEL, "serviceAccountName": "models"}),
             isvc_obj(
                 "transformer-sa",
                 transformer={"serviceAccountName": "models", "containers": [{}]},

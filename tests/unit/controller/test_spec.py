@@ -43,9 +43,9 @@ def test_onnx_shorthand_defaults_to_v2() -> None:
 @pytest.mark.parametrize(
     ("predictor", "words"),
     [
-        ({}, "spec.predictor needs a model"),
-        ({"sklearn": {}, "xgboost": {}}, "found sklearn, xgboost"),
-        ({"model": {"storageUri": "gs://b"}}, "modelFormat.name is required"),
+        ({}, r"spec.predictor: .*exactly one of \[sklearn, .*\] \(or custom containers\)"),
+        ({"sklearn": {}, "xgboost": {}}, r"exactly one of \[sklearn, xgboost, "),
+        ({"model": {"storageUri": "gs://b"}}, "spec.predictor.model.modelFormat: Field required"),
     ],
 )
 def test_unreadable_predictors(predictor: dict[str, Any], words: str) -> None:
@@ -69,7 +69,13 @@ CUSTOM = {"containers": [{"image": "example.test/t:1"}]}
             isvc(MODEL, spec={"explainer": {**CUSTOM, "logger": {"mode": "all"}}}),
             "explainer.logger",
         ),
-        (isvc(MODEL, spec={"canary": [{"predictor": {}, "trafficPercent": 10}]}), "spec.canary"),
+        (
+            isvc(
+                MODEL,
+                spec={"canary": [{"predictor": {**MODEL, "name": "c"}, "trafficPercent": 10}]},
+            ),
+            "spec.canary",
+        ),
         (isvc({**MODEL, "canaryTrafficPercent": 10}), "canaryTrafficPercent"),
         (
             isvc(
@@ -86,33 +92,33 @@ CUSTOM = {"containers": [{"image": "example.test/t:1"}]}
 )
 def test_not_supported_is_said(raw: dict[str, Any], words: str) -> None:
     with pytest.raises(NotSupported, match=words):
-        spec.check_supported(spec.parse(raw), raw, config=config.parse(None))
+        spec.check_supported(spec.parse(raw), config=config.parse(None))
 
 
 def test_knative_default_in_config_is_not_supported_but_the_annotation_wins() -> None:
     cfg = config.parse({"deploy": '{"defaultDeploymentMode": "Serverless"}'})
     raw = isvc(MODEL)
     with pytest.raises(NotSupported):
-        spec.check_supported(spec.parse(raw), raw, config=cfg)
+        spec.check_supported(spec.parse(raw), config=cfg)
     raw = isvc(
         MODEL, metadata={"annotations": {"serving.kserve.io/deploymentMode": "RawDeployment"}}
     )
-    spec.check_supported(spec.parse(raw), raw, config=cfg)
+    spec.check_supported(spec.parse(raw), config=cfg)
 
 
 def test_unknown_autoscaler_class_is_invalid() -> None:
     raw = isvc(MODEL, metadata={"annotations": {"serving.kserve.io/autoscalerClass": "kpa"}})
     with pytest.raises(InvalidSpec) as err:
-        spec.check_supported(spec.parse(raw), raw, config=config.parse(None))
+        spec.check_supported(spec.parse(raw), config=config.parse(None))
     assert err.value.reason == "InvalidAutoscalerClass"
 
 
 def test_transformer_and_explainer_are_views_with_their_own_names() -> None:
     raw = isvc({**MODEL, "name": "blue"}, spec={"transformer": CUSTOM, "explainer": CUSTOM})
     parsed = spec.parse(raw)
-    spec.check_supported(parsed, raw, config=config.parse(None))
+    spec.check_supported(parsed, config=config.parse(None))
     parts = spec.components(parsed)
-    assert [p.component for p in parts] == ["predictor", "transformer", "explainer"]
+    assert [p.kind for p in parts] == ["predictor", "transformer", "explainer"]
     assert [names.workload(p) for p in parts] == [
         "m-blue-predictor",
         "m-transformer",
@@ -120,21 +126,27 @@ def test_transformer_and_explainer_are_views_with_their_own_names() -> None:
     ]
     # Seen from the transformer, the predictor is still the one the transformer calls.
     assert names.predictor(parts[1]) == "m-blue-predictor"
-    assert parts[1].model is None and parts[1].predictor == CUSTOM
+    assert parts[1].model is None and parts[1].spec.wire() == CUSTOM
 
 
 @pytest.mark.parametrize(
-    ("extra", "reason"),
+    ("extra", "words"),
     [
-        ({"transformer": {}}, "InvalidTransformerSpec"),
-        ({"explainer": {"minReplicas": 1}}, "InvalidExplainerSpec"),
-        ({"transformer": {**CUSTOM, "scaleMetric": "rps"}}, "InvalidScaleMetric"),
+        ({"transformer": {}}, "spec.transformer: .*a transformer is custom containers"),
+        (
+            {"explainer": {"minReplicas": 1}},
+            r"spec.explainer: .*exactly one of \[art, containers\]",
+        ),
     ],
 )
-def test_components_without_containers_or_with_knative_metrics_are_invalid(
-    extra: dict[str, Any], reason: str
-) -> None:
-    raw = isvc(MODEL, spec=extra)
+def test_components_without_containers_are_invalid(extra: dict[str, Any], words: str) -> None:
+    with pytest.raises(InvalidSpec, match=words) as err:
+        spec.parse(isvc(MODEL, spec=extra))
+    assert err.value.reason == "InvalidPredictorSpec"
+
+
+def test_a_component_with_knative_metrics_is_invalid() -> None:
+    raw = isvc(MODEL, spec={"transformer": {**CUSTOM, "scaleMetric": "rps"}})
     with pytest.raises(InvalidSpec) as err:
-        spec.check_supported(spec.parse(raw), raw, config=config.parse(None))
-    assert err.value.reason == reason
+        spec.check_supported(spec.parse(raw), config=config.parse(None))
+    assert err.value.reason == "InvalidScaleMetric"

@@ -285,7 +285,7 @@ def with_parts(*parts: str, **meta: Any) -> spec.Isvc:
     return spec.parse(
         {
             "metadata": {"name": base.name, "namespace": base.namespace, "uid": "u", **meta},
-            "spec": {"predictor": base.predictor, **extras},
+            "spec": {"predictor": base.spec.predictor.wire(), **extras},
         }
     )
 

@@ -39,11 +39,11 @@ def all_objects(
     for part in spec.components(isvc):
         objects += component.objects(
             part,
-            runtime=runtime if part.component == "predictor" else None,
+            runtime=runtime if part.kind == "predictor" else None,
             config=config,
-            sources=(sources or {}).get(part.component),
+            sources=(sources or {}).get(part.kind),
         )
-        if not component.scaling(part).wants_hpa:
+        if not part.scaling.wants_hpa:
             unwanted.append(("HorizontalPodAutoscaler", names.workload(part)))
     for gone in (c for c in spec.EXTRA_COMPONENTS if c not in isvc.extras):
         name = names.component(isvc, gone)

@@ -14,7 +14,7 @@ from kserve_controller.build import names, template, workload
 from kserve_controller.config import ResourceDefaults
 from kserve_controller.errors import InvalidSpec
 from kserve_controller.runtimes import Runtime
-from kserve_controller.spec import Isvc
+from kserve_controller.spec import Component
 
 Obj = dict[str, Any]
 
@@ -26,14 +26,14 @@ MERGE_KEYS = {"env": "name", "ports": "containerPort", "volumeMounts": "mountPat
 
 
 def predictor_containers(
-    isvc: Isvc, *, runtime: Runtime | None, defaults: ResourceDefaults | None = None
+    part: Component, *, runtime: Runtime | None, defaults: ResourceDefaults | None = None
 ) -> list[Obj]:
     """Main container first, then the runtime's other containers, then the user's extras.
 
     `defaults`: resources for a custom main container that sets none (upstream's defaulter).
     """
-    if isvc.model is None or runtime is None:
-        return _custom(isvc, defaults=defaults)
+    if part.model is None or runtime is None:
+        return _custom(part, defaults=defaults)
     runtime_containers = runtime.spec.get("containers") or []
     if not runtime_containers:
         raise InvalidSpec(
@@ -44,24 +44,24 @@ def predictor_containers(
         raise InvalidSpec(
             "InvalidPredictorSpec", f"serving runtime {runtime.name} has no container named {MAIN}"
         )
-    main = merge(base, isvc.model.container)
+    main = merge(base, part.model.container)
     main["name"] = MAIN
-    if isvc.model.runtime_version and main.get("image"):
-        main["image"] = with_tag(str(main["image"]), isvc.model.runtime_version)
-    main = template.render(main, data=_template_data(isvc))
+    if part.model.runtime_version and main.get("image"):
+        main["image"] = with_tag(str(main["image"]), part.model.runtime_version)
+    main = template.render(main, data=_template_data(part))
     # Runtime images run as non-root by contract; say so when neither side chose.
     main.setdefault("securityContext", copy.deepcopy(workload.NON_ROOT))
     main["env"] = merge_list(
-        main.get("env") or [], [{"name": "INFERENCE_SERVICE_NAME", "value": isvc.name}], "name"
+        main.get("env") or [], [{"name": "INFERENCE_SERVICE_NAME", "value": part.name}], "name"
     )
     _default_probe(main)
     others = [copy.deepcopy(c) for c in runtime_containers if c.get("name") != MAIN]
-    extras = [copy.deepcopy(c) for c in isvc.predictor.get("containers") or []]
-    return [main, *template.render(others, data=_template_data(isvc)), *extras]
+    extras = [copy.deepcopy(c) for c in part.spec.containers or []]
+    return [main, *template.render(others, data=_template_data(part)), *extras]
 
 
-def _custom(isvc: Isvc, *, defaults: ResourceDefaults | None) -> list[Obj]:
-    containers = [copy.deepcopy(c) for c in isvc.predictor.get("containers") or []]
+def _custom(part: Component, *, defaults: ResourceDefaults | None) -> list[Obj]:
+    containers = [copy.deepcopy(c) for c in part.spec.containers or []]
     main = next((c for c in containers if c.get("name") == MAIN), None)
     if main is None:
         main = containers[0]
@@ -69,9 +69,9 @@ def _custom(isvc: Isvc, *, defaults: ResourceDefaults | None) -> list[Obj]:
             main["name"] = MAIN
     if defaults is not None:
         main["resources"] = default_resources(main.get("resources") or {}, defaults)
-    if isvc.component == "transformer":
-        main["args"] = [*(main.get("args") or []), *transformer_args(isvc, main.get("args") or [])]
-    if isvc.storage_uri and not isvc.storage_uri.startswith("pvc://"):
+    if part.kind == "transformer":
+        main["args"] = [*(main.get("args") or []), *transformer_args(part, main.get("args") or [])]
+    if part.storage_uri and not part.storage_uri.startswith("pvc://"):
         # The initializer downloads to /mnt/models; the server reads it from there.
         for env in main.get("env") or []:
             if env.get("name") == "STORAGE_URI":
@@ -80,14 +80,14 @@ def _custom(isvc: Isvc, *, defaults: ResourceDefaults | None) -> list[Obj]:
     return containers
 
 
-def transformer_args(isvc: Isvc, args: list[str]) -> list[str]:
+def transformer_args(part: Component, args: list[str]) -> list[str]:
     """What upstream adds to a custom transformer's args, each flag only when absent."""
     wanted = [
-        ("--model_name", isvc.name),
-        ("--predictor_host", f"{names.predictor(isvc)}.{isvc.namespace}"),
+        ("--model_name", part.name),
+        ("--predictor_host", f"{names.predictor(part)}.{part.namespace}"),
         ("--http_port", str(workload.DEFAULT_PORT)),
     ]
-    workers = isvc.predictor.get("containerConcurrency")
+    workers = part.spec.container_concurrency
     if workers is not None:
         wanted.append(("--workers", str(workers)))
     # `--flag value` and `--flag=value` both count as present.
@@ -180,13 +180,13 @@ def _default_probe(container: Obj) -> None:
                 action["port"] = main_port(container)
 
 
-def _template_data(isvc: Isvc) -> dict[str, Any]:
-    annotations = dict(isvc.annotations)
-    if isvc.model is not None:
-        annotations.setdefault("modelFormat", isvc.model.format)
+def _template_data(part: Component) -> dict[str, Any]:
+    annotations = dict(part.annotations)
+    if part.model is not None:
+        annotations.setdefault("modelFormat", part.model.format)
     return {
-        "Name": isvc.name,
-        "Namespace": isvc.namespace,
-        "Labels": isvc.labels,
+        "Name": part.name,
+        "Namespace": part.namespace,
+        "Labels": part.labels,
         "Annotations": annotations,
     }

@@ -17,7 +17,7 @@ from typing import Any
 
 from kserve_controller.build import storage_spec
 from kserve_controller.config import CredentialsConfig, S3Config
-from kserve_controller.spec import Isvc
+from kserve_controller.spec import Component
 
 Obj = dict[str, Any]
 
@@ -66,34 +66,34 @@ class Injection:
     uri: str | None = None
 
 
-def service_account_name(isvc: Isvc) -> str:
-    return str(isvc.predictor.get("serviceAccountName") or DEFAULT_SERVICE_ACCOUNT)
+def service_account_name(part: Component) -> str:
+    return part.spec.service_account_name or DEFAULT_SERVICE_ACCOUNT
 
 
-def named_secret(isvc: Isvc, *, config: CredentialsConfig) -> str | None:
+def named_secret(part: Component, *, config: CredentialsConfig) -> str | None:
     """The one Secret the InferenceService names by annotation (instead of the SA's list)."""
     key = config.storage_secret_name_annotation
-    return (isvc.annotations.get(key) or None) if key else None
+    return (part.annotations.get(key) or None) if key else None
 
 
 def secret_names(
-    isvc: Isvc, service_account: Obj | None, *, config: CredentialsConfig
+    part: Component, service_account: Obj | None, *, config: CredentialsConfig
 ) -> list[str]:
     """The Secrets to read, in order: the annotated one, else those the SA lists."""
-    named = named_secret(isvc, config=config)
+    named = named_secret(part, config=config)
     if named:
         return [named]
     refs = (service_account or {}).get("secrets") or []
     return list(dict.fromkeys(str(r["name"]) for r in refs if r.get("name")))
 
 
-def inject(isvc: Isvc, sources: Sources, *, config: CredentialsConfig) -> Injection:
+def inject(part: Component, sources: Sources, *, config: CredentialsConfig) -> Injection:
     """Env, volumes and mounts for every Secret of a known kind; other Secrets are skipped.
 
     A storage spec (`model.storage`) uses its Secret alone, as upstream's webhook does.
     """
-    if isvc.storage_spec is not None:
-        found = storage_spec.resolve(isvc, secret=sources.storage_config, config=config)
+    if part.storage_spec is not None:
+        found = storage_spec.resolve(part, secret=sources.storage_config, config=config)
         return Injection(env=found.env, uri=found.uri)
     env: list[Obj] = []
     volumes: list[Obj] = []
@@ -101,7 +101,7 @@ def inject(isvc: Isvc, sources: Sources, *, config: CredentialsConfig) -> Inject
     sa_annotations = _annotations(sources.service_account)
     if IRSA_ANNOTATION in sa_annotations:  # EKS web identity: boto3 finds the token itself
         env = merge_env(env, s3_env(sa_annotations, {}, config=config.s3))
-    for name in secret_names(isvc, sources.service_account, config=config):
+    for name in secret_names(part, sources.service_account, config=config):
         secret = sources.secrets.get(name)
         if secret is None:
             continue

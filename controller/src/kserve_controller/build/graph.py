@@ -11,9 +11,12 @@ import copy
 import json
 from typing import Any
 
+from kserve_controller import spec as isvc_spec
+from kserve_controller.api.inferencegraph import InferenceGraphSpec
 from kserve_controller.build import workload
 from kserve_controller.config import ControllerConfig, RouterConfig
 from kserve_controller.errors import InvalidSpec
+from kserve_controller.spec import Scaling
 
 Obj = dict[str, Any]
 
@@ -47,12 +50,15 @@ def predict_url(isvc: Obj) -> str | None:
 
 
 def _protocol(isvc: Obj) -> str:
-    spec = isvc.get("spec") or {}
-    component = spec.get("transformer") or spec.get("predictor") or {}
-    for value in component.values():
-        if isinstance(value, dict) and value.get("protocolVersion"):
-            return str(value["protocolVersion"])
-    return "v1"
+    """The protocol written on the model of the isvc's entry (a transformer has none)."""
+    try:
+        typed = isvc_spec.parse(isvc)
+    except InvalidSpec:
+        return "v1"
+    found = typed.spec.predictor.implementation()
+    if typed.spec.transformer is not None or found is None:
+        return "v1"
+    return found[1].protocol_version or "v1"
 
 
 def resolved_spec(graph: Obj, urls: dict[str, str]) -> Obj:
@@ -135,12 +141,13 @@ def all_objects(graph: Obj, *, spec: Obj, config: ControllerConfig) -> list[Obj]
 
 def _workload(graph: Obj, *, spec: Obj, config: ControllerConfig) -> workload.Workload:
     annotations = graph["metadata"].get("annotations") or {}
-    scaling = workload.Scaling(
+    typed = InferenceGraphSpec.model_validate(spec)
+    scaling = Scaling(
         autoscaler_class=str(annotations.get(AUTOSCALER_ANNOTATION, "hpa")),
-        min_replicas=spec.get("minReplicas"),
-        max_replicas=spec.get("maxReplicas"),
-        metric=spec.get("scaleMetric"),
-        target=spec.get("scaleTarget"),
+        min_replicas=typed.min_replicas,
+        max_replicas=typed.max_replicas,
+        metric=typed.scale_metric,
+        target=typed.scale_target,
     )
     return workload.Workload(
         metadata=_metadata(graph),
@@ -149,7 +156,8 @@ def _workload(graph: Obj, *, spec: Obj, config: ControllerConfig) -> workload.Wo
         pod=pod(graph, spec=spec, router=config.router),
         pod_metadata={"labels": labels(graph)},
         scaling=scaling,
-        replicas=None if scaling.wants_hpa else int(spec.get("minReplicas") or 1),
+        # upstream's raw graph: minReplicas, at least one, when no HPA scales the router
+        replicas=None if scaling.wants_hpa else (typed.min_replicas or 1),
     )
 
 

@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from kserve_controller.spec import Isvc
+from kserve_controller import spec
+from kserve_controller.spec import Component, Isvc, Meta
 
 Obj = dict[str, Any]
 
@@ -23,31 +24,38 @@ DISALLOWED_ANNOTATIONS = frozenset(
 )
 
 
-def predictor(isvc: Isvc) -> str:
+def _whole(isvc: Isvc | Component) -> Isvc:
+    return isvc.isvc if isinstance(isvc, Component) else isvc
+
+
+def _part(isvc: Isvc | Component) -> Component:
+    """A component as itself, an InferenceService as its predictor."""
+    return isvc if isinstance(isvc, Component) else spec.predictor(isvc)
+
+
+def predictor(isvc: Isvc | Component) -> str:
     """`<isvc>-predictor`, or `<isvc>-<predictor.name>-predictor` when the predictor is named."""
-    spec = isvc.predictor if isvc.component == "predictor" else isvc.extras.get("predictor", {})
-    sub = spec.get("name")
+    sub = _whole(isvc).spec.predictor.name
     return f"{isvc.name}-{sub}-predictor" if sub else f"{isvc.name}-predictor"
 
 
-def workload(isvc: Isvc) -> str:
-    """The Deployment, Service and HPA name of the component `isvc` is a view of."""
-    if isvc.component == "predictor":
-        return predictor(isvc)
-    return component(isvc, isvc.component)
+def workload(isvc: Isvc | Component) -> str:
+    """The Deployment, Service and HPA name of a component (of the predictor for a whole
+    InferenceService)."""
+    return component(isvc, _part(isvc).kind)
 
 
-def component(isvc: Isvc, part: str) -> str:
+def component(isvc: Isvc | Component, part: str) -> str:
     """`<isvc>-transformer`, `<isvc>-explainer` (and the predictor's name for "predictor")."""
     return predictor(isvc) if part == "predictor" else f"{isvc.name}-{part}"
 
 
-def app(isvc: Isvc) -> str:
+def app(isvc: Isvc | Component) -> str:
     """The pod selector value: `isvc.<isvc>-predictor` (or `-transformer`, `-explainer`)."""
     return f"isvc.{workload(isvc)}"
 
 
-def owner_reference(isvc: Isvc) -> Obj:
+def owner_reference(isvc: Meta) -> Obj:
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
@@ -59,7 +67,7 @@ def owner_reference(isvc: Isvc) -> Obj:
 
 
 def labels(
-    isvc: Isvc,
+    isvc: Component,
     *,
     runtime_labels: dict[str, str] | None = None,
     disallowed: tuple[str, ...] = (),
@@ -68,14 +76,14 @@ def labels(
     merged = {
         **(runtime_labels or {}),
         **{k: v for k, v in isvc.labels.items() if k not in disallowed},
-        **(isvc.predictor.get("labels") or {}),
+        **(isvc.spec.labels or {}),
     }
-    merged.update({ISVC_LABEL: isvc.name, COMPONENT_LABEL: isvc.component, "app": app(isvc)})
+    merged.update({ISVC_LABEL: isvc.name, COMPONENT_LABEL: isvc.kind, "app": app(isvc)})
     return merged
 
 
 def annotations(
-    isvc: Isvc,
+    isvc: Component,
     *,
     runtime_annotations: dict[str, str] | None = None,
     disallowed: tuple[str, ...] = (),
@@ -85,7 +93,7 @@ def annotations(
     merged = {
         **(runtime_annotations or {}),
         **{k: v for k, v in isvc.annotations.items() if k not in drop},
-        **{k: v for k, v in (isvc.predictor.get("annotations") or {}).items() if k not in drop},
+        **{k: v for k, v in (isvc.spec.annotations or {}).items() if k not in drop},
     }
     if isvc.storage_uri:
         merged[STORAGE_URI_ANNOTATION] = isvc.storage_uri
@@ -93,7 +101,7 @@ def annotations(
 
 
 def metadata(
-    isvc: Isvc, *, name: str, labels: dict[str, str], annotations: dict[str, str] | None = None
+    isvc: Meta, *, name: str, labels: dict[str, str], annotations: dict[str, str] | None = None
 ) -> Obj:
     meta: Obj = {
         "name": name,

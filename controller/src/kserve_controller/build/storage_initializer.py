@@ -17,7 +17,7 @@ from kserve_controller.build import workload
 from kserve_controller.build.credentials import Injection, merge_env
 from kserve_controller.config import StorageInitializerConfig
 from kserve_controller.errors import InvalidSpec, NotSupported
-from kserve_controller.spec import Isvc
+from kserve_controller.spec import Component
 
 Obj = dict[str, Any]
 
@@ -42,19 +42,19 @@ class Storage:
     mount: Obj | None = None
 
 
-def injects(isvc: Isvc) -> bool:
+def injects(part: Component) -> bool:
     """Whether the pod gets our storage initializer (and so wants storage credentials)."""
-    uri = isvc.storage_uri
-    by_spec = (isvc.storage_spec or {}).get("path") is not None
+    uri = part.storage_uri
+    by_spec = part.storage_spec is not None and part.storage_spec.path is not None
     if not by_spec and (not uri or uri.startswith("pvc://")):
         return False
-    return not any(c.get("name") == NAME for c in isvc.predictor.get("initContainers") or [])
+    return not any(c.get("name") == NAME for c in part.spec.init_containers or [])
 
 
 def plan(
-    isvc: Isvc, *, config: StorageInitializerConfig, credentials: Injection | None = None
+    part: Component, *, config: StorageInitializerConfig, credentials: Injection | None = None
 ) -> Storage:
-    uri = (credentials.uri if credentials else None) or isvc.storage_uri
+    uri = (credentials.uri if credentials else None) or part.storage_uri
     if not uri:
         return Storage()
     if uri.startswith("pvc://"):
@@ -62,7 +62,7 @@ def plan(
     check_uri(uri)
     mount = {"name": VOLUME, "mountPath": MOUNT_PATH, "readOnly": True}
     volumes: list[Obj] = [{"name": VOLUME, "emptyDir": {}}]
-    if not injects(isvc):
+    if not injects(part):
         # The user brought their own initializer: keep it, still give it the volume.
         return Storage(volumes=volumes, mount=mount)
     creds = credentials or Injection()

@@ -16,9 +16,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from kserve_controller.api.predictor import StorageSpec
 from kserve_controller.config import CredentialsConfig
 from kserve_controller.errors import InvalidSpec
-from kserve_controller.spec import STORAGE_SPEC_TYPES, Isvc
+from kserve_controller.spec import STORAGE_SPEC_TYPES, Component
 
 Obj = dict[str, Any]
 
@@ -41,33 +42,33 @@ class Resolved:
     env: list[Obj] = field(default_factory=list)
 
 
-def secret_name(isvc: Isvc, *, config: CredentialsConfig) -> str:
+def secret_name(part: Component, *, config: CredentialsConfig) -> str:
     """The InferenceService's storage-secret annotation, else the configured name."""
     annotation = config.storage_secret_name_annotation
-    named = isvc.annotations.get(annotation) if annotation else None
+    named = part.annotations.get(annotation) if annotation else None
     return named or config.storage_spec_secret_name or DEFAULT_SECRET
 
 
-def resolve(isvc: Isvc, *, secret: Obj | None, config: CredentialsConfig) -> Resolved:
+def resolve(part: Component, *, secret: Obj | None, config: CredentialsConfig) -> Resolved:
     """The initializer's URI and env; InvalidSpec naming the Secret or key when one is wrong.
 
     `secret`: the Secret named by `secret_name` (None: not found).
     """
-    storage: Obj = isvc.storage_spec or {}
-    params: dict[str, str] = {str(k): str(v) for k, v in (storage.get("parameters") or {}).items()}
-    name = secret_name(isvc, config=config)
-    key = storage.get("key") or None
+    storage = part.storage_spec or StorageSpec()
+    params: dict[str, str] = {str(k): str(v) for k, v in (storage.parameters or {}).items()}
+    name = secret_name(part, config=config)
+    key = storage.key or None
     kind = params.get("type", "")
     data = (secret or {}).get("data") or {}
     if secret is None and key:
-        raise _missing(f"Secret {name} not found in namespace {isvc.namespace}")
+        raise _missing(f"Secret {name} not found in namespace {part.namespace}")
     if key is None:
         # Upstream's fallback: `default_<type>` when the parameters name a type, else `default`.
         key = f"{DEFAULT_KEY}_{kind}" if kind else DEFAULT_KEY
         found = key in data
     elif key not in data:
         raise _missing(
-            f"Secret {name} in namespace {isvc.namespace} has no key {key}",
+            f"Secret {name} in namespace {part.namespace} has no key {key}",
             reason="StorageKeyNotFound",
         )
     else:
@@ -84,7 +85,7 @@ def resolve(isvc: Isvc, *, secret: Obj | None, config: CredentialsConfig) -> Res
         where = f"key {key} of Secret {name}" if found else f"Secret {name}"
         if secret is None:
             raise _missing(
-                f"Secret {name} not found in namespace {isvc.namespace}, and {WHERE}"
+                f"Secret {name} not found in namespace {part.namespace}, and {WHERE}"
                 ".parameters names no type"
             )
         raise InvalidSpec(
@@ -107,15 +108,15 @@ def resolve(isvc: Isvc, *, secret: Obj | None, config: CredentialsConfig) -> Res
             }
         )
     return Resolved(
-        uri=_uri(isvc, storage, kind=kind, bucket=params.get("bucket") or described.get("bucket")),
+        uri=_uri(part, storage, kind=kind, bucket=params.get("bucket") or described.get("bucket")),
         env=env,
     )
 
 
-def _uri(isvc: Isvc, storage: Obj, *, kind: str, bucket: Any) -> str | None:
-    path = storage.get("path")
+def _uri(part: Component, storage: StorageSpec, *, kind: str, bucket: Any) -> str | None:
+    path = storage.path
     if path is None:
-        return isvc.storage_uri  # the storageUri, with the Secret's credentials
+        return part.storage_uri  # the storageUri, with the Secret's credentials
     path = str(path).lstrip("/")
     if kind not in BUCKET_TYPES:
         return f"{kind}://{path}"

@@ -12,7 +12,9 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from kserve_controller.api.component import ResourceMetricSource
 from kserve_controller.config import Rollout
+from kserve_controller.spec import Scaling
 
 Obj = dict[str, Any]
 
@@ -28,24 +30,6 @@ NON_ROOT: Obj = {
 }
 # Ours alone (the router): also unprivileged with a read-only root filesystem.
 LOCKED_DOWN: Obj = {"privileged": False, **NON_ROOT, "readOnlyRootFilesystem": True}
-
-
-@dataclass(frozen=True)
-class Scaling:
-    """Replicas and autoscaling as a component (or graph) asks for them."""
-
-    autoscaler_class: str = "hpa"  # hpa | external | none
-    min_replicas: int | None = None
-    max_replicas: int | None = None
-    metric: str | None = None  # cpu (default) | memory
-    target: int | None = None  # utilization percent
-    # autoScaling.metrics[].resource as written; when given (even empty), the metrics.
-    resource_metrics: tuple[Obj, ...] | None = None
-
-    @property
-    def wants_hpa(self) -> bool:
-        """Only the `hpa` class (the default) gets an HPA; `none` and `external` do not."""
-        return self.autoscaler_class == "hpa"
 
 
 @dataclass(frozen=True)
@@ -147,12 +131,13 @@ def _utilization(resource: str, percent: int) -> Obj:
     }
 
 
-def _resource(resource: Obj) -> Obj:
-    target = dict(resource.get("target") or {})
-    target.setdefault("type", "Utilization")
-    if target["type"] == "Utilization" and "averageUtilization" not in target:
-        target["averageUtilization"] = DEFAULT_CPU_TARGET
-    return {"type": "Resource", "resource": {"name": resource.get("name", "cpu"), "target": target}}
+def _resource(source: ResourceMetricSource) -> Obj:
+    target = source.target.model_copy()
+    if target.type is None:
+        target.type = "Utilization"
+    if target.type == "Utilization" and target.average_utilization is None:
+        target.average_utilization = DEFAULT_CPU_TARGET
+    return {"type": "Resource", "resource": {"name": source.name, "target": target.wire()}}
 
 
 def strategy(own: Obj | None, rollout: Rollout | None) -> Obj:

@@ -13,10 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from kserve_controller import build, conditions, runtimes, spec, status, stop
-from kserve_controller.api.inferenceservice import InferenceServiceSpec
 from kserve_controller.build import credentials, ingress, names, storage_initializer
 from kserve_controller.config import ControllerConfig
 from kserve_controller.engine import (
@@ -29,7 +26,6 @@ from kserve_controller.engine import (
     Ref,
     Source,
     by_label,
-    invalid_from_validation,
 )
 from kserve_controller.errors import InvalidSpec, NotServed, NotSupported
 from kserve_controller.reads import Reads
@@ -82,7 +78,7 @@ class InferenceServiceController(Controller):
             return Plan([], unwanted=stopped_refs(isvc), context=Facts(isvc, None, [], True))
         runtime = await self._runtime(isvc)
         sources = {
-            part.component: found
+            part.kind: found
             for part in spec.components(isvc)
             if (found := await self.storage.sources(part, obj)) is not None
         }
@@ -108,8 +104,9 @@ class InferenceServiceController(Controller):
     async def _warn_storage_container(self, isvc: spec.Isvc, raw: Obj) -> None:
         """One Warning when a ClusterStorageContainer matches the model's URI: upstream would
         download with it; this controller uses its own storage initializer."""
-        uri = isvc.storage_uri
-        if uri is None or not storage_initializer.injects(isvc):
+        main = spec.predictor(isvc)
+        uri = main.storage_uri
+        if uri is None or not storage_initializer.injects(main):
             return
         containers = await self.ctx.reads.list("ClusterStorageContainer")
         found = next((c for c in containers if storage_container_matches(c, uri)), None)
@@ -157,7 +154,7 @@ class InferenceServiceController(Controller):
 
     def invalid_status(self, obj: Obj, err: NotServed) -> Obj:
         spec_err = err if isinstance(err, InvalidSpec) else InvalidSpec(err.reason, err.message)
-        return status.invalid(_read_loose(obj), spec_err, now=self.ctx.now())
+        return status.invalid(spec.meta(obj), spec_err, now=self.ctx.now())
 
     def announce(self, obj: Obj, old: Obj, new: Obj) -> list[Event]:
         name = obj["metadata"]["name"]
@@ -173,13 +170,9 @@ class InferenceServiceController(Controller):
 
 
 def read(raw: Obj, config: ControllerConfig) -> spec.Isvc:
-    try:
-        InferenceServiceSpec.model_validate(raw.get("spec") or {})
-    except ValidationError as err:
-        raise invalid_from_validation(err, reason="InvalidPredictorSpec") from err
     isvc = spec.parse(raw)
-    spec.check_supported(isvc, raw, config=config)
-    if isvc.predictor.get("storageContainerName"):
+    spec.check_supported(isvc, config=config)
+    if isvc.spec.predictor.storage_container_name:
         raise NotSupported(
             "spec.predictor.storageContainerName is not supported: this controller downloads "
             "models with its own storage initializer, not a ClusterStorageContainer"
@@ -224,22 +217,6 @@ def storage_container_matches(container: Obj, uri: str) -> bool:
     return False
 
 
-def _read_loose(raw: Obj) -> spec.Isvc:
-    """Enough of a broken InferenceService to write its status."""
-    meta = raw["metadata"]
-    return spec.Isvc(
-        name=meta["name"],
-        namespace=meta["namespace"],
-        uid=meta.get("uid", ""),
-        generation=int(meta.get("generation") or 0),
-        labels=dict(meta.get("labels") or {}),
-        annotations=dict(meta.get("annotations") or {}),
-        predictor={},
-        model=None,
-        status=dict(raw.get("status") or {}),
-    )
-
-
 def _deployments(isvc: spec.Isvc, observed: Observed) -> dict[str, Any]:
     """The predictor's Deployment and the other components', as status.compute takes them."""
     return {
@@ -271,10 +248,8 @@ def account_users(account: Obj, reads: Reads) -> list[ObjectKey]:
     name, namespace = account["metadata"]["name"], account["metadata"]["namespace"]
     found = []
     for isvc in reads.cached(InferenceServiceController.kind, namespace):
-        body = isvc.get("spec") or {}
-        parts = [body[p] for p in ("predictor", *spec.EXTRA_COMPONENTS) if body.get(p)]
         default = credentials.DEFAULT_SERVICE_ACCOUNT
-        accounts = {p.get("serviceAccountName") or default for p in parts}
+        accounts = {a or default for a in spec.service_account_names(isvc)}
         if name in accounts:
             found.append(ObjectKey.of(isvc))
     return found
