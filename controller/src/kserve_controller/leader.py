@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,30 +30,19 @@ def _micro_time() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+@dataclass(kw_only=True)
 class LeaderElector:
-    def __init__(
-        self,
-        kube: Kube,
-        *,
-        namespace: str,
-        name: str,
-        identity: str,
-        lease_duration: float = 15.0,
-        renew_deadline: float = 10.0,
-        retry_period: float = 2.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.kube = kube
-        self.namespace = namespace
-        self.name = name
-        self.identity = identity
-        self.lease_duration = lease_duration
-        self.renew_deadline = renew_deadline
-        self.retry_period = retry_period
-        self.clock = clock
-        self.is_leader = False
-        self._observed: Obj | None = None
-        self._observed_at = 0.0
+    kube: Kube
+    namespace: str
+    name: str
+    identity: str
+    lease_duration: float = 15.0
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
+    clock: Callable[[], float] = time.monotonic
+    is_leader: bool = field(default=False, init=False)
+    _observed: Obj | None = field(default=None, init=False)
+    _observed_at: float = field(default=0.0, init=False)
 
     async def acquire(self) -> None:
         """Return once we hold the lease."""

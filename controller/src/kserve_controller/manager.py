@@ -92,7 +92,7 @@ class Manager:
             handler=self._on_config,
         )
         self.elector = LeaderElector(
-            kube,
+            kube=kube,
             namespace=settings.namespace,
             name=settings.lease_name,
             identity=settings.identity,
