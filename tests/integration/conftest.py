@@ -2,16 +2,22 @@
 
 `apiserver` starts lazily, once per session, only when a test asks for it; it needs
 `make tools` (bin/etcd, bin/kube-apiserver) and fails, naming the tool, without them.
+`sdk_python` is the upstream kserve SDK's own venv, shared by the server's and the controller's
+SDK tests.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import kubeapi
 import kubernetes.client
 import pytest
 
+REPO = Path(__file__).resolve().parents[2]
 _started: list[kubeapi.ApiServer] = []
 
 
@@ -40,6 +46,26 @@ def apiserver_uncached() -> Iterator[kubeapi.ApiServer]:
 def kube_client(apiserver: kubeapi.ApiServer) -> kubernetes.client.ApiClient:
     """The admin `kubernetes` ApiClient of the session's apiserver."""
     return apiserver.client
+
+
+@pytest.fixture(scope="session")
+def sdk_python() -> str:
+    """The python of hack/kserve-sdk-venv.sh's venv; our own venv must not see `kserve`."""
+    check = subprocess.run(
+        [sys.executable, "-c", "import importlib.util as u; print(u.find_spec('kserve'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert check.stdout.strip() == "None", "the upstream SDK must not be importable from our venv"
+    proc = subprocess.run(
+        ["bash", str(REPO / "hack" / "kserve-sdk-venv.sh")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, f"cannot build the kserve SDK venv:\n{proc.stderr}"
+    return proc.stdout.strip().splitlines()[-1]
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -1,5 +1,6 @@
 """A server with the tutorial's two models (trained here) on REST and gRPC, on a background
-thread, for blocking clients; and the upstream kserve SDK's own venv (never importable here)."""
+thread, for blocking clients (the upstream SDK's venv fixture, `sdk_python`, is in
+tests/integration/conftest.py)."""
 
 from __future__ import annotations
 
@@ -66,23 +67,3 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     yield Served(http_port=running.port, grpc_port=running.grpc_port)
     loop.call_soon_threadsafe(running.stop)
     thread.join(30)
-
-
-@pytest.fixture(scope="session")
-def sdk_python() -> str:
-    """The python of hack/kserve-sdk-venv.sh's venv; our own venv must not see `kserve`."""
-    check = subprocess.run(
-        [sys.executable, "-c", "import importlib.util as u; print(u.find_spec('kserve'))"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert check.stdout.strip() == "None", "the upstream SDK must not be importable from our venv"
-    proc = subprocess.run(
-        ["bash", str(REPO / "hack" / "kserve-sdk-venv.sh")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 0, f"cannot build the kserve SDK venv:\n{proc.stderr}"
-    return proc.stdout.strip().splitlines()[-1]

@@ -55,8 +55,10 @@ NO_PYTHONPATH = Cel(
     message="env: PYTHONPATH must not be set: it would replace the model server's own path",
     field_path=".env",
 )
+# Upstream refuses a non-empty name only: its SDK's `create` always sends `name: ""`. size()
+# costs O(1) in CEL's budget; comparing strings of unbounded length would exceed it.
 NO_CONTAINER_NAME = Cel(
-    rule="!has(self.name)",
+    rule="!has(self.name) || size(self.name) == 0",
     message="name: not allowed here; the model server container is always kserve-container",
     field_path=".name",
 )
@@ -120,7 +122,7 @@ class PredictorExtensionSpec(InlineKubeModel):
     def _container_rules(self) -> Self:
         if any(e.get("name") == "PYTHONPATH" for e in self.env or []):
             raise ValueError(NO_PYTHONPATH.message)
-        if "name" in (self.model_extra or {}):
+        if (self.model_extra or {}).get("name"):
             raise ValueError(NO_CONTAINER_NAME.message)
         for kind in ("limits", "requests"):
             for resource, value in ((self.resources or {}).get(kind) or {}).items():
