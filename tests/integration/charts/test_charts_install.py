@@ -53,6 +53,9 @@ def test_default_cluster_serving_runtimes_pass_the_crd_schema(charts: Installed)
         "kserve-sklearnserver": "sklearn",
         "kserve-xgbserver": "xgboost",
         "kserve-lgbserver": "lightgbm",
+        "kserve-onnxruntime": "onnx",
+        "kserve-tensorflow-serving": "tensorflow",
+        "kserve-tritonserver": "tensorrt",
     }
 
 
