@@ -66,13 +66,32 @@ def parser() -> argparse.ArgumentParser:
     add("--access_log_format", default=None, help="aiohttp access log format; enables the log")
     add("--timeout-keep-alive", "--timeout_keep_alive", dest="keepalive", default=65.0, type=float)
     add("--grace_period", default=30.0, type=float, help="SIGTERM drain time in seconds")
-    add("--max_body_bytes", default=64 * 1024 * 1024, type=int, help="413 above this size")
+    # Limits (server/README.md "Limits"); unset, they come from KSERVE_SERVER_<NAME> or default.
+    for flag, kind, help_text in LIMITS:
+        add(flag, default=None, type=kind, help=help_text)
     add("--exit_on_load_failure", default=True, type=strtobool)
     # accepted for compatibility with upstream's flags; no effect here (warned when set)
     for flag, kind in UNSUPPORTED.items():
         add(flag, default=None, type=kind, help=argparse.SUPPRESS)
     add("--enable_predictor_health_check", action="store_true", help=argparse.SUPPRESS)
     return p
+
+
+LIMITS: list[tuple[str, Any, str]] = [
+    ("--max_body_bytes", int, "413 above this many body bytes, decompressed (64 MiB)"),
+    ("--body_first_byte_timeout", float, "408 when the body's first byte takes longer (30 s)"),
+    ("--body_read_timeout", float, "408 when the whole body takes longer (300 s)"),
+    ("--max_inline_decode_bytes", int, "decode larger bodies in a worker thread (1 MiB)"),
+    ("--max_decoding_bytes", int, "large bodies decoded at once, in body bytes (64 MiB)"),
+    ("--max_decoding_waiters", int, "large requests queued for decoding before 503 (32)"),
+    ("--decoding_wait_timeout", float, "seconds queued for decoding before 503 (10)"),
+]
+
+
+def limits(args: argparse.Namespace) -> dict[str, Any]:
+    """The limit flags given on the command line, as ServerSettings fields."""
+    names = (flag.removeprefix("--") for flag, _, _ in LIMITS)
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
 UNSUPPORTED: dict[str, Any] = {
@@ -166,7 +185,6 @@ def main(argv: list[str] | None = None) -> None:
             grpc_max_receive_message_length=args.grpc_max_receive_message_length,
             grace_period=args.grace_period,
             keepalive_timeout=args.keepalive,
-            max_body_bytes=args.max_body_bytes,
             access_log=args.access_log or bool(args.access_log_format),
             access_log_format=args.access_log_format,
             enable_latency_logging=args.enable_latency_logging,
@@ -174,6 +192,7 @@ def main(argv: list[str] | None = None) -> None:
             exit_on_load_failure=args.exit_on_load_failure,
             max_asyncio_workers=args.max_asyncio_workers,
             workers=max(args.workers, 1),
+            **limits(args),
         )
         spec = ModelSpec(
             name=args.model_name,

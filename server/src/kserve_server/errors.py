@@ -45,6 +45,18 @@ class PayloadTooLarge(ServerError):  # noqa: N818
     """The request body is larger than the configured limit."""
 
 
+class RequestTimeout(ServerError):  # noqa: N818
+    """The request body did not arrive in time (first byte, or whole)."""
+
+
+class Overloaded(ServerError):  # noqa: N818
+    """Too much work is waiting already; the client may retry after `retry_after` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 def public_message(exc: BaseException) -> str:
     """What a client is told, over REST and gRPC alike: our own errors verbatim, anything else
     with its type name (as upstream's `{TypeName} : {message}`)."""

@@ -67,6 +67,9 @@ class Entry:
     state: State = State.LOADING
     reason: str = ""
     serving: bool = True  # False once unloaded through the repository extension
+    # Served from start-up: the server is not ready without it. A model loaded later through
+    # the repository extension is not: a failed load must not take the pod out of its Service.
+    gates_readiness: bool = True
 
 
 class ModelRepository:
@@ -81,11 +84,11 @@ class ModelRepository:
         for item in models:
             self.add(item)
 
-    def add(self, item: ModelSpec | Model) -> Model:
+    def add(self, item: ModelSpec | Model, *, gates_readiness: bool = True) -> Model:
         model = runtimes.create(item) if isinstance(item, ModelSpec) else item
         if model.name in self._entries:
             raise ValueError(f"two models are named {model.name!r}")
-        self._entries[model.name] = Entry(model)
+        self._entries[model.name] = Entry(model, gates_readiness=gates_readiness)
         if isinstance(item, ModelSpec):
             self._framework = item.framework
         return model
@@ -109,14 +112,19 @@ class ModelRepository:
         return self.entry(name).state is State.READY
 
     def not_ready(self) -> list[str]:
-        """Serving models that are not loaded: the server is ready when this is empty."""
-        return [n for n, e in self._entries.items() if e.serving and e.state is not State.READY]
+        """Start-up models serving but not loaded: the server is ready when this is empty."""
+        return [
+            n
+            for n, e in self._entries.items()
+            if e.serving and e.gates_readiness and e.state is not State.READY
+        ]
 
     def failures(self) -> dict[str, str]:
+        """Start-up models that failed to load, and why."""
         return {
             n: e.reason
             for n, e in self._entries.items()
-            if e.serving and e.state is State.UNAVAILABLE
+            if e.serving and e.gates_readiness and e.state is State.UNAVAILABLE
         }
 
     def index(self) -> list[dict[str, str]]:
@@ -170,7 +178,8 @@ class ModelRepository:
         directory = self._root / name if self._root is not None else None
         if directory is None or "/" in name or name.startswith(".") or not directory.is_dir():
             raise ModelNotFound(name)
-        model = self.add(ModelSpec(name=name, model_dir=directory, framework=self._framework))
+        spec = ModelSpec(name=name, model_dir=directory, framework=self._framework)
+        model = self.add(spec, gates_readiness=False)
         return self._entries[model.name]
 
     async def _load(self, name: str, entry: Entry) -> None:

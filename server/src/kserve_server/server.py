@@ -41,7 +41,8 @@ from aiohttp import web
 
 from kserve_server.repository import ModelRepository
 from kserve_server.rest import app as rest_app
-from kserve_server.rest.keys import DATAPLANE
+from kserve_server.rest import connection
+from kserve_server.rest.keys import CLIENT_ERRORS, DATAPLANE, DRAIN
 from kserve_server.runtimes.base import Model
 from kserve_server.settings import ModelSpec, ServerSettings
 
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 WORKER_LOG_FORMAT = "%(asctime)s %(process)s %(name)s %(levelname)s %(message)s"
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tf "%{User-Agent}i"'
+CUT_OFF_SECONDS = 1.0
 
 
 @dataclass
@@ -100,10 +102,22 @@ class RunningServer:
             self.stop(exit_code=1)
 
     async def _shutdown(self) -> None:
-        log.info("stopping: draining in-flight requests (up to %ss)", self.settings.grace_period)
+        drain = self.runner.app[DRAIN]
+        log.info(
+            "stopping: draining %d in-flight request(s) (up to %ss)",
+            drain.in_flight,
+            self.settings.grace_period,
+        )
+        drain.begin()
         if self.grpc is not None:
             self.grpc.begin_stop()  # drains alongside REST; awaited before models unload
-        await self.runner.cleanup()  # stop accepting, drain, then unload models
+        for site in self.runner.sites:
+            await site.stop()  # no new connections; open ones keep reading their requests
+        if not await drain.wait(self.settings.grace_period):
+            log.warning(
+                "grace period over: %d request(s) still in flight are cut off", drain.in_flight
+            )
+        await self.runner.cleanup()  # close the connections, then unload models
         log.info("stopped")
 
 
@@ -141,13 +155,15 @@ async def start(
         )
         app.cleanup_ctx.append(grpc_server.lifespan)  # after the repository's: drains first
     access_log = logging.getLogger("kserve_server.access") if settings.access_log else None
-    runner = web.AppRunner(
+    runner = connection.Runner(
         app,
         handle_signals=False,
         access_log=access_log,
         access_log_format=settings.access_log_format or ACCESS_LOG_FORMAT,
         keepalive_timeout=settings.keepalive_timeout,
-        shutdown_timeout=settings.grace_period,
+        # _shutdown drains first: what is left after the grace period gets this long
+        shutdown_timeout=CUT_OFF_SECONDS,
+        logger=app[CLIENT_ERRORS],
     )
     try:
         await runner.setup()  # starts the model loads, and gRPC

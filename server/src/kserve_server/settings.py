@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MIB = 1024 * 1024
 # "triton": a Triton model repository, each model served by the runtime of its backend
 Framework = Literal["sklearn", "xgboost", "lightgbm", "onnx", "triton"]
 FRAMEWORKS: tuple[Framework, ...] = ("sklearn", "xgboost", "lightgbm", "onnx", "triton")
@@ -43,7 +44,28 @@ class ServerSettings(BaseSettings):
     grpc_max_receive_message_length: int = Field(default=8 * 1024 * 1024, ge=-1)
     grace_period: float = Field(default=30.0, ge=0, description="SIGTERM drain time, seconds")
     keepalive_timeout: float = Field(default=65.0, ge=0, description="> Envoy/Istio idle timeout")
-    max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    # Limits a client meets (server/README.md "Limits" lists each with the status it gets).
+    max_body_bytes: int = Field(
+        default=64 * MIB, ge=1024, description="413 above this many body bytes, decompressed"
+    )
+    body_first_byte_timeout: float = Field(
+        default=30.0, gt=0, description="408 when the body's first byte takes longer, seconds"
+    )
+    body_read_timeout: float = Field(
+        default=300.0, gt=0, description="408 when the whole body takes longer, seconds"
+    )
+    max_inline_decode_bytes: int = Field(
+        default=1 * MIB, ge=0, description="larger bodies are decoded in a worker thread"
+    )
+    max_decoding_bytes: int = Field(
+        default=64 * MIB, ge=1, description="large bodies decoded at once, in body bytes"
+    )
+    max_decoding_waiters: int = Field(
+        default=32, ge=0, description="large requests queued for decoding before 503"
+    )
+    decoding_wait_timeout: float = Field(
+        default=10.0, gt=0, description="seconds queued for decoding before 503"
+    )
     access_log: bool = False
     access_log_format: str | None = None
     enable_latency_logging: bool = False

@@ -8,9 +8,11 @@ import asyncio
 import importlib.util
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+import orjson
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -116,3 +118,32 @@ def live_server(models_dir: Path) -> Iterator[str]:
     ]
     with ThreadServer(ServerSettings(host="127.0.0.1", http_port=0, grace_period=5), models) as hp:
         yield hp
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def error(self) -> str:
+        assert self.headers["content-type"].startswith("application/json"), self.headers
+        return str(orjson.loads(self.body)["error"])
+
+
+async def exchange(port: int, raw: bytes) -> Answer:
+    """Send raw bytes, read one response (the server closes after a client error)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(raw)
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {
+            k.strip().lower(): v.strip() for k, v in (ln.split(":", 1) for ln in lines[1:] if ln)
+        }
+        body = await asyncio.wait_for(reader.readexactly(int(headers["content-length"])), 30)
+        return Answer(status, headers, body)
+    finally:
+        writer.close()

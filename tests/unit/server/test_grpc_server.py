@@ -215,6 +215,22 @@ async def test_bad_input_is_invalid_argument_and_the_server_keeps_serving(
     assert list(response.outputs[0].contents.int64_contents) == [1, 1]
 
 
+@pytest.mark.parametrize("method", ["ModelInfer", "ModelReady", "RepositoryModelLoad"])
+async def test_bytes_that_are_not_a_message_are_invalid_argument(
+    client: Client, method: str
+) -> None:
+    rpc = client.channel.unary_unary(
+        f"/inference.GRPCInferenceService/{method}",
+        request_serializer=lambda raw: raw,
+        response_deserializer=RESPONSES[method].FromString,
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await rpc(b"\x0a\xff\xff\xff\xff\x0f", timeout=30)  # a length past the end
+    assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert f"not a valid inference.{method}Request message" in (caught.value.details() or "")
+    assert (await client("ModelInfer", iris_request())).outputs  # still serving
+
+
 async def test_raw_contents_rules(client: Client) -> None:
     both = iris_request()
     both.raw_input_contents.append(np.asarray(ROWS, dtype="<f4").tobytes())

@@ -151,6 +151,21 @@ def test_defaults_match_upstream() -> None:
     assert args.framework == "sklearn"
 
 
+def test_limit_flags_override_env_which_overrides_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kserve_server.__main__ import limits
+    from kserve_server.settings import ServerSettings
+
+    monkeypatch.setenv("KSERVE_SERVER_MAX_DECODING_WAITERS", "4")
+    monkeypatch.setenv("KSERVE_SERVER_MAX_BODY_BYTES", "2048")
+    args, _ = parser().parse_known_args(["--max_body_bytes=4096", "--body_read_timeout=5"])
+    settings = ServerSettings(**limits(args))
+    assert (settings.max_body_bytes, settings.body_read_timeout) == (4096, 5.0)  # flags
+    assert settings.max_decoding_waiters == 4  # env
+    assert settings.body_first_byte_timeout == 30.0 and settings.max_decoding_bytes == 64 << 20
+
+
 SLOW = textwrap.dedent(
     """
     import logging, sys, time

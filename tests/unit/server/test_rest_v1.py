@@ -136,3 +136,17 @@ async def test_numbers_to_the_text_model_are_400(client: AppClient) -> None:
     resp = await client.post(INTENT, json={"instances": [[1, 2, 3, 4]]})
     assert resp.status == 400
     assert "takes one string per instance" in (await resp.json())["error"]
+
+
+async def test_the_text_model_takes_one_object_per_row(client: AppClient) -> None:
+    texts = ["Hi, how are you?", "I want to cancel my subscription", "Hello, how are you?"]
+    rows = [{"text": text} for text in texts]
+    resp = await client.post(INTENT, json={"instances": rows})
+    assert resp.status == 200
+    assert await resp.json() == {"predictions": ["greeting", "cancellation", "greeting"]}
+
+
+async def test_objects_with_several_fields_to_the_text_model_are_400(client: AppClient) -> None:
+    resp = await client.post(INTENT, json={"instances": [{"text": "hi", "lang": "en"}]})
+    assert resp.status == 400
+    assert "fields ['lang', 'text'], expected exactly one" in (await resp.json())["error"]

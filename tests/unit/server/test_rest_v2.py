@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 import struct
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from .conftest import AppClient
+from kserve_server.rest import app as rest_app
+from kserve_server.settings import ModelSpec, ServerSettings
+
+from .conftest import AppClient, loaded
 
 INFER = "/v2/models/sklearn-iris/infer"
 ROWS = [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]
@@ -240,3 +245,22 @@ async def test_repository_index_unload_load(client: AppClient) -> None:
 async def test_repository_unknown_names(client: AppClient) -> None:
     assert (await client.post("/v2/repository/models/nope/load")).status == 404
     assert (await client.post("/v2/repository/models/nope/unload")).status == 404
+
+
+async def test_a_failed_repository_load_leaves_the_server_ready(
+    aiohttp_client: Any, settings: ServerSettings, iris_spec: ModelSpec, tmp_path: Path
+) -> None:
+    shutil.copytree(iris_spec.model_dir, tmp_path / "iris-copy")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "model.joblib").write_bytes(b"not a pickle")
+    repository = await loaded([iris_spec], root=tmp_path)
+    client = await aiohttp_client(rest_app.create_app(settings, repository))
+    failed = await client.post("/v2/repository/models/broken/load")
+    assert failed.status == 503
+    assert "broken" in (await failed.json())["error"]
+    assert (await client.get("/v2/health/ready")).status == 200  # the pod stays in its Service
+    assert (await client.get("/v2/models/broken/ready")).status == 503
+    assert (await client.post(INFER, json=iris())).status == 200
+    loaded_later = await client.post("/v2/repository/models/iris-copy/load")
+    assert loaded_later.status == 200
+    assert (await client.post("/v2/models/iris-copy/infer", json=iris())).status == 200

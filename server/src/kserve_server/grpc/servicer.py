@@ -5,11 +5,13 @@ The whole method table is in `handler()`; errors become status codes in errors.p
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from kserve_server.dataplane import DataPlane
 from kserve_server.errors import InferenceError, InvalidInput, ModelNotReady, ServerNotReady
@@ -125,15 +127,28 @@ def handler(
     rpcs: dict[str, Rpc] = {name: getattr(servicer, name) for name in METHODS}
     if observe is not None:
         rpcs["ModelInfer"] = counted(rpcs["ModelInfer"], observe)
-    rpcs = {name: errors.handled(rpc) for name, rpc in rpcs.items()}
+    rpcs = {name: errors.handled(parsed(rpcs[name], kind)) for name, (kind, _) in METHODS.items()}
     return grpc.method_handlers_generic_handler(
         SERVICE,
         {
+            # no request_deserializer: grpc would answer UNKNOWN to bytes that do not parse
             name: grpc.unary_unary_rpc_method_handler(
-                rpcs[name],
-                request_deserializer=request_type.FromString,
-                response_serializer=response_type.SerializeToString,
+                rpcs[name], response_serializer=response_type.SerializeToString
             )
-            for name, (request_type, response_type) in METHODS.items()
+            for name, (_, response_type) in METHODS.items()
         },
     )
+
+
+def parsed(rpc: Rpc, kind: Any) -> Rpc:
+    """The rpc taking raw bytes: a message that does not parse is the client's error."""
+
+    @functools.wraps(rpc)
+    async def wrapper(raw: bytes, context: Context) -> Any:
+        try:
+            request = kind.FromString(raw)
+        except DecodeError as exc:
+            raise InvalidInput(f"not a valid {kind.DESCRIPTOR.full_name} message: {exc}") from None
+        return await rpc(request, context)
+
+    return wrapper

@@ -8,7 +8,11 @@ from aiohttp import web
 from kserve_server.dataplane import DataPlane
 from kserve_server.repository import ModelRepository
 from kserve_server.rest import errors, openapi, v1, v2
-from kserve_server.rest.keys import DATAPLANE
+from kserve_server.rest.body import BodyLimits
+from kserve_server.rest.connection import ClientErrorLog
+from kserve_server.rest.decoding import Decoding, DecodingLimits
+from kserve_server.rest.drain import Drain
+from kserve_server.rest.keys import BODY_LIMITS, CLIENT_ERRORS, DATAPLANE, DECODING, DRAIN
 from kserve_server.rest.metrics import Metrics
 from kserve_server.settings import ServerSettings
 
@@ -18,11 +22,27 @@ METRICS = web.AppKey("metrics", Metrics)
 def create_app(settings: ServerSettings, repository: ModelRepository) -> web.Application:
     """The app; models load in the background once it starts (see ModelRepository.lifespan)."""
     metrics = Metrics()
+    drain = Drain()
     app = web.Application(
-        middlewares=[metrics.middleware, errors.errors_as_json],
+        middlewares=[drain.middleware, metrics.middleware, errors.errors_as_json],
         client_max_size=settings.max_body_bytes,
     )
     app[METRICS] = metrics
+    app[DRAIN] = drain
+    app[CLIENT_ERRORS] = ClientErrorLog()
+    app[BODY_LIMITS] = BodyLimits(
+        max_bytes=settings.max_body_bytes,
+        first_byte_timeout=settings.body_first_byte_timeout,
+        total_timeout=settings.body_read_timeout,
+    )
+    app[DECODING] = Decoding(
+        DecodingLimits(
+            inline_max_bytes=settings.max_inline_decode_bytes,
+            max_bytes=settings.max_decoding_bytes,
+            max_waiters=settings.max_decoding_waiters,
+            max_wait=settings.decoding_wait_timeout,
+        )
+    )
     app[DATAPLANE] = DataPlane(
         repository,
         observe=metrics.observe_stage,

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import orjson
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from kserve_server.errors import (
     InferenceError,
@@ -14,11 +15,15 @@ from kserve_server.errors import (
     ModelLoadError,
     ModelNotFound,
     ModelNotReady,
+    Overloaded,
     PayloadTooLarge,
+    RequestTimeout,
     ServerError,
     ServerNotReady,
     public_message,
 )
+from kserve_server.rest import connection
+from kserve_server.rest.keys import CLIENT_ERRORS
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -26,11 +31,13 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STATUS: dict[type[BaseException], int] = {
     InvalidInput: 400,
     ModelNotFound: 404,
+    RequestTimeout: 408,
     PayloadTooLarge: 413,
     InferenceError: 500,
     ModelLoadError: 500,
     NotImplementedError: 501,
     ModelNotReady: 503,
+    Overloaded: 503,
     ServerNotReady: 503,
 }
 
@@ -60,11 +67,24 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
             raise  # redirects stay redirects
         headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
         return error_response(_http_message(exc, request), status=exc.status, headers=headers)
+    except (HttpProcessingError, web.RequestPayloadError) as exc:  # the body broke HTTP
+        fault = connection.client_fault(exc) or "malformed"
+        request.app[CLIENT_ERRORS].warning(
+            "bad request from %s: %s %s: %s", request.remote, request.method, request.path, fault
+        )
+        response = error_response(f"bad request body: {fault}", status=400)
+        response.force_close()  # the rest of the stream cannot be trusted
+        return response
     except Exception as exc:
         status = status_for(exc)
         if status == 500 and not isinstance(exc, ServerError):
             log.exception("request failed: %s %s", request.method, request.path)
-        return error_response(public_message(exc), status=status)
+        response = error_response(public_message(exc), status=status)
+        if isinstance(exc, Overloaded):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, PayloadTooLarge | RequestTimeout):
+            response.force_close()  # the body was not read to its end
+        return response
 
 
 def _http_message(exc: web.HTTPException, request: web.Request) -> str:

@@ -8,7 +8,8 @@ from aiohttp import web
 from kserve_server.errors import InferenceError
 from kserve_server.inference import PredictResponse
 from kserve_server.protocol import cloudevents, v1
-from kserve_server.rest.keys import DATAPLANE
+from kserve_server.rest import body
+from kserve_server.rest.keys import BODY_LIMITS, DATAPLANE, DECODING
 
 
 def _json(value: object, *, status: int = 200) -> web.Response:
@@ -41,16 +42,19 @@ async def _run(request: web.Request, *, explain: bool) -> web.Response:
     name = request.match_info["name"]
     dataplane = request.app[DATAPLANE]
     dataplane.check_model(name)  # 404/503 before reading a large body
-    raw = await request.read()
+    raw = await body.read(request, request.app[BODY_LIMITS])
     event = cloudevents.detect(request.headers, request.content_type)
-    body = v1.decode(cloudevents.request_body(event, raw) if event else raw)
-    if explain:
-        response = await dataplane.explain(name, body)
-    else:
-        response = await dataplane.infer(name, body)
-    if not isinstance(response, PredictResponse):
-        raise InferenceError(f"model {name} returned a V2 response to a V1 request")
+    async with request.app[DECODING].slot(len(raw)) as run:
+        decoded = await run(v1.decode, cloudevents.request_body(event, raw) if event else raw)
+        del raw  # a large body's bytes are not needed past decoding
+        if explain:
+            response = await dataplane.explain(name, decoded)
+        else:
+            response = await dataplane.infer(name, decoded)
+        if not isinstance(response, PredictResponse):
+            raise InferenceError(f"model {name} returned a V2 response to a V1 request")
+        payload = await run(v1.encode, response)
     if event is not None:
-        headers, payload = cloudevents.response(event, model=name, body=v1.encode(response))
+        headers, payload = cloudevents.response(event, model=name, body=payload)
         return web.Response(body=payload, headers=headers)
-    return web.Response(body=v1.encode(response), content_type="application/json")
+    return web.Response(body=payload, content_type="application/json")

@@ -8,9 +8,10 @@ import orjson
 from aiohttp import web
 
 from kserve_server.errors import InferenceError, InvalidInput
-from kserve_server.inference import InferResponse
+from kserve_server.inference import InferRequest, InferResponse
 from kserve_server.protocol import v2, v2_binary
-from kserve_server.rest.keys import DATAPLANE
+from kserve_server.rest import body
+from kserve_server.rest.keys import BODY_LIMITS, DATAPLANE, DECODING
 
 
 def _json(value: object, *, status: int = 200) -> web.Response:
@@ -58,32 +59,39 @@ async def infer(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     dataplane = request.app[DATAPLANE]
     dataplane.check_model(name)  # 404/503 before reading a large body
-    body = await request.read()
+    raw = await body.read(request, request.app[BODY_LIMITS])
     header = request.headers.get(v2_binary.HEADER)
+    async with request.app[DECODING].slot(len(raw)) as run:
+        infer_request = await run(_decode, raw, header)
+        del raw  # a large body's bytes are not needed past decoding
+        response = await dataplane.infer(name, infer_request)
+        if not isinstance(response, InferResponse):
+            raise InferenceError(f"model {name} returned a V1 response to a V2 request")
+        binary = v2.binary_outputs(infer_request)
+        if binary:
+            payload, length = await run(v2_binary.encode, response, infer_request, binary=binary)
+            return web.Response(
+                body=payload,
+                content_type="application/octet-stream",
+                headers={v2_binary.HEADER: str(length)},
+            )
+        payload = await run(v2.encode, response, infer_request)
+    return web.Response(body=payload, content_type="application/json")
+
+
+def _decode(raw: bytes, header: str | None) -> InferRequest:
     if header is not None:  # binary extension; without the header the body is all JSON
-        typed, chunks = v2_binary.split(body, header)
+        typed, chunks = v2_binary.split(raw, header)
     else:
-        typed, chunks = v2.validate(v2.loads(body)), {}
-    infer_request = v2.decode(typed, binary=chunks)
-    response = await dataplane.infer(name, infer_request)
-    if not isinstance(response, InferResponse):
-        raise InferenceError(f"model {name} returned a V1 response to a V2 request")
-    binary = v2.binary_outputs(infer_request)
-    if binary:
-        payload, length = v2_binary.encode(response, infer_request, binary=binary)
-        return web.Response(
-            body=payload,
-            content_type="application/octet-stream",
-            headers={v2_binary.HEADER: str(length)},
-        )
-    return web.Response(body=v2.encode(response, infer_request), content_type="application/json")
+        typed, chunks = v2.validate(v2.loads(raw)), {}
+    return v2.decode(typed, binary=chunks)
 
 
 async def repository_index(request: web.Request) -> web.Response:
     ready_only = False
-    body = await request.read()
-    if body.strip():
-        options: Any = v2.loads(body)
+    raw = await body.read(request, request.app[BODY_LIMITS])
+    if raw.strip():
+        options: Any = v2.loads(raw)
         if not isinstance(options, dict):
             raise InvalidInput("the index request body must be a JSON object")
         ready_only = options.get("ready") is True

@@ -85,6 +85,8 @@ class SKLearnModel(base.ArrayModel):
         if self.predict_proba and hasattr(self.estimator, "predict_proba"):
             method = self.estimator.predict_proba
         if isinstance(x, inputs.Columns):
+            if self.text:  # a DataFrame would hand the vectorizer its column names
+                return np.asarray(method(_texts(x)))
             return np.asarray(method(x.to_frame(self.columns)))
         if isinstance(x, list):
             if not self.text:
@@ -127,6 +129,19 @@ class SKLearnModel(base.ArrayModel):
             raise InvalidInput(
                 f"expected {self.n_features} features per instance, got {x.shape[1]}"
             )
+
+
+def _texts(columns: inputs.Columns) -> list[str]:
+    """Objects with one field (`[{"text": "..."}, ...]`): that field of each, one row each."""
+    if len(columns.data) != 1:
+        raise InvalidInput(
+            "this text model takes one string per instance; the objects have fields "
+            f"{sorted(columns.data)}, expected exactly one"
+        )
+    (values,) = columns.data.values()
+    if not all(isinstance(value, str) for value in values):
+        raise InvalidInput("this text model takes one string per instance")
+    return values
 
 
 def _finite(x: np.ndarray[Any, Any]) -> bool:

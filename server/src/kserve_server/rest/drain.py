@@ -1,0 +1,51 @@
+"""Requests in flight, counted, so a SIGTERM waits for exactly them and no longer.
+
+aiohttp's own shutdown stops reading every connection at once: a request whose body is still
+arriving then never completes, and the process sits out the whole grace period. Instead the
+server stops listening, lets in-flight requests (bodies included) finish while their
+connections keep reading, answers them with `Connection: close`, and stops when the count
+reaches zero (see server.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Drain:
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.draining = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        self.in_flight += 1
+        self._idle.clear()
+        try:
+            response = await handler(request)
+            if self.draining and not response.prepared:
+                response.force_close()  # the client's next request goes to another pod
+            return response
+        finally:
+            self.in_flight -= 1
+            if self.in_flight == 0:
+                self._idle.set()
+
+    def begin(self) -> None:
+        self.draining = True
+
+    async def wait(self, grace: float) -> bool:
+        """Whether every request in flight finished within `grace` seconds."""
+        await asyncio.sleep(0)  # a request whose headers just arrived starts its handler
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace)
+        except TimeoutError:
+            return False
+        return True
