@@ -28,7 +28,8 @@ from kserve_controller.config import ControllerConfig, normalize_mode
 from kserve_controller.errors import InvalidSpec, NotSupported
 
 Obj = dict[str, Any]
-ComponentSpec = PredictorSpec | TransformerSpec | ExplainerSpec
+# The typed spec of any of the three components (api.component.ComponentSpec is their base).
+AnyComponentSpec = PredictorSpec | TransformerSpec | ExplainerSpec
 
 # Shorthands upstream's defaulter gives protocol v2 when none is set.
 V2_BY_DEFAULT = {"triton", "onnx", "huggingface"}
@@ -106,7 +107,7 @@ class Isvc(Meta):
             )
         ]
         for kind in EXTRA_COMPONENTS:
-            part: ComponentSpec | None = getattr(self.spec, kind)
+            part: AnyComponentSpec | None = getattr(self.spec, kind)
             if part is not None:
                 out.append(Component(**header, isvc=self, kind=kind, spec=part, model=None))
         return tuple(out)
@@ -129,7 +130,7 @@ class Component(Meta):
 
     isvc: Isvc
     kind: str
-    spec: ComponentSpec
+    spec: AnyComponentSpec
     model: Model | None  # None for custom containers
 
     @cached_property
