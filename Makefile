@@ -34,13 +34,17 @@ $(EXAMPLE_MODELS)/.stamp: examples/train.py examples/data/intents.csv $(VENV)/.s
 	$(VENV)/bin/python examples/train.py --out $(EXAMPLE_MODELS)
 	touch $@
 
-test: test-unit test-charts test-storage test-server-integration test-integration test-images test-cluster e2e ## every test suite: unit, integration, images, cluster smoke, e2e on a real local cluster
+test: test-unit test-charts test-storage test-server-integration test-tensorflow test-integration test-images test-cluster e2e ## every test suite: unit, integration, images, cluster smoke, e2e on a real local cluster
 
 test-unit: venv ## unit tests: no cluster, no network beyond loopback
 	$(PYTEST) tests/unit
 
 test-server-integration: venv ## model server vs the upstream kserve SDK client (own venv in the cache dir)
 	$(PYTEST) tests/integration/server
+
+.PHONY: test-tensorflow
+test-tensorflow: ## TensorFlow runtime: unit + TF Serving clients, in TensorFlow's own cached venv
+	py=$$(bash hack/tensorflow-venv.sh); PYTHONPATH=$(CURDIR)/server/src $$py -m pytest -p no:cacheprovider tests/tensorflow
 
 test-storage: venv ## storage initializer against real S3 (moto), GCS emulator, http(s) on loopback
 	$(PYTEST) tests/integration/storage

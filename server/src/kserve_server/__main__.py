@@ -35,8 +35,8 @@ def parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(
         prog="kserve-model-server",
-        description="Serve a scikit-learn, XGBoost, LightGBM or ONNX model (or a Triton model "
-        "repository) over KServe V1 and V2 (REST and gRPC).",
+        description="Serve a scikit-learn, XGBoost, LightGBM, ONNX or TensorFlow model (or a "
+        "Triton model repository) over KServe V1 and V2 (REST and gRPC).",
     )
     add = p.add_argument
     add("--model_name", default="model", help="name in URLs (default: model)")

@@ -72,6 +72,11 @@ class DataPlane:
         """Raises ModelNotFound (404) or ModelNotReady with the reason (503)."""
         self.repository.ready_model(name)
 
+    def v1_model_status(self, name: str) -> dict[str, Any]:
+        """V1 model status: KServe's `{"name", "ready"}`, or the runtime's own (TF Serving's)."""
+        status = self.repository.ready_model(name).v1_status()
+        return status if status is not None else {"name": name, "ready": True}
+
     def model_metadata(self, name: str) -> ModelMetadata:
         return self.repository.ready_model(name).metadata()
 

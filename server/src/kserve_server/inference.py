@@ -20,6 +20,10 @@ class PredictRequest:
 
     instances: list[Any]
     parameters: Parameters = field(default_factory=dict)
+    # TF Serving's REST API: the body's `inputs` value (columnar format, answered with
+    # `outputs`) and `signature_name`; runtimes other than TensorFlow read `instances` only
+    columnar: Any = None
+    signature_name: str | None = None
 
 
 @dataclass
@@ -27,6 +31,7 @@ class PredictResponse:
     """A V1 response: anything JSON-serialisable after numpy arrays become lists."""
 
     predictions: Any
+    columnar: bool = False  # sent as `{"outputs": ...}` (TF Serving's columnar answer)
 
 
 @dataclass

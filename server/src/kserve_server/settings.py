@@ -10,8 +10,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1024 * 1024
 # "triton": a Triton model repository, each model served by the runtime of its backend
-Framework = Literal["sklearn", "xgboost", "lightgbm", "onnx", "triton"]
-FRAMEWORKS: tuple[Framework, ...] = ("sklearn", "xgboost", "lightgbm", "onnx", "triton")
+Framework = Literal["sklearn", "xgboost", "lightgbm", "onnx", "tensorflow", "triton"]
+FRAMEWORKS: tuple[Framework, ...] = (
+    "sklearn",
+    "xgboost",
+    "lightgbm",
+    "onnx",
+    "tensorflow",
+    "triton",
+)
 
 
 class ModelSpec(BaseModel):

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 import grpc
 
 from kserve_server.dataplane import DataPlane
-from kserve_server.grpc import servicer
+from kserve_server.grpc import servicer, tf_serving
 from kserve_server.settings import ServerSettings
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,12 @@ class GrpcServer:
                 ("grpc.so_reuseport", 1 if s.reuse_port else 0),
             ]
         )
-        server.add_generic_rpc_handlers((servicer.handler(self.dataplane, observe=self.observe),))
+        server.add_generic_rpc_handlers(
+            (
+                servicer.handler(self.dataplane, observe=self.observe),
+                tf_serving.handler(self.dataplane),  # grpc-v1: TF Serving's clients
+            )
+        )
         try:
             port = server.add_insecure_port(self.address())
         except RuntimeError as exc:

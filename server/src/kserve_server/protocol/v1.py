@@ -25,22 +25,29 @@ def decode(body: bytes) -> PredictRequest:
     if key not in raw:
         raise InvalidInput('Missing "instances" (or "inputs") in the request body')
     instances = raw[key]
+    columnar = instances if key == "inputs" else None
     if not isinstance(instances, list):
-        raise InvalidInput(f'Expected "{key}" to be a list')
+        if columnar is None:
+            raise InvalidInput(f'Expected "{key}" to be a list')
+        instances = []  # TF Serving's columnar object: only the TensorFlow runtime reads it
     parameters = raw.get("parameters") or {}
     if not isinstance(parameters, dict):
         raise InvalidInput('Expected "parameters" to be an object')
-    return PredictRequest(instances=instances, parameters=parameters)
+    signature = raw.get("signature_name")
+    if signature is not None and not isinstance(signature, str):
+        raise InvalidInput('Expected "signature_name" to be a string')
+    return PredictRequest(
+        instances=instances, parameters=parameters, columnar=columnar, signature_name=signature
+    )
 
 
 def encode(response: PredictResponse) -> bytes:
     """Compact JSON; numpy arrays and scalars become plain JSON."""
+    key = "outputs" if response.columnar else "predictions"
     try:
-        return orjson.dumps({"predictions": response.predictions}, option=_DUMPS_OPTIONS)
+        return orjson.dumps({key: response.predictions}, option=_DUMPS_OPTIONS)
     except TypeError:
-        return orjson.dumps(
-            {"predictions": plain(response.predictions)}, option=orjson.OPT_NON_STR_KEYS
-        )
+        return orjson.dumps({key: plain(response.predictions)}, option=orjson.OPT_NON_STR_KEYS)
 
 
 def plain(value: Any) -> Any:

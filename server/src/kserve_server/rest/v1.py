@@ -26,8 +26,7 @@ async def list_models(request: web.Request) -> web.Response:
 
 async def model_ready(request: web.Request) -> web.Response:
     name = request.match_info["name"]
-    request.app[DATAPLANE].check_model(name)
-    return _json({"name": name, "ready": True})
+    return _json(request.app[DATAPLANE].v1_model_status(name))
 
 
 async def predict(request: web.Request) -> web.Response:

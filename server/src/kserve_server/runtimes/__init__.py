@@ -15,6 +15,7 @@ CLASSES = {
 # frameworks whose models carry their own tensor names: a module with create(spec) -> Model
 MODULES = {
     "onnx": "kserve_server.runtimes.onnx",
+    "tensorflow": "kserve_server.runtimes.tensorflow",
     "triton": "kserve_server.runtimes.triton",
 }
 

@@ -61,6 +61,11 @@ class Model:
     def metadata(self) -> ModelMetadata:
         return ModelMetadata(platform=self.platform)
 
+    def v1_status(self) -> dict[str, Any] | None:
+        """`GET /v1/models/{name}` of a ready model: None for KServe's `{"name", "ready"}`; the
+        TensorFlow runtime answers TF Serving's model status instead."""
+        return None
+
 
 class ArrayModel(Model):
     """A framework runtime: one model file in `model_dir`, an estimator with a predict call."""

@@ -167,6 +167,10 @@ def create(spec: ModelSpec) -> Model:
         from kserve_server.runtimes import onnx
 
         return onnx.OnnxModel(spec.name, spec.model_dir, config=config, threads=spec.nthread)
+    if backend == "tensorflow":
+        from kserve_server.runtimes import tensorflow
+
+        return tensorflow.TFModel(spec.name, spec.model_dir, config=config)
     return Unservable(
         spec.name,
         f"backend {backend!r} of model {spec.name} is not served here; "
