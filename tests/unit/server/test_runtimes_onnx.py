@@ -351,3 +351,10 @@ async def test_corrupt_model_exits_with_the_reason_as_termination_message(tmp_pa
     )
     assert await running.wait() == 1
     assert log.read_text().startswith("model m: ModelLoadError: cannot load ONNX model model.onnx")
+
+
+def test_triton_serves_a_flat_onnx_file_under_the_isvc_name(linear_dir: Path) -> None:
+    """upstream's onnx sample: a bare model.onnx under the storageUri, served via Triton."""
+    (spec,) = repository.discover(ModelSpec(name="style", model_dir=linear_dir, framework="triton"))
+    assert spec.name == "style"
+    assert loaded(spec.name, spec.model_dir, "triton").metadata().inputs[0].name == "x"

@@ -7,6 +7,7 @@ must agree with the graph. V1 `instances` feed the single input, or, as objects,
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,11 @@ class Port:
         datatype, dtype = TYPES.get(node.type, ("", None))
         shape = [d if isinstance(d, int) and d >= 0 else -1 for d in (node.shape or [])]
         return cls(name=node.name, datatype=datatype, shape=shape, dtype=dtype)
+
+    @functools.cached_property
+    def fixed(self) -> list[tuple[int, int]]:
+        """(axis, size) of the dimensions the model fixes: the per-request shape check."""
+        return [(axis, size) for axis, size in enumerate(self.shape) if size >= 0]
 
     def spec(self) -> TensorSpec:
         return TensorSpec(self.name, self.datatype, list(self.shape))
@@ -226,7 +232,7 @@ class OnnxModel(base.Model):
         """The input as the graph takes it: its dtype, a shape that fits the model's."""
         if port.shape and (
             data.ndim != len(port.shape)
-            or any(want not in (-1, got) for want, got in zip(port.shape, data.shape, strict=True))
+            or any(data.shape[axis] != size for axis, size in port.fixed)
         ):
             raise InvalidInput(
                 f"input '{port.name}': shape {list(data.shape)} does not match "
@@ -248,7 +254,9 @@ class OnnxModel(base.Model):
         return data
 
     def _run(self, names: list[str], feeds: dict[str, np.ndarray[Any, Any]]) -> list[Any]:
-        missing = [name for name in self._inputs if name not in feeds]
+        missing = (
+            [] if len(feeds) == len(self._inputs) else [n for n in self._inputs if n not in feeds]
+        )
         if missing:
             raise InvalidInput(
                 f"missing input(s) {missing}; model {self.name} takes {list(self._inputs)}"

@@ -110,7 +110,12 @@ def model_file(model_dir: Path, config: ModelConfig | None, backend: str) -> Pat
 
 
 def detect_backend(model_dir: Path) -> str:
-    """The backend of a model without config.pbtxt (or without backend/platform in it)."""
+    """The backend of a model without config.pbtxt (or without backend/platform in it); a bare
+    `*.onnx` file or SavedModel (no version directory: upstream's flat samples) counts too."""
+    if (model_dir / "saved_model.pb").is_file():
+        return "tensorflow"
+    if model_dir.is_dir() and any(p.suffix == ".onnx" for p in model_dir.iterdir()):
+        return "onnxruntime"
     for version in versions(model_dir):
         for backend, name in DEFAULT_FILES.items():
             if (version / name).exists():
