@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kserve_controller.build import names, template
+from kserve_controller.build import names, template, workload
 from kserve_controller.config import ControllerConfig, IngressConfig
 from kserve_controller.spec import Isvc
 
@@ -62,7 +62,7 @@ def address_url(isvc: Isvc, *, service: Obj | None = None) -> str:
         for p in spec.get("ports") or []
         if not any(tag in (p.get("name") or "") for tag in ("grpc", "h2c"))
     ]
-    return f"{address}:{http[0] if http else 8080}"
+    return f"{address}:{http[0] if http else workload.DEFAULT_PORT}"
 
 
 def component_url(isvc: Isvc, part: str, config: ControllerConfig) -> str:
@@ -96,7 +96,9 @@ def build(isvc: Isvc, *, config: ControllerConfig) -> Obj:
                     {
                         "path": "/",
                         "pathType": "Prefix",
-                        "backend": {"service": {"name": service, "port": {"number": 80}}},
+                        "backend": {
+                            "service": {"name": service, "port": {"number": workload.SERVICE_PORT}}
+                        },
                     }
                 ]
             },
