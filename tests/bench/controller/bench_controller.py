@@ -36,7 +36,7 @@ sys.path[:0] = [
 import controller_env  # noqa: E402
 import kubeapi  # noqa: E402
 
-from kserve_controller.kube.client import Kube  # noqa: E402
+from kserve_controller.kube.client import Kube, _Call  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
 WRITE_VERBS = {"POST", "PUT", "PATCH", "DELETE", "DELETECOLLECTION"}
@@ -61,7 +61,7 @@ async def writes(admin: Kube) -> dict[str, float]:
 
 
 async def _metrics(admin: Kube) -> str:
-    response = await admin._send("GET", "/metrics")  # text, not JSON
+    response = await admin._send(_Call("GET", "/metrics"))  # text, not JSON
     try:
         return (await response.read()).decode()
     finally:
@@ -170,7 +170,7 @@ async def run(  # noqa: PLR0915 (one scenario, read top to bottom)
                     await admin.create(controller_env.isvc(name, ns))
 
             cpu0 = cpu_seconds(proc.pid)
-            api_pid = server._apiserver.pid if server._apiserver else proc.pid
+            api_pid = server.pids().get("kube-apiserver", proc.pid)
             api_cpu0 = cpu_seconds(api_pid)
             t0 = time.perf_counter()
             await asyncio.gather(*(create(i) for i in range(count)))

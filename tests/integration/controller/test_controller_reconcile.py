@@ -348,3 +348,25 @@ async def test_a_probe_on_port_0_probes_the_servers_port(
         return got if cond(got, "PredictorReady").get("status") == "True" else None
 
     await wait_for(predictor_ready, what="PredictorReady")
+
+
+async def test_an_owned_object_the_apiserver_refuses_is_a_condition_with_its_message(
+    start_controller: Any, admin: Kube, namespace: str
+) -> None:
+    # The CRD takes any resources; the apiserver refuses a Deployment asking more than its limit.
+    await start_controller(watch_namespaces=namespace)
+    greedy = isvc("greedy", namespace)
+    greedy["spec"]["predictor"]["model"]["resources"] = {
+        "requests": {"cpu": "2"},
+        "limits": {"cpu": "100m"},
+    }
+    await admin.create(greedy)
+    ready = await wait_for(
+        lambda: _condition_is(
+            admin, namespace, "greedy", "Ready", "False", reason="RejectedByApiServer"
+        ),
+        what="Ready=False RejectedByApiServer",
+    )
+    message = cond(ready, "Ready")["message"]
+    assert "Deployment greedy-predictor" in message
+    assert "must be less than or equal to cpu limit" in message
