@@ -17,7 +17,7 @@ import tempfile
 import time
 from typing import Any
 
-from bench import chart, load, report, servers, versions
+from bench import chart, load, onnx_cell, report, servers, versions
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SERVER_CORE, WRK_CORE = 1, 0
@@ -33,7 +33,11 @@ def main() -> None:
     parser.add_argument("--our-python", required=True, help="our .venv python (for the ceiling)")
     parser.add_argument("--kserve-venv", required=True)
     parser.add_argument("--mlserver-venv", required=True)
-    parser.add_argument("--only", default="", help="comma list of servers to run (default all)")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma list of servers to run (default all); `onnx`: the ONNX cell alone",
+    )
     args = parser.parse_args()
     quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
     plan = {
@@ -45,10 +49,26 @@ def main() -> None:
     }
     out_dir = REPO / "bench" / "results" / ("quick" if quick else "")
     out_dir.mkdir(parents=True, exist_ok=True)
+    only = set(filter(None, args.only.split(",")))
     with tempfile.TemporaryDirectory(prefix="kserve-bench-") as tmp:
-        result = run(args, plan=plan, work=pathlib.Path(tmp))
-    stamp = result["meta"]["finished"].replace(":", "").replace("-", "")
-    write(result, out_dir=out_dir, stamp=stamp)
+        if only != {"onnx"}:
+            result = run(args, plan=plan, work=pathlib.Path(tmp))
+            stamp = result["meta"]["finished"].replace(":", "").replace("-", "")
+            write(result, out_dir=out_dir, stamp=stamp)
+        if not only or "onnx" in only:
+            cell = onnx_cell.run(
+                ours_bin=args.ours_bin,
+                our_python=args.our_python,
+                repo=REPO,
+                work=pathlib.Path(tmp),
+                plan=plan,
+                server_core=SERVER_CORE,
+                wrk_core=WRK_CORE,
+            )
+            cell["finished"] = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            (out_dir / "onnx-latest.json").write_text(json.dumps(cell, indent=1) + "\n")
+            (out_dir / "onnx-latest.md").write_text(onnx_cell.markdown(cell))
+            print(onnx_cell.markdown(cell))
 
 
 def run(args: argparse.Namespace, *, plan: dict[str, Any], work: pathlib.Path) -> dict[str, Any]:
@@ -69,7 +89,7 @@ def run(args: argparse.Namespace, *, plan: dict[str, Any], work: pathlib.Path) -
         repo=REPO,
     )
     if args.only:
-        fleet = [s for s in fleet if s.name in args.only.split(",")]
+        fleet = [s for s in fleet if s.name in args.only.split(",")]  # "onnx" names no server
     requests = load.bodies()
     for endpoint, (_, body, _) in requests.items():
         (work / f"{endpoint}.json").write_bytes(body)
