@@ -58,8 +58,9 @@ def termination_log(tmp_path: Path) -> Path:
         ("hf://meta-llama/Llama-3", "Hugging Face (hf://) downloads are not implemented yet"),
         ("oci://registry/model:1", "OCI model images (oci://) are not implemented yet"),
         ("hdfs://nn/models/m", "HDFS (hdfs://) is not implemented yet"),
-        ("https://acct.blob.core.windows.net/c/m", "Azure storage is not implemented"),
-        ("ftp://host/model", "unknown scheme 'ftp'"),
+        ("https://acct.blob.core.windows.net/c/m", "Azure storage (blob.core.windows.net)"),
+        ("https://github.com/org/model.git", "git repositories (https://...git)"),
+        ("ftp://host/model", "the ftp:// scheme is not one of gs, s3"),
     ],
 )
 async def test_unsupported_schemes_fail_with_one_line(

@@ -47,7 +47,13 @@ def test_local_path_needs_a_download_too() -> None:
 
 @pytest.mark.parametrize(
     ("uri", "error"),
-    [("ftp://h/m", InvalidSpec), ("hdfs://n/m", NotSupported), ("pvc:///x", InvalidSpec)],
+    [
+        ("ftp://h/m", InvalidSpec),
+        ("hdfs://n/m", NotSupported),
+        ("pvc:///x", InvalidSpec),
+        ("hf://org/model", NotSupported),
+        ("https://acct.blob.core.windows.net/c/m", NotSupported),
+    ],
 )
 def test_unusable_uris(uri: str, error: type[Exception]) -> None:
     with pytest.raises(error, match="storageUri"):

@@ -41,7 +41,8 @@ class Nested:
     keywords: tuple[tuple[str, Any], ...]
 
 
-@dataclass(frozen=True)
+# eq=False: hashed by identity, so keyword values may be dicts (a type hint hashes its markers).
+@dataclass(frozen=True, eq=False)
 class Schema:
     """Extra OpenAPI keywords for a field's CRD schema (enum-free rules, CEL, list types)."""
 

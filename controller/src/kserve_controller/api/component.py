@@ -18,6 +18,7 @@ from kserve_controller.api.base import (
     LocalObjectReference,
     Nested,
     Quantity,
+    Schema,
     Toleration,
     Volume,
 )
@@ -40,6 +41,56 @@ ContainerList = Annotated[
     Nested(("items", "properties", "env"), (("maxItems", MAX_ENV),)),
     CONTAINERS_NO_PYTHONPATH,
 ]
+
+
+# A multi-node worker's container as far as admission reads it (name, env); its other fields
+# are kept as given: multi-node serving is not run here, the object must only apply.
+WorkerContainer = Annotated[
+    dict[str, Any],
+    Schema.of(
+        properties={
+            "name": {"type": "string"},
+            "env": {
+                "type": "array",
+                "maxItems": MAX_ENV,
+                "items": {
+                    "type": "object",
+                    "x-kubernetes-preserve-unknown-fields": True,
+                    "properties": {"name": {"type": "string"}},
+                },
+            },
+        }
+    ),
+]
+WORKER_ENV = ("PIPELINE_PARALLEL_SIZE", "TENSOR_PARALLEL_SIZE")
+
+
+class WorkerSpec(KubeModel):
+    """Multi-node serving (not run here): the worker pod; checked as upstream's webhook does."""
+
+    model_config = ConfigDict(extra="allow")
+    pipeline_parallel_size: Annotated[int, Field(ge=1)] | None = None
+    tensor_parallel_size: Annotated[int, Field(ge=1)] | None = None
+    containers: (
+        Annotated[list[WorkerContainer], Field(max_length=1), CONTAINERS_NO_PYTHONPATH] | None
+    ) = None
+    """At most one worker container."""
+    init_containers: (
+        Annotated[list[WorkerContainer], Field(max_length=MAX_CONTAINERS), CONTAINERS_NO_PYTHONPATH]
+        | None
+    ) = None
+
+
+def no_worker_env(containers: str, *, main: str) -> Cel:
+    """With a workerSpec the sizes come from it: the main container (`main`, a CEL condition
+    on `c`, one of `containers`) must not set them in its env."""
+    banned = " && ".join(f"e.name != '{name}'" for name in WORKER_ENV)
+    return Cel(
+        rule=f"!has(self.workerSpec) || {containers}.all(c, !({main}) || !has(c.env) || "
+        f"c.env.all(e, {banned}))",
+        message=f"env: {' and '.join(WORKER_ENV)} must not be set with a workerSpec: "
+        "its pipelineParallelSize and tensorParallelSize say them",
+    )
 
 
 class MetricTarget(KubeModel):
@@ -82,6 +133,18 @@ class PodMetricSource(KubeModel):
 class MetricsSpec(KubeModel):
     """One autoscaling metric; HPA reads only `Resource`, KEDA the others."""
 
+    # Upstream refuses these with the HPA or KEDA autoscaler; without its block a metric means
+    # nothing to either, so they are refused whatever the autoscaler.
+    cel_rules: ClassVar[tuple[Cel, ...]] = tuple(
+        Cel(
+            rule=f"self.type != '{kind}' || has(self.{block})",
+            message=f"{block}: required for a metric of type {kind}",
+            field_path=f".{block}",
+        )
+        for kind, block in (("Resource", "resource"), ("External", "external"),
+                            ("PodMetric", "podmetric"))
+    )  # fmt: skip
+
     type: Literal["Resource", "External", "PodMetric"]
     resource: ResourceMetricSource | None = None
     external: ExternalMetricSource | None = None
@@ -103,6 +166,15 @@ class LoggerStorageSpec(KubeModel):
 
 class LoggerSpec(KubeModel):
     """Request/response logging through the agent sidecar."""
+
+    cel_rules: ClassVar[tuple[Cel, ...]] = (
+        Cel(
+            rule="!has(self.storage) || (has(self.storage.path) && has(self.storage.parameters)"
+            " && has(self.storage.key))",
+            message="logger.storage: path, parameters and key are all required",
+            field_path=".storage",
+        ),
+    )
 
     url: str | None = None
     mode: LoggerMode | None = None

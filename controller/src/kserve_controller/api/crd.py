@@ -148,7 +148,29 @@ def inferenceservice_crd(definitions: Definitions) -> Crd:
     )
     spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
     _trim_component_descriptions(spec)
+    _optional_probe_ports(spec)
     return crd
+
+
+# Probes a component's main container may give without a port, as upstream's CRD allows (the
+# controller fills in the model server's port); the Pod's own schema requires one.
+PORTLESS_PROBES = ("livenessProbe", "readinessProbe")
+
+
+def _optional_probe_ports(node: dict[str, Any], *, parent: str = "") -> None:
+    props = node.get("properties") or {}
+    if "livenessProbe" in props and parent != "initContainers":
+        # Custom `containers` may leave out httpGet's port; a model's container also tcpSocket's.
+        handlers = ("httpGet", "tcpSocket") if "storageUri" in props else ("httpGet",)
+        for probe in PORTLESS_PROBES:
+            for handler in handlers:
+                props[probe]["properties"][handler].pop("required", None)
+        return
+    for name, sub in props.items():
+        _optional_probe_ports(sub, parent=name)
+    items = node.get("items")
+    if isinstance(items, dict):
+        _optional_probe_ports(items, parent=parent)
 
 
 def _trim_component_descriptions(spec: dict[str, Any]) -> None:

@@ -93,6 +93,14 @@ class InferenceGraphStatus(KubeModel):
 
 
 class InferenceGraph(KubeModel):
+    cel_rules: ClassVar[tuple[Cel, ...]] = (
+        Cel(
+            rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+            message="metadata.name: an InferenceGraph name must consist of lower case "
+            "alphanumeric characters or '-', and must start with an alphabetical character",
+        ),
+    )
+
     api_version: str = f"{GROUP}/{VERSION}"
     kind: str = KIND
     metadata: ObjectMetaDict

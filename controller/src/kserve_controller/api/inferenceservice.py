@@ -8,7 +8,12 @@ from pydantic import Field, model_validator
 from kserve_controller.api.base import Cel, KubeModel, ObjectMetaDict
 from kserve_controller.api.component import ComponentSpec
 from kserve_controller.api.conditions import Condition
-from kserve_controller.api.predictor import PredictorExtensionSpec, PredictorSpec, StorageUriSpec
+from kserve_controller.api.predictor import (
+    FRAMEWORKS,
+    PredictorExtensionSpec,
+    PredictorSpec,
+    StorageUris,
+)
 
 GROUP = "serving.kserve.io"
 VERSION = "v1beta1"
@@ -27,12 +32,32 @@ EXPLAINER_ONE_OF = Cel(
 )
 
 
+# A custom container's model location is its first container's STORAGE_URI (upstream's
+# Custom*.GetStorageUri); it excludes storageUris as a storageUri does.
+_FIRST_STORAGE_URI = (
+    "(has(self.containers) && size(self.containers) > 0 && has(self.containers[0].env) && "
+    "self.containers[0].env.exists(e, e.name == 'STORAGE_URI'))"
+)
+
+
+def _no_storage_uri_with_storage_uris(storage_uri: str) -> Cel:
+    return Cel(
+        rule=f"!has(self.storageUris) || !({storage_uri})",
+        message="storageUris: cannot be used together with storageUri",
+        field_path=".storageUris",
+    )
+
+
 class TransformerSpec(ComponentSpec):
     """`spec.transformer`: custom containers that pre/post-process around the predictor."""
 
-    cel_rules: ClassVar[tuple[Cel, ...]] = (*ComponentSpec.cel_rules, TRANSFORMER_CONTAINERS)
+    cel_rules: ClassVar[tuple[Cel, ...]] = (
+        *ComponentSpec.cel_rules,
+        TRANSFORMER_CONTAINERS,
+        _no_storage_uri_with_storage_uris(_FIRST_STORAGE_URI),
+    )
 
-    storage_uris: Annotated[list[StorageUriSpec], Field(min_length=1, max_length=16)] | None = None
+    storage_uris: StorageUris | None = None
 
     @model_validator(mode="after")
     def _has_containers(self) -> Self:
@@ -49,10 +74,16 @@ class ARTExplainerSpec(PredictorExtensionSpec):
 class ExplainerSpec(ComponentSpec):
     """`spec.explainer`: ART or custom containers."""
 
-    cel_rules: ClassVar[tuple[Cel, ...]] = (*ComponentSpec.cel_rules, EXPLAINER_ONE_OF)
+    cel_rules: ClassVar[tuple[Cel, ...]] = (
+        *ComponentSpec.cel_rules,
+        EXPLAINER_ONE_OF,
+        _no_storage_uri_with_storage_uris(
+            f"(has(self.art) && has(self.art.storageUri)) || {_FIRST_STORAGE_URI}"
+        ),
+    )
 
     art: ARTExplainerSpec | None = None
-    storage_uris: Annotated[list[StorageUriSpec], Field(min_length=1, max_length=16)] | None = None
+    storage_uris: StorageUris | None = None
 
     @model_validator(mode="after")
     def _one_explainer(self) -> Self:
@@ -64,12 +95,64 @@ class ExplainerSpec(ComponentSpec):
 class CanarySpec(KubeModel):
     """A canary predictor beside the stable one (Standard mode, upstream v0.20)."""
 
+    # A canary runs a fixed number of replicas and no multi-node workers, as upstream.
+    cel_rules: ClassVar[tuple[Cel, ...]] = (
+        *(
+            Cel(
+                rule=f"!has(self.predictor.{field})",
+                message=f"predictor.{field}: a canary must not set it ({why})",
+                field_path=f".predictor.{field}",
+            )
+            for field, why in (
+                ("workerSpec", "multi-node is not supported for canaries"),
+                ("scaleTarget", "canaries use fixed replicas"),
+                ("scaleMetric", "canaries use fixed replicas"),
+                ("autoScaling", "canaries use fixed replicas"),
+            )
+        ),
+        Cel(
+            rule="!has(self.predictor.maxReplicas) || self.predictor.maxReplicas == 0",
+            message="predictor.maxReplicas: a canary must not set it (canaries use fixed replicas)",
+            field_path=".predictor.maxReplicas",
+        ),
+    )
+
     predictor: PredictorSpec
     traffic_percent: Annotated[int, Field(ge=0, le=100)]
 
 
+def _stable_has_model() -> str:
+    with_uri = " || ".join(
+        f"(has(self.predictor.{name}) && has(self.predictor.{name}.storageUri))"
+        for name in FRAMEWORKS
+    )
+    return f"has(self.predictor.model) || {with_uri}"
+
+
 class InferenceServiceSpec(KubeModel):
     """What to serve and how."""
+
+    cel_rules: ClassVar[tuple[Cel, ...]] = (
+        Cel(
+            rule=f"!has(self.canary) || size(self.canary) == 0 || {_stable_has_model()}",
+            message="canary: requires a stable predictor with a model",
+            field_path=".canary",
+        ),
+        Cel(
+            rule="!has(self.canary) || !has(self.predictor.name) || self.canary.all(c, "
+            "!has(c.predictor.name) || c.predictor.name != self.predictor.name)",
+            message="canary: a canary's predictor.name must differ from the stable predictor's",
+            field_path=".canary",
+        ),
+        Cel(
+            rule="!has(self.canary) || self.canary.all(c, !has(c.predictor.minReplicas) || "
+            "c.predictor.minReplicas <= (has(self.predictor.minReplicas) ? "
+            "self.predictor.minReplicas : 1))",
+            message="canary: a canary's predictor.minReplicas must not exceed the stable "
+            "predictor's (default 1)",
+            field_path=".canary",
+        ),
+    )
 
     predictor: PredictorSpec
     """The model server: a model (or framework shorthand), or custom containers."""

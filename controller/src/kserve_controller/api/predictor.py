@@ -4,11 +4,11 @@ containers, on top of the shared component fields."""
 import re
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import AfterValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
-from kserve_controller.api import k8s_fields, openapi
+from kserve_controller.api import k8s_fields, openapi, predictor_rules, storage
 from kserve_controller.api.base import PRESERVE, Cel, InlineKubeModel, KubeModel
-from kserve_controller.api.component import ComponentSpec
+from kserve_controller.api.component import ComponentSpec, WorkerSpec
 
 ProtocolVersion = Literal["v1", "v2", "grpc-v1", "grpc-v2"]
 
@@ -27,22 +27,12 @@ FRAMEWORKS = (
     "paddle",
 )
 
-# Schemes upstream's controller accepts (plus scheme-less local paths). Schemes we cannot
-# download yet are refused later by the storage initializer, as a status condition.
-STORAGE_URI_SCHEMES = (
-    "gs|s3|pvc|file|https?|hdfs|webhdfs|oci|oci[+]native|oci[+]fetch|hf|modelscope"
-)
 QUANTITY = re.compile(openapi.QUANTITY_PATTERN)
-STORAGE_URI_PATTERN = re.compile(f"^({STORAGE_URI_SCHEMES})://.+$")
-STORAGE_URI_RULE = Cel(
-    rule=f"!self.contains('://') || self.matches('^({STORAGE_URI_SCHEMES})://.+$')",
-    message="storageUri: unsupported scheme; use one of gs://, s3://, pvc://, file://, "
-    "http(s)://, hdfs://, webhdfs://, oci://, hf://, modelscope:// or a local path",
-)
+STORAGE_URI_RULE = Cel(rule=storage.URI_CEL, message=storage.URI_MESSAGE)
 
 
 def _storage_uri(value: str) -> str:
-    if "://" in value and not STORAGE_URI_PATTERN.match(value):
+    if not storage.accepted(value):
         raise ValueError(STORAGE_URI_RULE.message)
     return value
 
@@ -63,6 +53,8 @@ NO_CONTAINER_NAME = Cel(
     field_path=".name",
 )
 DNS_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+# Upstream's KBSResourceIdRegexp, or empty.
+KBS_RESOURCE_ID = r"^(kbs:///[a-zA-Z0-9_.-]+/[a-zA-Z0-9_.-]+/[a-zA-Z0-9_.-]+)?$"
 
 
 class StorageSpec(KubeModel):
@@ -91,9 +83,25 @@ class StorageUriSpec(KubeModel):
     ) = None
 
 
+_PVC = "s.uri.startsWith('pvc://') && has(s.mountPath)"
+
+# Several artifacts: one claim per mount path. (Upstream also wants the downloads under one
+# parent directory; no CEL rule for it fits the apiserver's cost budget.)
+StorageUris = Annotated[
+    list[StorageUriSpec],
+    Field(min_length=1, max_length=16),
+    Cel(
+        rule=f"self.filter(s, {_PVC}).all(a, self.filter(s, {_PVC} && "
+        "s.mountPath == a.mountPath).size() == 1)",
+        message="storageUris: the mountPaths of pvc:// entries must be unique",
+    ),
+]
+
+
 class ConfidentialSpec(KubeModel):
     enabled: bool | None = None
-    resource_id: str | None = None
+    resource_id: Annotated[str, Field(pattern=KBS_RESOURCE_ID)] | None = None
+    """A Key Broker Service resource: kbs:///<repo>/<type>/<tag>."""
 
 
 class PredictorExtensionSpec(InlineKubeModel):
@@ -101,7 +109,11 @@ class PredictorExtensionSpec(InlineKubeModel):
 
     inline_definition: ClassVar[str] = k8s_fields.CONTAINER_DEFINITION
     inline_fields: ClassVar[frozenset[str]] = k8s_fields.CONTAINER
-    cel_rules: ClassVar[tuple[Cel, ...]] = (NO_PYTHONPATH, NO_CONTAINER_NAME)
+    cel_rules: ClassVar[tuple[Cel, ...]] = (
+        NO_PYTHONPATH,
+        NO_CONTAINER_NAME,
+        predictor_rules.confidential(),
+    )
 
     storage_uri: StorageUri | None = None
     """Where the model is: gs://, s3://, https://, pvc://, hf:// ... or a local path."""
@@ -145,14 +157,6 @@ class ModelSpec(PredictorExtensionSpec):
     """Name of the ServingRuntime or ClusterServingRuntime to use; chosen by format when unset."""
 
 
-class WorkerSpec(KubeModel):
-    """Multi-node serving (not supported here); kept so upstream YAML still applies."""
-
-    model_config = ConfigDict(extra="allow")
-    pipeline_parallel_size: int | None = None
-    tensor_parallel_size: int | None = None
-
-
 def _one_implementation_rule() -> Cel:
     present = ", ".join(f"has(self.{name})" for name in (*FRAMEWORKS, "model"))
     names = ", ".join((*FRAMEWORKS, "model"))
@@ -182,6 +186,7 @@ class PredictorSpec(ComponentSpec):
         *ComponentSpec.cel_rules,
         _one_implementation_rule(),
         _storage_exclusive_rule(),
+        *predictor_rules.all_rules(),
     )
 
     name: Annotated[str, Field(max_length=63, pattern=DNS_LABEL)] | None = None
@@ -208,7 +213,7 @@ class PredictorSpec(ComponentSpec):
     """Deprecated shorthand for model.modelFormat.name: paddle."""
     model: ModelSpec | None = None
     """The model to serve: format, storage, runtime, and container overrides."""
-    storage_uris: Annotated[list[StorageUriSpec], Field(min_length=1, max_length=16)] | None = None
+    storage_uris: StorageUris | None = None
     """Several artifacts, each downloaded to its own mountPath; excludes storageUri."""
     storage_container_name: str | None = None
     """ClusterStorageContainer that downloads the model, instead of matching by URI."""

@@ -9,7 +9,6 @@ from kserve_controller.api.base import (
     PRESERVE,
     Affinity,
     Cel,
-    Container,
     EnvVar,
     KubeModel,
     LocalObjectReference,
@@ -18,6 +17,7 @@ from kserve_controller.api.base import (
     Toleration,
     Volume,
 )
+from kserve_controller.api.component import ContainerList, WorkerSpec, no_worker_env
 from kserve_controller.api.predictor import ProtocolVersion
 
 GROUP = "serving.kserve.io"
@@ -68,6 +68,7 @@ class ServingRuntimeSpec(KubeModel):
             "auto-selected model format",
             field_path=".supportedModelFormats",
         ),
+        no_worker_env("self.containers", main="c.name == 'kserve-container'"),
     )
 
     supported_model_formats: Annotated[list[SupportedModelFormat], Field(max_length=64)] | None = (
@@ -76,7 +77,7 @@ class ServingRuntimeSpec(KubeModel):
     protocol_versions: list[ProtocolVersion] | None = None
     multi_model: bool | None = None
     disabled: bool | None = None
-    containers: Annotated[list[Container], Field(min_length=1, max_length=32)]
+    containers: Annotated[ContainerList, Field(min_length=1)]
     volumes: list[Volume] | None = None
     node_selector: dict[str, str] | None = None
     affinity: Affinity | None = None
@@ -87,7 +88,7 @@ class ServingRuntimeSpec(KubeModel):
     scheduler_name: str | None = None
     host_ipc: bool | None = Field(default=None, alias="hostIPC")
     resource_claims: list[PodResourceClaim] | None = None
-    worker_spec: Annotated[dict[str, Any], PRESERVE] | None = None
+    worker_spec: Annotated[WorkerSpec, PRESERVE] | None = None
     grpc_endpoint: str | None = None
     grpc_data_endpoint: str | None = None
     http_data_endpoint: str | None = None

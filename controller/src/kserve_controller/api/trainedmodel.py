@@ -1,6 +1,8 @@
 """TrainedModel (serving.kserve.io/v1alpha1): a model loaded into a multi-model isvc."""
 
-from kserve_controller.api.base import KubeModel, ObjectMetaDict, Quantity
+from typing import Annotated, ClassVar
+
+from kserve_controller.api.base import Cel, KubeModel, ObjectMetaDict, Quantity
 from kserve_controller.api.conditions import Condition
 from kserve_controller.api.inferenceservice import Address
 
@@ -10,8 +12,16 @@ KIND = "TrainedModel"
 PLURAL = "trainedmodels"
 
 
+# The schemes upstream's TrainedModel webhook accepts (its agent's downloaders); no local paths.
+TM_SCHEMES = ("gs", "s3", "abfs", "https", "http")
+TM_URI = Cel(
+    rule="self.matches('^(" + "|".join(TM_SCHEMES) + ")://')",
+    message="storageUri: must start with one of " + ", ".join(f"{s}://" for s in TM_SCHEMES),
+)
+
+
 class ModelSpecTM(KubeModel):
-    storage_uri: str
+    storage_uri: Annotated[str, TM_URI]
     framework: str
     memory: Quantity
 
@@ -30,6 +40,14 @@ class TrainedModelStatus(KubeModel):
 
 
 class TrainedModel(KubeModel):
+    cel_rules: ClassVar[tuple[Cel, ...]] = (
+        Cel(
+            rule="self.metadata.name.matches('^[a-zA-Z0-9_-]+$')",
+            message="metadata.name: a TrainedModel name must consist of alphanumeric "
+            "characters, '_' or '-'",
+        ),
+    )
+
     api_version: str = f"{GROUP}/{VERSION}"
     kind: str = KIND
     metadata: ObjectMetaDict

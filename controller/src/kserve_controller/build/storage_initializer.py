@@ -13,6 +13,7 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
+from kserve_controller.api import storage
 from kserve_controller.build import workload
 from kserve_controller.build.credentials import Injection, merge_env
 from kserve_controller.config import StorageInitializerConfig
@@ -29,8 +30,6 @@ CA_VOLUME = "cabundle-cert"
 # The configured CA bundle ConfigMap is copied into each InferenceService namespace as this.
 CA_COPY = "global-ca-bundle"
 CA_FILE = "cabundle.crt"
-SCHEMES = ("gs://", "s3://", "https://", "http://", "hf://", "file://")
-UNSUPPORTED_SCHEMES = ("hdfs://", "webhdfs://", "oci://", "oci+native://", "oci+fetch://")
 
 
 @dataclass(frozen=True)
@@ -110,15 +109,10 @@ def ca_bundle_copy(source: Obj, *, namespace: str) -> Obj:
 
 
 def check_uri(uri: str) -> None:
-    """InvalidSpec for a storageUri no initializer can fetch; local paths are fine."""
-    if uri.startswith(UNSUPPORTED_SCHEMES):
-        raise NotSupported(f"storageUri scheme of {uri!r} is not supported yet")
-    if "://" in uri and not uri.startswith(SCHEMES):
-        raise InvalidSpec(
-            "InvalidStorageUri",
-            f"storageUri {uri!r} is not supported; use one of "
-            f"{', '.join(s.rstrip('/:') for s in (*SCHEMES, 'pvc://'))} or a local path",
-        )
+    """NotSupported, naming the scheme, for a storageUri the initializer cannot fetch yet."""
+    reason = storage.unsupported_reason(uri)
+    if reason is not None:
+        raise NotSupported(f"storageUri {uri!r}: {reason}")
 
 
 def _pvc(uri: str) -> Storage:

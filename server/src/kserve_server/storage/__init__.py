@@ -7,32 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from pathlib import Path
 
-from kserve_server.storage import archive, local, placement, uris
+from kserve_server.storage import archive, local, placement, schemes, uris
 from kserve_server.storage.errors import NotFoundError, StorageError, UnsupportedError
 from kserve_server.storage.progress import Progress
 from kserve_server.storage.settings import StorageSettings
 
 log = logging.getLogger(__name__)
-
-# Schemes upstream accepts that we do not implement yet, and what to do meanwhile.
-UNSUPPORTED = {
-    "hf": "Hugging Face (hf://) downloads are not implemented yet",
-    "modelscope": "ModelScope (modelscope://) downloads are not implemented yet",
-    "oci": "OCI model images (oci://) are not implemented yet",
-    "hdfs": "HDFS (hdfs://) is not implemented yet",
-    "webhdfs": "WebHDFS (webhdfs://) is not implemented yet",
-    "abfs": "Azure Data Lake (abfs://) is not implemented yet",
-    "az": "Azure Blob (az://) is not implemented yet",
-}
-_AZURE_HOST = re.compile(
-    r"^https://[^/]+\.(blob|file)\.core\.windows\.net/|^https://[^/]+\.z\d+\.(blob|file)\."
-    r"storage\.azure\.net/"
-)
-_GIT_REPO = re.compile(r"^https://.+\.git/?$")
-SUPPORTED = "gs://, s3://, http://, https://, file://, pvc:// and local paths"
 
 
 async def fetch(uri: str, dest: Path, *, settings: StorageSettings) -> None:
@@ -46,7 +28,7 @@ async def fetch(uri: str, dest: Path, *, settings: StorageSettings) -> None:
     if uri.startswith("/mnt/models"):
         log.info("%s is already mounted; nothing to download", uri)
         return
-    _refuse_unsupported(uri, scheme=scheme)
+    _refuse_unsupported(uri)
     staging = placement.stage(dest)
     progress = Progress(shown, interval=settings.progress_interval)
     log.info("downloading %s to %s", shown, dest)
@@ -70,17 +52,10 @@ async def fetch(uri: str, dest: Path, *, settings: StorageSettings) -> None:
     log.info("model from %s is ready in %s", shown, dest)
 
 
-def _refuse_unsupported(uri: str, *, scheme: str) -> None:
-    if scheme in UNSUPPORTED:
-        raise UnsupportedError(f"cannot fetch {uris.redact(uri)}: {UNSUPPORTED[scheme]}")
-    if _AZURE_HOST.match(uri):
-        raise UnsupportedError(f"cannot fetch {uris.redact(uri)}: Azure storage is not implemented")
-    if _GIT_REPO.match(uri):
-        raise UnsupportedError(f"cannot fetch {uris.redact(uri)}: git repositories unsupported")
-    if scheme not in ("", "file", "gs", "s3", "http", "https"):
-        raise UnsupportedError(
-            f"cannot fetch {uris.redact(uri)}: unknown scheme {scheme!r} (supported: {SUPPORTED})"
-        )
+def _refuse_unsupported(uri: str) -> None:
+    reason = schemes.unsupported_reason(uri)
+    if reason is not None:
+        raise UnsupportedError(f"cannot fetch {uris.redact(uri)}: {reason}")
 
 
 async def _download(
@@ -101,7 +76,7 @@ async def _download(
         from kserve_server.storage import http
 
         await http.download(uri, into, settings=settings, progress=progress)
-    else:  # _refuse_unsupported let through a scheme with no fetcher
+    else:  # schemes.FETCHED names a scheme with no fetcher here
         raise StorageError(f"no fetcher for {scheme}://")
 
 
