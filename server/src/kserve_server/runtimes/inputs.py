@@ -68,17 +68,24 @@ def from_instances(instances: list[Any]) -> ModelInput:
 
 
 def _array(instances: list[Any]) -> np.ndarray[Any, Any]:
-    """np.asarray, a slice of rows at a time: converting nested lists holds the GIL throughout,
-    and a million rows at once would stall the event loop (health checks) for a second."""
+    """np.asarray, a slice of rows at a time into one array: converting nested lists holds the
+    GIL throughout, and a million rows at once would stall the event loop (health checks) for
+    a second; slices joined at the end would cost the array's memory twice."""
     if len(instances) <= ROWS_PER_STEP:
         return np.asarray(instances)
-    parts = [
-        np.asarray(instances[at : at + ROWS_PER_STEP])
-        for at in range(0, len(instances), ROWS_PER_STEP)
-    ]
-    if len({part.shape[1:] for part in parts}) > 1 or any(p.dtype.kind in "UO" for p in parts):
-        return np.asarray(instances)  # rare: ragged or mixed rows get numpy's own answer
-    return np.concatenate(parts)  # numbers promote as in one asarray (int with float: float)
+    first = np.asarray(instances[:ROWS_PER_STEP])
+    if first.dtype.kind in "UO":
+        return np.asarray(instances)  # strings or ragged rows: numpy's own answer, at once
+    out = np.empty((len(instances), *first.shape[1:]), dtype=first.dtype)
+    out[:ROWS_PER_STEP] = first
+    for at in range(ROWS_PER_STEP, len(instances), ROWS_PER_STEP):
+        part = np.asarray(instances[at : at + ROWS_PER_STEP])
+        if part.shape[1:] != first.shape[1:] or part.dtype.kind in "UO":
+            return np.asarray(instances)
+        if not np.can_cast(part.dtype, out.dtype):  # ints so far, now floats: as one asarray
+            out = out.astype(np.result_type(out.dtype, part.dtype))
+        out[at : at + len(part)] = part
+    return out
 
 
 def _records(instances: list[Any]) -> Columns:
