@@ -5,6 +5,7 @@ them into charts/kserve-crd. Upstream names, short names, printer columns and su
 kept so `kubectl get isvc` looks the same.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -67,85 +68,55 @@ URL_READY_COLUMNS: list[dict[str, Any]] = [
 ]
 
 
-# The names of every CRD the kserve-crd chart installs (what `kubectl get crds` lists).
-CRD_NAMES = tuple(
-    f"{plural}.{GROUP}"
-    for plural in (
-        inferenceservice.PLURAL,
-        servingruntime.PLURAL,
-        servingruntime.CLUSTER_PLURAL,
-        inferencegraph.PLURAL,
-        trainedmodel.PLURAL,
-        clusterstoragecontainer.PLURAL,
-    )
+@dataclass(frozen=True)
+class Kind:
+    """One CRD: its names, its pydantic root model, and how `kubectl get` shows it."""
+
+    kind: str
+    plural: str
+    version: str
+    root: type[BaseModel]
+    columns: list[dict[str, Any]] | None = None
+    short: str | None = None
+    status: bool = False
+    cluster: bool = False
+
+
+ISVC = Kind(
+    inferenceservice.KIND,
+    inferenceservice.PLURAL,
+    inferenceservice.VERSION,
+    inferenceservice.InferenceService,
+    ISVC_COLUMNS,
+    short="isvc",
+    status=True,
 )
+KINDS = (
+    ISVC,
+    Kind(servingruntime.KIND, servingruntime.PLURAL, servingruntime.VERSION,
+         servingruntime.ServingRuntime, RUNTIME_COLUMNS),
+    Kind(servingruntime.CLUSTER_KIND, servingruntime.CLUSTER_PLURAL, servingruntime.VERSION,
+         servingruntime.ServingRuntime, RUNTIME_COLUMNS, cluster=True),
+    Kind(inferencegraph.KIND, inferencegraph.PLURAL, inferencegraph.VERSION,
+         inferencegraph.InferenceGraph, URL_READY_COLUMNS, short="ig", status=True),
+    Kind(trainedmodel.KIND, trainedmodel.PLURAL, trainedmodel.VERSION,
+         trainedmodel.TrainedModel, URL_READY_COLUMNS, short="tm", status=True),
+    Kind(clusterstoragecontainer.KIND, clusterstoragecontainer.PLURAL,
+         clusterstoragecontainer.VERSION, clusterstoragecontainer.ClusterStorageContainer,
+         cluster=True),
+)  # fmt: skip
+# The names of every CRD the kserve-crd chart installs (what `kubectl get crds` lists).
+CRD_NAMES = tuple(f"{k.plural}.{GROUP}" for k in KINDS)
 
 
 def all_crds(definitions: Definitions) -> dict[str, Crd]:
     """File stem (upstream's `serving.kserve.io_<plural>`) → CRD document."""
-    crds = [
-        inferenceservice_crd(definitions),
-        _crd(
-            servingruntime.KIND,
-            servingruntime.PLURAL,
-            version=servingruntime.VERSION,
-            root=servingruntime.ServingRuntime,
-            definitions=definitions,
-            columns=RUNTIME_COLUMNS,
-        ),
-        _crd(
-            servingruntime.CLUSTER_KIND,
-            servingruntime.CLUSTER_PLURAL,
-            version=servingruntime.VERSION,
-            root=servingruntime.ServingRuntime,
-            definitions=definitions,
-            columns=RUNTIME_COLUMNS,
-            cluster=True,
-        ),
-        _crd(
-            inferencegraph.KIND,
-            inferencegraph.PLURAL,
-            version=inferencegraph.VERSION,
-            root=inferencegraph.InferenceGraph,
-            definitions=definitions,
-            columns=URL_READY_COLUMNS,
-            short="ig",
-            status=True,
-        ),
-        _crd(
-            trainedmodel.KIND,
-            trainedmodel.PLURAL,
-            version=trainedmodel.VERSION,
-            root=trainedmodel.TrainedModel,
-            definitions=definitions,
-            columns=URL_READY_COLUMNS,
-            short="tm",
-            status=True,
-        ),
-        _crd(
-            clusterstoragecontainer.KIND,
-            clusterstoragecontainer.PLURAL,
-            version=clusterstoragecontainer.VERSION,
-            root=clusterstoragecontainer.ClusterStorageContainer,
-            definitions=definitions,
-            columns=None,
-            cluster=True,
-        ),
-    ]
+    crds = [inferenceservice_crd(definitions), *(_crd(k, definitions) for k in KINDS[1:])]
     return {f"{GROUP}_{crd['spec']['names']['plural']}": crd for crd in crds}
 
 
 def inferenceservice_crd(definitions: Definitions) -> Crd:
-    crd = _crd(
-        inferenceservice.KIND,
-        inferenceservice.PLURAL,
-        version=inferenceservice.VERSION,
-        root=inferenceservice.InferenceService,
-        definitions=definitions,
-        columns=ISVC_COLUMNS,
-        short="isvc",
-        status=True,
-    )
+    crd = _crd(ISVC, definitions)
     spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
     _trim_component_descriptions(spec)
     _optional_probe_ports(spec)
@@ -194,18 +165,8 @@ def _trim(node: dict[str, Any], depth: int) -> None:
             _trim(value, depth)
 
 
-def _crd(
-    kind: str,
-    plural: str,
-    *,
-    version: str,
-    root: type[BaseModel],
-    definitions: Definitions,
-    columns: list[dict[str, Any]] | None,
-    short: str | None = None,
-    status: bool = False,
-    cluster: bool = False,
-) -> Crd:
+def _crd(kind: Kind, definitions: Definitions) -> Crd:
+    root = kind.root
     body = schema.for_model(root, definitions=definitions)
     body["properties"]["metadata"] = {"type": "object"}
     if "status" in root.model_fields:
@@ -215,31 +176,31 @@ def _crd(
     if not body["required"]:
         del body["required"]
     names: dict[str, Any] = {
-        "kind": kind,
-        "listKind": f"{kind}List",
-        "plural": plural,
-        "singular": kind.lower(),
+        "kind": kind.kind,
+        "listKind": f"{kind.kind}List",
+        "plural": kind.plural,
+        "singular": kind.kind.lower(),
     }
-    if short:
-        names["shortNames"] = [short]
+    if kind.short:
+        names["shortNames"] = [kind.short]
     served: dict[str, Any] = {
-        "name": version,
+        "name": kind.version,
         "served": True,
         "storage": True,
         "schema": {"openAPIV3Schema": body},
     }
-    if columns:
-        served["additionalPrinterColumns"] = columns
-    if status:
+    if kind.columns:
+        served["additionalPrinterColumns"] = kind.columns
+    if kind.status:
         served["subresources"] = {"status": {}}
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{plural}.{GROUP}"},
+        "metadata": {"name": f"{kind.plural}.{GROUP}"},
         "spec": {
             "group": GROUP,
             "names": names,
-            "scope": "Cluster" if cluster else "Namespaced",
+            "scope": "Cluster" if kind.cluster else "Namespaced",
             "versions": [served],
         },
     }

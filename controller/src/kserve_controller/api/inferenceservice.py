@@ -13,6 +13,7 @@ from kserve_controller.api.predictor import (
     PredictorExtensionSpec,
     PredictorSpec,
     StorageUris,
+    storage_uris_exclusive,
 )
 
 GROUP = "serving.kserve.io"
@@ -40,21 +41,13 @@ _FIRST_STORAGE_URI = (
 )
 
 
-def _no_storage_uri_with_storage_uris(storage_uri: str) -> Cel:
-    return Cel(
-        rule=f"!has(self.storageUris) || !({storage_uri})",
-        message="storageUris: cannot be used together with storageUri",
-        field_path=".storageUris",
-    )
-
-
 class TransformerSpec(ComponentSpec):
     """`spec.transformer`: custom containers that pre/post-process around the predictor."""
 
     cel_rules: ClassVar[tuple[Cel, ...]] = (
         *ComponentSpec.cel_rules,
         TRANSFORMER_CONTAINERS,
-        _no_storage_uri_with_storage_uris(_FIRST_STORAGE_URI),
+        storage_uris_exclusive(_FIRST_STORAGE_URI),
     )
 
     storage_uris: StorageUris | None = None
@@ -77,7 +70,7 @@ class ExplainerSpec(ComponentSpec):
     cel_rules: ClassVar[tuple[Cel, ...]] = (
         *ComponentSpec.cel_rules,
         EXPLAINER_ONE_OF,
-        _no_storage_uri_with_storage_uris(
+        storage_uris_exclusive(
             f"(has(self.art) && has(self.art.storageUri)) || {_FIRST_STORAGE_URI}"
         ),
     )

@@ -168,14 +168,20 @@ def _one_implementation_rule() -> Cel:
     )
 
 
-def _storage_exclusive_rule() -> Cel:
-    uris = " || ".join(
-        f"(has(self.{name}) && has(self.{name}.storageUri))" for name in (*FRAMEWORKS, "model")
-    )
+def storage_uris_exclusive(storage_uri: str) -> Cel:
+    """storageUris and the component's storageUri (`storage_uri`: a CEL test) exclude each other."""
     return Cel(
-        rule=f"!has(self.storageUris) || !({uris})",
+        rule=f"!has(self.storageUris) || !({storage_uri})",
         message="storageUris: cannot be used together with storageUri",
         field_path=".storageUris",
+    )
+
+
+def _storage_exclusive_rule() -> Cel:
+    return storage_uris_exclusive(
+        " || ".join(
+            f"(has(self.{name}) && has(self.{name}.storageUri))" for name in (*FRAMEWORKS, "model")
+        )
     )
 
 

@@ -63,39 +63,49 @@ def custom_protocol() -> Cel:
     )
 
 
-def onnx_extension() -> Cel:
+def _framework(name: str, *, holds: str, message: str, field: str) -> Cel:
+    """A rule on one framework's spec: `holds` ({s} stands for the spec) or it is absent."""
+    spec = f"self.{name}"
     return Cel(
-        rule="!has(self.onnx) || !has(self.onnx.storageUri) || "
-        "!self.onnx.storageUri.matches('[.][^./]*$') || self.onnx.storageUri.endsWith('.onnx')",
-        message="onnx.storageUri: a file must have the extension .onnx",
-        field_path=".onnx.storageUri",
+        rule=f"!has({spec}) || " + holds.format(s=spec),
+        message=f"{name}.{message}",
+        field_path=f".{name}.{field}",
+    )
+
+
+def onnx_extension() -> Cel:
+    return _framework(
+        "onnx",
+        holds="!has({s}.storageUri) || !{s}.storageUri.matches('[.][^./]*$') || "
+        "{s}.storageUri.endsWith('.onnx')",
+        message="storageUri: a file must have the extension .onnx",
+        field="storageUri",
     )
 
 
 def gpu_runtime(framework: str) -> Cel:
     """A GPU in limits needs the runtime's -gpu image tag (upstream's validateGPU)."""
-    spec = f"self.{framework}"
-    return Cel(
-        rule=f"!has({spec}) || !has({spec}.runtimeVersion) || !has({spec}.resources) || "
-        f"!has({spec}.resources.limits) || !('{GPU}' in {spec}.resources.limits) || "
-        f"{spec}.runtimeVersion.contains('-gpu')",
-        message=f"{framework}.runtimeVersion: must be a -gpu version when {GPU} is requested",
-        field_path=f".{framework}.runtimeVersion",
+    return _framework(
+        framework,
+        holds="!has({s}.runtimeVersion) || !has({s}.resources) || !has({s}.resources.limits) "
+        f"|| !('{GPU}' in {{s}}.resources.limits) || {{s}}.runtimeVersion.contains('-gpu')",
+        message=f"runtimeVersion: must be a -gpu version when {GPU} is requested",
+        field="runtimeVersion",
     )
 
 
 def storage_spec(framework: str) -> Cel:
     """`storage` with a storageUri of an s3-like scheme, or a `type` parameter of one."""
-    spec = f"self.{framework}"
-    prefixes = " || ".join(f"{spec}.storageUri.startsWith('{s}://')" for s in STORAGE_SPEC_SCHEMES)
-    types = ", ".join(f"'{s}'" for s in STORAGE_SPEC_SCHEMES)
-    return Cel(
-        rule=f"!has({spec}) || !has({spec}.storage) || (has({spec}.storageUri) ? ({prefixes}) : "
-        f"(!has({spec}.storage.parameters) || !('type' in {spec}.storage.parameters) || "
-        f"{spec}.storage.parameters['type'] in [{types}]))",
-        message=f"{framework}.storage: with storage, storageUri and parameters.type must be one "
-        f"of {', '.join(STORAGE_SPEC_SCHEMES)}",
-        field_path=f".{framework}.storage",
+    prefixes = " || ".join(f"{{s}}.storageUri.startsWith('{x}://')" for x in STORAGE_SPEC_SCHEMES)
+    types = ", ".join(f"'{x}'" for x in STORAGE_SPEC_SCHEMES)
+    return _framework(
+        framework,
+        holds=f"!has({{s}}.storage) || (has({{s}}.storageUri) ? ({prefixes}) : "
+        "(!has({s}.storage.parameters) || !('type' in {s}.storage.parameters) || "
+        f"{{s}}.storage.parameters['type'] in [{types}]))",
+        message="storage: with storage, storageUri and parameters.type must be one of "
+        + ", ".join(STORAGE_SPEC_SCHEMES),
+        field="storage",
     )
 
 
