@@ -3,18 +3,16 @@
 A controller (controllers/) declares its kind, what it owns, which watched objects concern
 which of its keys (`sources`), and builds a `Plan`, a status and the events a status change
 deserves. The engine does the rest the same way for every kind, with one queue and one record
-of what it last applied. `decide` and `differs` are pure: the unit tests hold them.
+of what it last applied; what to write is decided by decide.py (pure).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, NamedTuple
@@ -23,6 +21,7 @@ from pydantic import ValidationError
 
 from kserve_controller import diff
 from kserve_controller.config import ControllerConfig
+from kserve_controller.decide import Actions, Ref, Slot, decide, digest, ref, slot, version
 from kserve_controller.errors import InvalidSpec, NotServed, Transient, Waiting
 from kserve_controller.kube import errors as kube_errors
 from kserve_controller.kube.client import Kube
@@ -32,8 +31,6 @@ from kserve_controller.queue import WorkQueue
 from kserve_controller.reads import Reads
 
 Obj = dict[str, Any]
-Ref = tuple[str, str]  # (kind, name) of an owned object, in its owner's namespace
-Slot = tuple[str, str, str]  # (kind, namespace, name)
 Observed = dict[Ref, Obj | None]
 log = logging.getLogger(__name__)
 
@@ -181,92 +178,6 @@ def invalid_from_validation(err: ValidationError, *, reason: str) -> InvalidSpec
     return InvalidSpec(reason, f"spec.{where}: {first['msg']}")
 
 
-# -- pure decisions ---------------------------------------------------------------------
-
-
-def ref(obj: Obj) -> Ref:
-    return (obj["kind"], obj["metadata"]["name"])
-
-
-def slot(obj: Obj) -> Slot:
-    return (obj["kind"], obj["metadata"]["namespace"], obj["metadata"]["name"])
-
-
-def digest(obj: Obj) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
-
-
-def version(obj: Obj) -> str:
-    return str(obj.get("metadata", {}).get("resourceVersion", ""))
-
-
-def owned_by(obj: Obj | None, uid: str) -> bool:
-    refs = (obj or {}).get("metadata", {}).get("ownerReferences") or []
-    return any(r.get("uid") == uid for r in refs)
-
-
-def differs(
-    desired: Obj, observed: Obj | None, *, owner_uid: str, last: tuple[str, str] | None
-) -> bool:
-    """Does `observed` need a write to say what `desired` says?
-
-    `last`: (digest of what we applied, resourceVersion it got). If nobody touched the object
-    since, it is as we want it even when the apiserver dropped or rewrote a field we set (a
-    disabled feature gate, say): no write loop.
-    """
-    if observed is None or not owned_by(observed, owner_uid):
-        return True
-    if last is not None and last == (digest(desired), version(observed)):
-        return False
-    # Owner references are checked above; other owners may be listed beside us.
-    meta = {k: v for k, v in desired["metadata"].items() if k != "ownerReferences"}
-    return not diff.matches({**desired, "metadata": meta}, observed)
-
-
-@dataclass
-class Actions:
-    create: list[Obj] = field(default_factory=list)
-    update: list[Obj] = field(default_factory=list)
-    delete: list[Ref] = field(default_factory=list)
-    held: list[Ref] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.create or self.update or self.delete)
-
-    @property
-    def writes(self) -> list[Obj]:
-        return [*self.create, *self.update]
-
-    def summary(self) -> str:
-        """One line: "Created Deployment a; Updated Service a; Deleted Ingress b"."""
-        done = [
-            *(f"Created {' '.join(ref(o))}" for o in self.create),
-            *(f"Updated {' '.join(ref(o))}" for o in self.update),
-            *(f"Deleted {' '.join(r)}" for r in self.delete),
-        ]
-        return "; ".join(done) or "nothing to change"
-
-
-def decide(
-    plan: Plan,
-    observed: Mapping[Ref, Obj | None],
-    *,
-    owner_uid: str,
-    applied: Mapping[Slot, tuple[str, str]],
-    held: set[Ref],
-) -> Actions:
-    """What to create, update and delete so the cluster says what the plan says."""
-    actions = Actions()
-    for obj in plan.objects:
-        before = observed.get(ref(obj))
-        if ref(obj) in held:
-            actions.held.append(ref(obj))
-        elif differs(obj, before, owner_uid=owner_uid, last=applied.get(slot(obj))):
-            (actions.create if before is None else actions.update).append(obj)
-    actions.delete = [r for r in plan.unwanted if owned_by(observed.get(r), owner_uid)]
-    return actions
-
-
 # -- the engine ---------------------------------------------------------------------------
 
 
@@ -317,7 +228,8 @@ class Engine:
                 zip(refs, await reads.get_all(refs, namespace=key.namespace), strict=True)
             )
             actions = decide(
-                plan,
+                plan.objects,
+                plan.unwanted,
                 observed,
                 owner_uid=str(obj["metadata"].get("uid", "")),
                 applied=self.applied.get(key, {}),

@@ -21,6 +21,7 @@ from kserve_controller.controllers.inferenceservice import (
     account_users,
     runtime_users,
 )
+from kserve_controller.decide import decide, differs, digest
 from kserve_controller.engine import (
     REJECTED,
     Context,
@@ -31,9 +32,6 @@ from kserve_controller.engine import (
     Observed,
     Plan,
     by_label,
-    decide,
-    differs,
-    digest,
     invalid_from_validation,
 )
 from kserve_controller.errors import InvalidSpec, NotServed, Transient, Waiting
@@ -105,7 +103,8 @@ def test_decide_creates_updates_skips_holds_and_deletes_only_what_we_own() -> No
         ("HorizontalPodAutoscaler", "ours"): deployment("ours"),
         ("HorizontalPodAutoscaler", "theirs"): deployment("theirs", owner="someone-else"),
     }
-    actions = decide(plan, observed, owner_uid=UID, applied={}, held={("Ingress", "ingress")})
+    held = {("Ingress", "ingress")}
+    actions = decide(plan.objects, plan.unwanted, observed, owner_uid=UID, applied={}, held=held)
     assert actions.create == [new]
     assert actions.update == [edited]
     assert actions.delete == [("HorizontalPodAutoscaler", "ours")]
@@ -119,7 +118,8 @@ def test_decide_on_a_cluster_that_matches_does_nothing() -> None:
     want = deployment()
     plan = Plan([want], unwanted=[("Ingress", "a")])
     actions = decide(
-        plan,
+        plan.objects,
+        plan.unwanted,
         {("Deployment", "a-predictor"): observed_as(want), ("Ingress", "a"): None},
         owner_uid=UID,
         applied={},

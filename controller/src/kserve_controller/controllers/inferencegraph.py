@@ -10,19 +10,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kserve_controller import graph_status, stop
+from kserve_controller import engine, graph_status, stop
 from kserve_controller.api.inferencegraph import InferenceGraphSpec
 from kserve_controller.build import graph as build
 from kserve_controller.config import normalize_mode
-from kserve_controller.engine import (
-    Controller,
-    Event,
-    ObjectKey,
-    Observed,
-    Plan,
-    Source,
-    invalid_from_validation,
-)
+from kserve_controller.engine import Observed, Plan
 from kserve_controller.errors import InvalidSpec, NotServed, Waiting
 from kserve_controller.reads import Reads
 
@@ -32,14 +24,14 @@ MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 STOPPED = "stopped"
 
 
-class InferenceGraphController(Controller):
+class InferenceGraphController(engine.Controller):
     kind = build.KIND
     spoken = "inference graph"
     owner_label = build.GRAPH_LABEL
     owned = ("Deployment", "Service", "HorizontalPodAutoscaler")
 
-    def sources(self) -> list[Source]:
-        return [*super().sources(), Source("InferenceService", keys=graphs_naming)]
+    def sources(self) -> list[engine.Source]:
+        return [*super().sources(), engine.Source("InferenceService", keys=graphs_naming)]
 
     async def plan(self, obj: Obj) -> Plan:
         check(obj)
@@ -79,10 +71,10 @@ class InferenceGraphController(Controller):
             obj, reason=err.reason, message=err.message, now=self.ctx.now()
         )
 
-    def announce(self, obj: Obj, old: Obj, new: Obj) -> list[Event]:
+    def announce(self, obj: Obj, old: Obj, new: Obj) -> list[engine.Event]:
         if graph_status.is_ready(new) and not graph_status.is_ready(old):
             message = f"InferenceGraph [{obj['metadata']['name']}] is Ready"
-            return [Event("Normal", "InferenceGraphReady", message)]
+            return [engine.Event("Normal", "InferenceGraphReady", message)]
         return []
 
 
@@ -90,7 +82,7 @@ def check(raw: Obj) -> None:
     try:
         InferenceGraphSpec.model_validate(raw.get("spec") or {})
     except ValidationError as err:
-        raise invalid_from_validation(err, reason="InvalidGraph") from err
+        raise engine.invalid_from_validation(err, reason="InvalidGraph") from err
     build.check(raw)
     mode = (raw["metadata"].get("annotations") or {}).get(MODE_ANNOTATION)
     if mode and normalize_mode(mode) != "Standard":
@@ -101,11 +93,11 @@ def check(raw: Obj) -> None:
         )
 
 
-def graphs_naming(isvc: Obj, reads: Reads) -> list[ObjectKey]:
+def graphs_naming(isvc: Obj, reads: Reads) -> list[engine.ObjectKey]:
     """The graphs of the InferenceService's namespace with a step naming it."""
     name, namespace = isvc["metadata"]["name"], isvc["metadata"]["namespace"]
     return [
-        ObjectKey.of(graph)
+        engine.ObjectKey.of(graph)
         for graph in reads.cached(build.KIND, namespace)
         if name in build.service_names(graph)
     ]

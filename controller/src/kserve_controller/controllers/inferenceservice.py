@@ -16,6 +16,7 @@ from typing import Any
 from kserve_controller import build, conditions, runtimes, spec, status, stop
 from kserve_controller.build import credentials, ingress, names, storage_initializer
 from kserve_controller.config import ControllerConfig
+from kserve_controller.decide import Ref
 from kserve_controller.engine import (
     Context,
     Controller,
@@ -23,7 +24,6 @@ from kserve_controller.engine import (
     ObjectKey,
     Observed,
     Plan,
-    Ref,
     Source,
     by_label,
 )
