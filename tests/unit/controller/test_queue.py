@@ -122,7 +122,8 @@ async def test_handler_can_ask_for_a_later_run() -> None:
     assert runs == 2
 
 
-@pytest.mark.parametrize("delays", [[0.2, 0.05], [0.05, 0.2]])
+# Far apart, so a loaded machine's late timer cannot pass for the later delay.
+@pytest.mark.parametrize("delays", [[2.0, 0.05], [0.05, 2.0]])
 async def test_the_earliest_of_two_delays_wins(delays: list[float]) -> None:
     loop = asyncio.get_running_loop()
     ran: list[float] = []
@@ -135,4 +136,4 @@ async def test_the_earliest_of_two_delays_wins(delays: list[float]) -> None:
         for d in delays:
             queue.add("a", after=d)
         await asyncio.wait_for(queue.wait_idle(), 5)
-    assert len(ran) == 1 and ran[0] - start < 0.15
+    assert len(ran) == 1 and ran[0] - start < 1.0
