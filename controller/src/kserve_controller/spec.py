@@ -290,10 +290,6 @@ def check_supported(isvc: Isvc, *, config: ControllerConfig) -> None:
 def _check_component(part: Component) -> None:
     where = f"spec.{part.kind}"
     spec = part.spec
-    if part.kind != "predictor" and not spec.containers:
-        raise InvalidSpec(
-            f"Invalid{part.kind.title()}Spec", f"{where}.containers needs a container"
-        )
     if spec.canary_traffic_percent is not None:
         raise NotSupported(f"{where}.canaryTrafficPercent is not supported in Standard mode")
     if spec.storage_uris:
