@@ -9,6 +9,7 @@ import orjson
 
 from kserve_server.errors import InvalidInput
 from kserve_server.inference import PredictRequest, PredictResponse
+from kserve_server.protocol import json_slices
 
 _DUMPS_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
@@ -16,7 +17,7 @@ _DUMPS_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 def decode(body: bytes) -> PredictRequest:
     """A V1 body → PredictRequest. `inputs` is accepted like `instances`, as upstream does."""
     try:
-        raw = orjson.loads(body)
+        raw = json_slices.loads(body)  # a large body: the event loop runs between slices
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"Unrecognized request format: {exc}") from None
     if not isinstance(raw, dict):
