@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import textwrap
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
-import numpy as np
 import orjson
 import pytest
 
@@ -18,11 +18,12 @@ from kserve_server import server
 from kserve_server.errors import Overloaded
 from kserve_server.inference import PredictRequest, PredictResponse, Request, Response
 from kserve_server.rest.decoding import Decoding, DecodingLimits
-from kserve_server.runtimes import inputs
 from kserve_server.runtimes.base import Model
 from kserve_server.settings import ServerSettings
 
 from .conftest import exchange
+from .test_main import start as start_process
+from .test_main import wait_ready
 
 PREDICT = "/v1/models/echo:predict"
 KIB = 1024
@@ -193,35 +194,48 @@ async def test_a_full_queue_is_refused_at_once() -> None:
                 raise AssertionError("unreachable")
 
 
-class Rows(Model):
-    """Converts its instances to the array a framework model gets, and counts the rows."""
+ROWS_SERVER = textwrap.dedent(
+    """
+    import logging, sys
+    from kserve_server import server
+    from kserve_server.inference import PredictResponse
+    from kserve_server.runtimes import inputs
+    from kserve_server.runtimes.base import Model
+    from kserve_server.settings import ServerSettings
 
-    def predict(self, request: Request) -> Response:
-        assert isinstance(request, PredictRequest)
-        array = inputs.from_instances(request.instances)
-        assert isinstance(array, np.ndarray)
-        return PredictResponse(predictions=[array.shape[0]])
+    class Rows(Model):  # what a framework model does first: instances to an array
+        def predict(self, request):
+            return PredictResponse(predictions=[len(inputs.from_instances(request.instances))])
+
+    logging.basicConfig(level="INFO")
+    sys.exit(server.run(ServerSettings(host="127.0.0.1", http_port=0), models=[Rows("rows")]))
+    """
+)
 
 
 async def test_health_answers_during_a_20_mb_request() -> None:
-    settings = ServerSettings(host="127.0.0.1", http_port=0, grace_period=5)
-    running = await server.start(settings, models=[Rows("rows")])
-    base = f"http://127.0.0.1:{running.port}"
+    # its own process, as the kubelet sees it: a blocked loop shows in the probe's latency
+    proc, port, _ = start_process([], script=ROWS_SERVER)
+    base = f"http://127.0.0.1:{port}"
     body = orjson.dumps({"instances": [[6.81, 2.82, 4.83, 1.44]] * 1_000_000})
     assert len(body) > 20_000_000
-    worst = 0.0
+    latencies: list[float] = []
     try:
-        await asyncio.wait_for(asyncio.shield(running.repository.loading), 60)  # type: ignore[arg-type]
+        await asyncio.to_thread(wait_ready, port)
         async with aiohttp.ClientSession() as http:
+            began = time.perf_counter()
             big = asyncio.create_task(http.post(f"{base}/v1/models/rows:predict", data=body))
             while not big.done():
                 started = time.perf_counter()
                 assert (await http.get(f"{base}/v2/health/live")).status == 200
-                worst = max(worst, time.perf_counter() - started)
+                latencies.append(time.perf_counter() - started)
                 await asyncio.sleep(0.01)
             assert await (await big).json() == {"predictions": [1_000_000]}
+            took = time.perf_counter() - began
     finally:
-        running.stop()
-        await running.wait()
-    # a kubelet probe's default timeout is 1 s: none may time out during the request
-    assert worst < 1.0, f"health took {worst:.3f} s"
+        proc.terminate()
+        proc.wait(30)
+    worst = max(latencies)
+    # Relative, so a busy machine does not decide: the loop answered all along, never stalled
+    # for most of the request (parsed whole on the loop, one stall was ~90% of it).
+    assert len(latencies) >= 10 and worst < 0.5 * took, f"worst {worst:.2f} s of {took:.2f} s"
