@@ -139,7 +139,7 @@ class ControlPlane:
         same certificates and etcd, and waits until it is ready."""
         self._process("kube-apiserver").stop()
         time.sleep(down_seconds)
-        self._run("kube-apiserver", self._apiserver_args(tool("kube-apiserver")))
+        self._run("kube-apiserver", self._apiserver_args(tool("kube-apiserver")), append=True)
         self.wait_ready()
 
     def alive(self) -> dict[str, bool]:
@@ -211,10 +211,10 @@ class ControlPlane:
             self._procs[name] = Process(name, [], logs / f"{name}.log", pidfile)
         return self._procs[name]
 
-    def _run(self, name: str, args: list[str]) -> None:
+    def _run(self, name: str, args: list[str], *, append: bool = False) -> None:
         proc = self._process(name)
         proc.args = args
-        proc.start()
+        proc.start(append=append)
 
     def _etcd_args(self, binary: Path) -> list[str]:
         peer = f"http://127.0.0.1:{self.etcd_peer_port}"

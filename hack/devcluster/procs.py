@@ -27,9 +27,11 @@ class Process:
     pidfile: Path | None = None  # set: detached, in its own session, pid written here
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
-    def start(self) -> None:
+    def start(self, *, append: bool = False) -> None:
+        """Starts the process with a fresh log (logs outlive the cluster and a check for a line
+        must not find the last run's), or appending to it, as a restart does."""
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        with self.log.open("ab") as out:
+        with self.log.open("ab" if append else "wb") as out:
             self._proc = subprocess.Popen(
                 self.args,
                 stdin=subprocess.DEVNULL,

@@ -103,3 +103,15 @@ def test_an_attached_process_dies_with_its_parent(tmp_path: Path) -> None:
             break
         time.sleep(0.1)
     assert not Path(f"/proc/{child}").exists(), "the child outlived its killed parent"
+
+
+def test_a_start_begins_a_fresh_log_and_a_restart_appends(tmp_path: Path) -> None:
+    # logs outlive the cluster: a wait for a line must never find the previous run's
+    log = tmp_path / "c.log"
+    for word, append in [("first", False), ("second", False), ("restarted", True)]:
+        proc = Process("c", ["echo", word], log)
+        proc.start(append=append)
+        deadline = time.monotonic() + 5
+        while proc.alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert log.read_text() == "second\nrestarted\n"
