@@ -64,12 +64,13 @@ def _keda_metrics(holds: str, message: str) -> list[tuple[str, str]]:
 def _targets(kind: str, block: str) -> str:
     """Upstream's validateScaleTarget on `m.<block>.target` of metrics of type `kind`."""
     t = f"m.{block}.target"
+    kind_of = f"(has({t}.type) ? {t}.type : '')"  # optional: an absent key is an eval error
     return (
         f"m.type != '{kind}' || !has(m.{block}) || ("
-        f"({t}.type != 'Utilization' || (has({t}.averageUtilization) && "
+        f"({kind_of} != 'Utilization' || (has({t}.averageUtilization) && "
         f"{t}.averageUtilization >= 1 && {t}.averageUtilization <= 100)) && "
-        f"({t}.type != 'AverageValue' || has({t}.averageValue)) && "
-        f"({t}.type != 'Value' || has({t}.value)))"
+        f"({kind_of} != 'AverageValue' || has({t}.averageValue)) && "
+        f"({kind_of} != 'Value' || has({t}.value)))"
     )
 
 
@@ -107,12 +108,13 @@ def validations() -> list[tuple[str, str]]:
     )
     rules += _keda_metrics(
         "m.type != 'Resource' || !has(m.resource) || m.resource.name != 'cpu' || "
-        "m.resource.target.type == 'Utilization'",
+        "(has(m.resource.target.type) && m.resource.target.type == 'Utilization')",
         "autoScaling.metrics: the cpu target type must be Utilization",
     )
     rules += _keda_metrics(
         "m.type != 'Resource' || !has(m.resource) || m.resource.name != 'memory' || "
-        "(m.resource.target.type in ['AverageValue', 'Utilization'] && "
+        "(has(m.resource.target.type) && "
+        "m.resource.target.type in ['AverageValue', 'Utilization'] && "
         "(m.resource.target.type != 'AverageValue' || !has(m.resource.target.averageValue) || "
         "quantity(string(m.resource.target.averageValue)).compareTo(quantity('1Mi')) >= 0))",
         "autoScaling.metrics: a memory target is Utilization or an AverageValue of at least 1Mi",
