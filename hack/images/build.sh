@@ -13,6 +13,9 @@ IMAGES=(
   "model-server|server/Dockerfile|ctx_server model-server sklearn|FRAMEWORK=sklearn"
   "model-server-xgboost|server/Dockerfile|ctx_server model-server-xgboost xgboost|FRAMEWORK=xgboost"
   "model-server-lightgbm|server/Dockerfile|ctx_server model-server-lightgbm lightgbm|FRAMEWORK=lightgbm"
+  "model-server-onnx|server/Dockerfile|ctx_server model-server-onnx onnx|FRAMEWORK=onnx"
+  # TF Serving's and Triton's runtimes: TensorFlow and onnxruntime (the [triton] extra)
+  "model-server-tensorflow|server/Dockerfile|ctx_server model-server-tensorflow triton|FRAMEWORK=triton"
   "storage-initializer|server/Dockerfile.storage-initializer|ctx_storage|"
   "controller|controller/Dockerfile|ctx_controller|"
   "router|server/Dockerfile.router|ctx_router|"

@@ -29,7 +29,7 @@ download() {
   # may point at a local wheel dir: the wheelhouse takes only what the index serves
   env -u PIP_FIND_LINKS "$(dirname "$UV")/python" -m pip download -q --only-binary=:all: --no-deps \
     --python-version 3.11 --implementation cp --abi cp311 --abi abi3 --abi none \
-    --platform manylinux_2_36_x86_64 --platform manylinux_2_28_x86_64 \
+    --platform manylinux_2_36_x86_64 --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 \
     --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform any \
     -d "$WHEELHOUSE" -r "$lockfile"
   touch "$stamp"

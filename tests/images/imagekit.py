@@ -20,6 +20,8 @@ PYTHON_IMAGES = [
     "model-server",
     "model-server-xgboost",
     "model-server-lightgbm",
+    "model-server-onnx",
+    "model-server-tensorflow",
     "storage-initializer",
     "controller",
     "router",

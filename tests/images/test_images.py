@@ -360,3 +360,99 @@ def test_https_server_serves_files_with_the_mounted_certificate(
 
     wait_until(lambda: get() is not None, what="the https server")
     assert get() == b"hello over tls\n"
+
+
+def _serve(run_detached: Callable[..., Container], name: str, models: Path, *args: str) -> int:
+    """Start image `name` on /mnt/models; the port once `/v2/health/ready` answers 200."""
+    port = free_port()
+    box = run_detached(
+        image(name),
+        "--model_dir=/mnt/models",
+        f"--http_port={port}",
+        "--grpc_port=0",
+        "--host=127.0.0.1",
+        *args,
+        # as the runtime's securityContext runs it: read-only root, no capabilities; /tmp is
+        # writable (TensorFlow and onnxruntime write there), as an emptyDir would make it
+        options=(
+            "-v",
+            f"{models}:/mnt/models:ro",
+            "--read-only",
+            "--tmpfs",
+            "/tmp",
+            "--cap-drop",
+            "ALL",
+        ),
+    )
+
+    def ready() -> bool:
+        assert box.running(), f"{name} exited:\n{box.logs()}"
+        try:
+            return http_json(f"http://127.0.0.1:{port}/v2/health/ready")[0] == 200
+        except OSError:
+            return False
+
+    wait_until(ready, what=f"{name} to load its model", timeout=180)
+    return port
+
+
+def test_onnx_image_serves_an_onnx_model(
+    tmp_path: Path, run_detached: Callable[..., Container]
+) -> None:
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = numpy_helper.from_array(np.eye(4, 2, dtype=np.float32), "W")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2])],
+        initializer=[weights],
+    )
+    models = _models_dir(tmp_path)
+    onnx.save(
+        helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10),
+        str(models / "model.onnx"),
+    )
+    port = _serve(run_detached, "model-server-onnx", models, "--model_name=m", "--framework=onnx")
+    status, body = http_json(
+        f"http://127.0.0.1:{port}/v1/models/m:predict", {"instances": IRIS_ROWS}
+    )
+    assert status == 200 and body == {"predictions": [[6.8, 2.8], [6.0, 3.4]]}, body
+
+
+# A SavedModel made by the TensorFlow image itself (the test venv has no TensorFlow).
+SAVE_TF_MODEL = """
+import sys, tensorflow as tf
+class M(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x")])
+    def serve(self, x):
+        return {"total": tf.reduce_sum(x, axis=1)}
+m = M()
+tf.saved_model.save(m, sys.argv[1], signatures={"serving_default": m.serve})
+"""
+
+
+def test_tensorflow_image_serves_a_saved_model_as_tf_serving(
+    tmp_path: Path, run_detached: Callable[..., Container]
+) -> None:
+    models = _models_dir(tmp_path)
+    models.chmod(0o777)  # written by the image's uid 1000
+    docker(
+        "run", "--rm", "--network", "none", "--tmpfs", "/tmp", "-v", f"{models}:/out",
+        "--entrypoint", "python3", image("model-server-tensorflow"),
+        "-c", SAVE_TF_MODEL, "/out/1",
+    )  # fmt: skip
+    port = _serve(
+        run_detached, "model-server-tensorflow", models, "--model_name=tf", "--framework=tensorflow"
+    )
+    status, body = http_json(
+        f"http://127.0.0.1:{port}/v1/models/tf:predict", {"instances": IRIS_ROWS}
+    )
+    assert status == 200, body
+    assert body == {"predictions": [pytest.approx(15.8), pytest.approx(15.5)]}, body
+    status, body = http_json(f"http://127.0.0.1:{port}/v1/models/tf")
+    assert status == 200
+    assert body["model_version_status"][0]["state"] == "AVAILABLE", body
