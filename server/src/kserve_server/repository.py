@@ -218,12 +218,4 @@ def discover(spec: ModelSpec) -> list[ModelSpec]:
     ]
     if len(found) < 2:
         return [spec]  # one nested file: the runtime finds it under the given name (kserve#3200)
-    specs = []
-    for directory in found:
-        fields = {**spec.model_dump(), "name": directory.name, "model_dir": directory}
-        try:
-            specs.append(ModelSpec.model_validate(fields))
-        except ValueError:
-            log.warning("skipping %s: not a valid model name", directory)
-    log.info("model repository %s: serving %s", root, [s.name for s in specs])
-    return specs
+    return spec.per_directory(found)

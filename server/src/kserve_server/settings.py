@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
 # "triton": a Triton model repository, each model served by the runtime of its backend
@@ -35,6 +38,19 @@ class ModelSpec(BaseModel):
     framework: Framework = "sklearn"
     predict_proba: bool = False
     nthread: int = Field(default=1, ge=1)
+
+    def per_directory(self, directories: list[Path]) -> list[ModelSpec]:
+        """This model's settings for each directory of a repository, named by the directory (as
+        upstream's and Triton's repositories name them); a name a URL cannot hold is skipped."""
+        specs = []
+        for directory in directories:
+            fields = {**self.model_dump(), "name": directory.name, "model_dir": directory}
+            try:
+                specs.append(ModelSpec.model_validate(fields))
+            except ValueError:
+                log.warning("skipping %s: not a valid model name", directory)
+        log.info("model repository %s: serving %s", self.model_dir, [s.name for s in specs])
+        return specs
 
 
 class ServerSettings(BaseSettings):

@@ -7,7 +7,6 @@ PyTorch, Triton's python backend) becomes a model that fails to load with a reas
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,8 +14,6 @@ from kserve_server.errors import ModelLoadError
 from kserve_server.runtimes import pbtxt
 from kserve_server.runtimes.base import Model
 from kserve_server.settings import ModelSpec
-
-log = logging.getLogger(__name__)
 
 CONFIG = "config.pbtxt"
 # Triton's `platform` values → its backend names
@@ -136,15 +133,7 @@ def discover(spec: ModelSpec) -> list[ModelSpec]:
     found = [d for d in sorted(root.iterdir()) if not d.name.startswith(".") and is_model_dir(d)]
     if not found:
         return [spec]
-    specs = []
-    for directory in found:
-        fields = {**spec.model_dump(), "name": directory.name, "model_dir": directory}
-        try:
-            specs.append(ModelSpec.model_validate(fields))
-        except ValueError:
-            log.warning("skipping %s: not a valid model name", directory)
-    log.info("model repository %s: serving %s", root, [s.name for s in specs])
-    return specs
+    return spec.per_directory(found)
 
 
 class Unservable(Model):
