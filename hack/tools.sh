@@ -2,11 +2,14 @@
 # Installs the project's pinned tools, built from the Go module proxy (no release downloads can
 # be reached here), into a cache outside the clone keyed by version, and links them into bin/.
 #
-#   hack/tools.sh            helm + helm-unittest, etcd, kube-apiserver + kubectl (make tools)
+#   hack/tools.sh            helm + helm-unittest, etcd, kube-apiserver + kubectl, Gateway API
+#                            CRDs (make tools)
 #   hack/tools.sh helm       helm + helm-unittest only
 #   hack/tools.sh cluster    the above + kube-controller-manager, kube-scheduler, kubelet, kube-proxy
 #   hack/tools.sh kind       kind, for users who have internet
 #   hack/tools.sh metrics-server   metrics-server, for its image (hack/images/build.sh)
+#   hack/tools.sh gateway-api      the Gateway API CRDs (standard channel) only: one YAML file per
+#                            CRD in bin/gateway-api-crds/ (`kubectl apply -f bin/gateway-api-crds/`)
 #   hack/tools.sh paths      print NAME=PATH for every tool this script knows (installed or not)
 #
 # Each tool is built into a temporary directory and moved into place; `.complete` is written
@@ -31,6 +34,7 @@ kube_dir="$tools/kubernetes-$KUBERNETES_VERSION"
 cluster_dir="$tools/kubernetes-cluster-$KUBERNETES_VERSION"
 kind_dir="$tools/kind-$KIND_VERSION"
 metrics_server_dir="$tools/metrics-server-$METRICS_SERVER_VERSION"
+gateway_api_dir="$tools/gateway-api-$GATEWAY_API_VERSION"
 CLUSTER_COMPONENTS=(kube-controller-manager kube-scheduler kubelet kube-proxy)
 
 say() { echo "tools: $*" >&2; }
@@ -137,6 +141,23 @@ build_kind() {
   GOBIN="$1/bin" go install -ldflags="-s -w" "sigs.k8s.io/kind@$KIND_VERSION"
 }
 
+# Not a build: the CRDs are YAML in the module's zip, fetched through the same module cache and
+# proxy as every Go tool (the zip's checksum is verified against sum.golang.org like any module).
+fetch_gateway_api() {
+  local out=$1/standard json src
+  json=$(cd "$1" && go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION")
+  src=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json")/config/crd/standard
+  [ -d "$src" ] || { echo "no config/crd/standard in the module (go mod download said: $json)"; return 1; }
+  mkdir -p "$out"
+  cp "$src"/*.yaml "$out/"
+  chmod 644 "$out"/*.yaml   # the module cache is read-only
+}
+
+gateway_api() {
+  install gateway-api "$GATEWAY_API_VERSION" "$gateway_api_dir" fetch_gateway_api
+  link "$gateway_api_dir/standard" gateway-api-crds
+}
+
 link() {  # link TARGET NAME: bin/NAME -> TARGET
   mkdir -p "$repo/bin"
   ln -sfn "$1" "$repo/bin/$2"
@@ -173,6 +194,7 @@ core() {
   install kubernetes "$KUBERNETES_VERSION" "$kube_dir" build_kube
   link "$kube_dir/bin/kube-apiserver" kube-apiserver
   link "$kube_dir/bin/kubectl" kubectl
+  gateway_api
 }
 
 cluster() {
@@ -191,6 +213,7 @@ paths() {
   for c in "${CLUSTER_COMPONENTS[@]}"; do echo "$c=$cluster_dir/bin/$c"; done
   echo "kind=$kind_dir/bin/kind"
   echo "metrics-server=$metrics_server_dir/bin/metrics-server"
+  echo "gateway-api-crds=$gateway_api_dir/standard"
 }
 
 main() {
@@ -202,8 +225,9 @@ main() {
     cluster) need_go; core; cluster ;;
     kind) need_go; install kind "$KIND_VERSION" "$kind_dir" build_kind; link "$kind_dir/bin/kind" kind ;;
     metrics-server) need_go; install metrics-server "$METRICS_SERVER_VERSION" "$metrics_server_dir" build_metrics_server ;;
+    gateway-api) need_go; gateway_api ;;
     paths) paths; return 0 ;;
-    *) say "unknown mode '$mode' (core | helm | cluster | kind | metrics-server | paths)"; exit 2 ;;
+    *) say "unknown mode '$mode' (core | helm | cluster | kind | metrics-server | gateway-api | paths)"; exit 2 ;;
   esac
   say "$mode ready in $(( $(date +%s) - t0 ))s (bin/)"
 }

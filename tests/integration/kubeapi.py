@@ -7,16 +7,21 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import kubernetes.client
+import yaml
 
 from devcluster import controlplane
 from devcluster.controlplane import SA_ISSUER, ToolMissingError
 
-__all__ = ["ApiServer", "ToolMissingError", "running"]
+__all__ = ["GATEWAY_API_CRDS", "ApiServer", "ToolMissingError", "running"]
+
+# The Gateway API's standard-channel CRDs at the pinned version (`make tools`, hack/tools.sh).
+GATEWAY_API_CRDS = controlplane.BIN / "gateway-api-crds"
 
 
 class ApiServer(controlplane.ControlPlane):
@@ -76,6 +81,53 @@ class ApiServer(controlplane.ControlPlane):
             config.cert_file = str(self.admin_cert)
             config.key_file = str(self.admin_key)
 
+    # --- CRDs ------------------------------------------------------------------------------
+
+    def install_gateway_api_crds(self, *, timeout: float = 60.0) -> list[str]:
+        """Creates the Gateway API CRDs (idempotent) and waits until they are established;
+        returns their names. Tests that need HTTPRoutes or Gateways call it; others run on an
+        apiserver without them, as on a cluster that has no Gateway API."""
+        files = sorted(GATEWAY_API_CRDS.glob("*.yaml"))
+        if not files:
+            raise ToolMissingError(f"no Gateway API CRDs in {GATEWAY_API_CRDS}: run `make tools`")
+        ext = kubernetes.client.ApiextensionsV1Api(self.client)
+        names = []
+        for path in files:
+            body = yaml.safe_load(path.read_text())
+            names.append(body["metadata"]["name"])
+            try:
+                ext.create_custom_resource_definition(body)
+            except kubernetes.client.ApiException as err:
+                if err.status != 409:
+                    raise
+        deadline = time.monotonic() + timeout
+        for name in names:
+            while not _established(ext.read_custom_resource_definition(name)):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"CRD {name} not established after {timeout}s")
+                time.sleep(0.1)
+        return names
+
+    def delete_crd(self, name: str, *, timeout: float = 60.0) -> None:
+        """Deletes a CRD (and so every object of its kind) and waits until it is gone."""
+        ext = kubernetes.client.ApiextensionsV1Api(self.client)
+        try:
+            ext.delete_custom_resource_definition(name)
+        except kubernetes.client.ApiException as err:
+            if err.status != 404:
+                raise
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                ext.read_custom_resource_definition(name)
+            except kubernetes.client.ApiException as err:
+                if err.status == 404:
+                    return
+                raise
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"CRD {name} still present after {timeout}s")
+            time.sleep(0.1)
+
     # --- etcd ------------------------------------------------------------------------------
 
     def etcd_revision(self) -> int:
@@ -100,6 +152,12 @@ class ApiServer(controlplane.ControlPlane):
         with urllib.request.urlopen(req, timeout=10) as resp:
             body: dict[str, Any] = json.load(resp)
         return body
+
+
+def _established(crd: Any) -> bool:
+    return any(
+        c.type == "Established" and c.status == "True" for c in (crd.status.conditions or [])
+    )
 
 
 @contextlib.contextmanager

@@ -261,3 +261,48 @@ def test_teardown_leaves_no_process_port_or_data_even_after_a_failure() -> None:
     assert not _port_open(server.port)
     assert not _port_open(server.etcd_port)
     assert not server.workdir.exists()
+
+
+def _pin(key: str) -> str:
+    for line in (kubeapi.controlplane.REPO / "hack" / "versions.env").read_text().splitlines():
+        if line.startswith(f"{key}="):
+            return line.split("=", 1)[1].strip()
+    raise AssertionError(f"{key} not pinned in hack/versions.env")
+
+
+def test_gateway_api_crds_install_at_the_pinned_version_and_validate_routes(
+    apiserver: kubeapi.ApiServer,
+) -> None:
+    names = apiserver.install_gateway_api_crds()
+    assert "httproutes.gateway.networking.k8s.io" in names
+    assert "gateways.gateway.networking.k8s.io" in names
+    ext = kubernetes.client.ApiextensionsV1Api(apiserver.client)
+    crd = ext.read_custom_resource_definition("httproutes.gateway.networking.k8s.io")
+    annotations = crd.metadata.annotations
+    assert annotations["gateway.networking.k8s.io/bundle-version"] == _pin("GATEWAY_API_VERSION")
+    assert annotations["gateway.networking.k8s.io/channel"] == "standard"
+    assert apiserver.install_gateway_api_crds() == names  # idempotent
+
+    ns = _namespace(apiserver.client)
+    custom = kubernetes.client.CustomObjectsApi(apiserver.client)
+
+    def route(weight: int) -> dict[str, Any]:
+        backend = {"name": "svc", "port": 80, "weight": weight}
+        return {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "HTTPRoute",
+            "metadata": {"name": _name("route")},
+            "spec": {
+                "parentRefs": [{"name": "gw", "namespace": "kserve"}],
+                "hostnames": ["a.example.com"],
+                "rules": [{"backendRefs": [backend]}],
+            },
+        }
+
+    args = ("gateway.networking.k8s.io", "v1", ns, "httproutes")
+    created = custom.create_namespaced_custom_object(*args, route(80))
+    assert created["spec"]["rules"][0]["matches"][0]["path"]["value"] == "/"  # CRD default
+    with pytest.raises(ApiException) as err:
+        custom.create_namespaced_custom_object(*args, route(1_000_001))
+    assert err.value.status == 422
+    assert "weight" in err.value.body
