@@ -183,6 +183,45 @@ class RouterConfig(ContainerResources):
     headers: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
 
+AGENT_IMAGE = "registry.kserve-py.test/kserve-py/agent:0.1.0"
+
+
+class AgentConfig(ContainerResources):
+    """Upstream's `agent` key: the image and resources of the `agent` sidecar (logger and
+    batcher for containers that do not log and batch in process)."""
+
+    image: str = AGENT_IMAGE
+
+
+class LoggerConfig(ContainerResources):
+    """Upstream's `logger` key. Its image and resources are upstream's leftovers (the agent's
+    come from `agent`); the rest are the logger's defaults."""
+
+    image: str = AGENT_IMAGE
+    default_url: str = Field("http://default-broker", alias="defaultUrl")
+    ca_bundle: str = Field("", alias="caBundle")  # a ConfigMap in the InferenceService's namespace
+    ca_cert_file: str = Field("", alias="caCertFile")
+    tls_skip_verify: bool = Field(False, alias="tlsSkipVerify")
+    marshaller_url: str = Field("", alias="marshallerUrl")
+    batch_size: int = Field(0, alias="batchSize")
+    batch_interval: str = Field("", alias="batchInterval")
+
+
+class BatcherConfig(ContainerResources):
+    """Upstream's `batcher` key: defaults for a batcher that leaves them out ("" or "0": the
+    server's own, 32 and 5000 ms)."""
+
+    image: str = AGENT_IMAGE
+    max_batch_size: str = Field("", alias="maxBatchSize")
+    max_latency: str = Field("", alias="maxLatency")
+
+    @field_validator("max_batch_size", "max_latency", mode="before")
+    @classmethod
+    def _as_text(cls, value: object) -> object:
+        # Upstream's chart writes strings; a number written by hand means the same.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class ControllerConfig(_Section):
     deploy: DeployConfig = DeployConfig()
     ingress: IngressConfig = IngressConfig()
@@ -196,6 +235,9 @@ class ControllerConfig(_Section):
     security: SecurityConfig = SecurityConfig()
     credentials: CredentialsConfig = CredentialsConfig()
     router: RouterConfig = RouterConfig()
+    agent: AgentConfig = AgentConfig()
+    logger: LoggerConfig = LoggerConfig()
+    batcher: BatcherConfig = BatcherConfig()
 
 
 # ConfigMap key → field of ControllerConfig; the other upstream keys are not used here.
@@ -208,6 +250,9 @@ _KEYS: dict[str, tuple[str, type[_Section]]] = {
     "security": ("security", SecurityConfig),
     "credentials": ("credentials", CredentialsConfig),
     "router": ("router", RouterConfig),
+    "agent": ("agent", AgentConfig),
+    "logger": ("logger", LoggerConfig),
+    "batcher": ("batcher", BatcherConfig),
 }
 
 

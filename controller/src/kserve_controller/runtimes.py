@@ -9,7 +9,7 @@ the higher format priority wins, then the lower protocol, then the newest, then 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kserve_controller.errors import InvalidSpec
@@ -20,6 +20,12 @@ Obj = dict[str, Any]
 NAMESPACED = "ServingRuntime"
 CLUSTER = "ClusterServingRuntime"
 PROTOCOL_ORDER = {"v1": 1, "v2": 2, "grpc-v1": 3, "grpc-v2": 4}
+# A runtime's annotation saying its kserve-container takes the agent's logger and batcher flags
+# itself (our model server does): the chart sets it on our runtimes. An image name could not
+# say it: images are renamed by registry mirrors, tags and digests, and a runtime may run our
+# image under any name; the annotation is a promise the runtime's author makes.
+AGENT_ANNOTATION = "kserve-py.io/agent"
+IN_PROCESS = "in-process"
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,12 @@ class Runtime:
     name: str
     kind: str  # ServingRuntime | ClusterServingRuntime
     spec: Obj
+    annotations: dict[str, str] = field(default_factory=dict)  # the runtime's metadata
+
+    @property
+    def agent_in_process(self) -> bool:
+        """Does the runtime's server log and batch itself, given the agent's flags?"""
+        return self.annotations.get(AGENT_ANNOTATION) == IN_PROCESS
 
     @property
     def protocol(self) -> str | None:
@@ -44,7 +56,7 @@ def select(model: Model, *, namespaced: list[Obj], cluster: list[Obj]) -> Runtim
         candidates = [r for r in _ordered(items) if _supports(r, model, explicit=False)]
         if candidates:
             best = _by_priority(candidates, model.format)[0]
-            return Runtime(name=best["metadata"]["name"], kind=kind, spec=best.get("spec") or {})
+            return _runtime(best, kind=kind)
     wanted = f"{model.format}" + (f" version {model.version}" if model.version else "")
     raise InvalidSpec(
         "NoSupportingRuntime",
@@ -93,10 +105,20 @@ def _explicit(model: Model, *, namespaced: list[Obj], cluster: list[Obj]) -> Run
                 f"runtime {model.runtime} does not support model format {model.format}"
                 + (f" version {model.version}" if model.version else ""),
             )
-        return Runtime(name=str(model.runtime), kind=kind, spec=spec)
+        return _runtime(found, kind=kind)
     raise InvalidSpec(
         "RuntimeNotRecognized",
         f"no ServingRuntime or ClusterServingRuntime named {model.runtime}",
+    )
+
+
+def _runtime(obj: Obj, *, kind: str) -> Runtime:
+    meta = obj["metadata"]
+    return Runtime(
+        name=str(meta["name"]),
+        kind=kind,
+        spec=obj.get("spec") or {},
+        annotations=dict(meta.get("annotations") or {}),
     )
 
 

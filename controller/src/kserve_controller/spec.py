@@ -40,6 +40,9 @@ AUTOSCALER_CLASSES = ("hpa", "external", "none", "keda")
 # The components beside the predictor, each served by its own Deployment, Service and HPA.
 EXTRA_COMPONENTS = ("transformer", "explainer")
 
+# The service account whose Secrets hold the logger storage's credentials (upstream's default).
+LOGGER_STORAGE_ACCOUNT = "logger-sa"
+
 # `type`s of a storage spec (`predictor.model.storage`); gs is ours, upstream's docs show it.
 STORAGE_SPEC_TYPES = ("s3", "gs", "hdfs", "webhdfs")
 STORAGE_SPEC_SCHEMES = tuple(f"{t}://" for t in STORAGE_SPEC_TYPES)
@@ -157,6 +160,14 @@ class Component(Meta):
         )
 
     @property
+    def logger_storage_account(self) -> str | None:
+        """The service account with the logger storage's credentials; None without storage."""
+        logger = self.spec.logger
+        if logger is None or logger.storage is None:
+            return None
+        return logger.storage.service_account_name or LOGGER_STORAGE_ACCOUNT
+
+    @property
     def storage_spec(self) -> StorageSpec | None:
         return self.model.storage if self.model is not None else None
 
@@ -212,12 +223,15 @@ def predictor(isvc: Isvc) -> Component:
 
 def service_account_names(raw: Obj) -> set[str | None]:
     """The service accounts the components of a stored InferenceService run as (None: the
-    namespace's default); none when its spec cannot be read."""
+    namespace's default) and those of their loggers' storage; none when its spec cannot be
+    read."""
     try:
         isvc = parse(raw)
     except InvalidSpec:
         return set()
-    return {part.spec.service_account_name for part in isvc.parts}
+    return {part.spec.service_account_name for part in isvc.parts} | {
+        account for part in isvc.parts if (account := part.logger_storage_account)
+    }
 
 
 def _model(predictor: PredictorSpec) -> Model | None:
@@ -294,9 +308,6 @@ def _check_component(part: Component) -> None:
         raise NotSupported(f"{where}.canaryTrafficPercent is not supported in Standard mode")
     if spec.storage_uris:
         raise NotSupported(f"{where}.storageUris is not supported yet; use storageUri")
-    for name, value in (("logger", spec.logger), ("batcher", spec.batcher)):
-        if value is not None and value.wire():
-            raise NotSupported(f"{where}.{name} is not supported yet")
     autoscaler = part.autoscaler_class
     if autoscaler == "keda":
         raise NotSupported(f"{AUTOSCALER_ANNOTATION}: keda is not supported; use hpa or none")

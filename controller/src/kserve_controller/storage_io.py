@@ -1,4 +1,5 @@
-"""The reads and writes around a model download: storage credentials and the CA bundle copy.
+"""The reads and writes around a model download: storage credentials and the CA bundle copy;
+and the credentials of the payload logger's storage, read the same way.
 
 Credentials come from the component's ServiceAccount (a watch cache, or GET when RBAC forbids
 the watch) and the Secrets it names (always GET: Secrets are never watched or cached), or
@@ -41,6 +42,19 @@ class StorageIO:
                 secret = None
             return credentials.Sources(storage_config=secret)
         sa_name = credentials.service_account_name(isvc)
+        return await self._account(isvc, raw, sa_name, user="the storage initializer")
+
+    async def logger_sources(self, isvc: Component, raw: Obj) -> credentials.Sources | None:
+        """The logger storage's service account and the Secrets it names, for one component."""
+        sa_name = isvc.logger_storage_account
+        if sa_name is None:
+            return None
+        return await self._account(isvc, raw, sa_name, user="the payload logger")
+
+    async def _account(
+        self, isvc: Component, raw: Obj, sa_name: str, *, user: str
+    ) -> credentials.Sources | None:
+        kube, cfg = self.ctx.kube, self.ctx.config.credentials
         try:
             account = await self.ctx.reads.get("ServiceAccount", isvc.namespace, sa_name)
             wanted = credentials.secret_names(isvc, account, config=cfg)
@@ -51,7 +65,7 @@ class StorageIO:
             return None
         secrets = {n: s for n, s in zip(wanted, found, strict=True) if s is not None}
         for name in (n for n in wanted if n not in secrets):
-            await self._missing_secret(isvc, raw, name=name, account=sa_name)
+            await self._missing_secret(isvc, raw, name=name, account=sa_name, user=user)
         return credentials.Sources(service_account=account, secrets=secrets)
 
     def _forbidden(self, err: Forbidden) -> None:
@@ -64,11 +78,13 @@ class StorageIO:
                 err.message,
             )
 
-    async def _missing_secret(self, isvc: Component, raw: Obj, *, name: str, account: str) -> None:
+    async def _missing_secret(
+        self, isvc: Component, raw: Obj, *, name: str, account: str, user: str
+    ) -> None:
         cfg = self.ctx.config.credentials
         if credentials.named_secret(isvc, config=cfg):
             why = f"named by annotation {cfg.storage_secret_name_annotation}"
-        elif isvc.spec.service_account_name:
+        elif isvc.spec.service_account_name or account != credentials.DEFAULT_SERVICE_ACCOUNT:
             why = f"listed by service account {account}"
         else:
             # The default service account often lists token Secrets long gone: no warning.
@@ -76,7 +92,7 @@ class StorageIO:
             return
         message = (
             f"Secret {name} {why} not found in namespace {isvc.namespace}: "
-            "the storage initializer runs without its credentials"
+            f"{user} runs without its credentials"
         )
         recorder = self.ctx.recorder
         if await recorder.event(raw, kind="Warning", reason="SecretNotFound", message=message):

@@ -31,7 +31,7 @@ def test_upstream_keys_we_do_not_use_are_ignored() -> None:
         {
             "ingress": '{"ingressGateway": "knative-serving/knative-ingress-gateway", '
             '"ingressDomain": "x.org"}',
-            "logger": '{"image": "kserve/agent:v0.16.0"}',
+            "explainer": '{"art": {"image": "kserve/art-explainer"}}',
             "_example": "not json at all",
         }
     )

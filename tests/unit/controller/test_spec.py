@@ -66,10 +66,6 @@ CUSTOM = {"containers": [{"image": "example.test/t:1"}]}
             "spec.transformer.storageUris",
         ),
         (
-            isvc(MODEL, spec={"explainer": {**CUSTOM, "logger": {"mode": "all"}}}),
-            "explainer.logger",
-        ),
-        (
             isvc(
                 MODEL,
                 spec={"canary": [{"predictor": {**MODEL, "name": "c"}, "trafficPercent": 10}]},

@@ -28,11 +28,13 @@ def all_objects(
     runtime: Runtime | None,
     config: ControllerConfig,
     sources: dict[str, credentials.Sources] | None = None,
+    logger_sources: dict[str, credentials.Sources] | None = None,
 ) -> Desired:
     """Per component (predictor, transformer, explainer): Service, Deployment, HPA; then the
     Ingress (upstream's order). The objects of a component the spec no longer has are unwanted.
 
-    `sources`: per component, the service account and Secrets fetched for storage credentials.
+    `sources`: per component, the service account and Secrets fetched for storage credentials;
+    `logger_sources`: per component, those of its logger's storage.
     """
     objects: list[Obj] = []
     unwanted: list[tuple[str, str]] = []
@@ -42,6 +44,7 @@ def all_objects(
             runtime=runtime if part.kind == "predictor" else None,
             config=config,
             sources=(sources or {}).get(part.kind),
+            logger_sources=(logger_sources or {}).get(part.kind),
         )
         if not part.scaling.wants_hpa:
             unwanted.append(("HorizontalPodAutoscaler", names.workload(part)))

@@ -7,7 +7,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from kserve_controller.build import container, credentials, names, storage_initializer, workload
+from kserve_controller.build import (
+    agent,
+    container,
+    credentials,
+    names,
+    storage_initializer,
+    workload,
+)
 from kserve_controller.config import ControllerConfig
 from kserve_controller.runtimes import Runtime
 from kserve_controller.spec import Component, Scaling
@@ -53,16 +60,21 @@ def objects(
     runtime: Runtime | None,
     config: ControllerConfig,
     sources: credentials.Sources | None = None,
+    logger_sources: credentials.Sources | None = None,
 ) -> list[Obj]:
-    """The component's Service, Deployment and (unless its autoscaler class says no) HPA."""
-    work = _workload(part, runtime=runtime, config=config, sources=sources)
+    """The component's Service, Deployment and (unless its autoscaler class says no) HPA.
+
+    `logger_sources`: the logger storage's service account and Secrets, when it has storage.
+    """
+    work = _workload(
+        part, runtime=runtime, config=config, sources=sources, logger_sources=logger_sources
+    )
     main = work.pod["containers"][0]
+    ports = workload.service_ports(work.name, main)
+    if agent.sidecar(part, runtime):
+        ports = agent.service_ports(ports)
     out = [
-        workload.service(
-            work,
-            ports=workload.service_ports(work.name, main),
-            headless=config.service.service_cluster_ip_none,
-        ),
+        workload.service(work, ports=ports, headless=config.service.service_cluster_ip_none),
         workload.deployment(work, rollout=config.deploy.default_rollout),
     ]
     if work.scaling.wants_hpa:
@@ -76,6 +88,7 @@ def _workload(
     runtime: Runtime | None,
     config: ControllerConfig,
     sources: credentials.Sources | None,
+    logger_sources: credentials.Sources | None,
 ) -> workload.Workload:
     name = names.workload(part)
     runtime_spec = runtime.spec if runtime else {}
@@ -98,7 +111,9 @@ def _workload(
             part, name=name, labels=names.labels(part, disallowed=disallowed_labels)
         ),
         app=names.app(part),
-        pod=pod(part, runtime=runtime, config=config, sources=sources),
+        pod=pod(
+            part, runtime=runtime, config=config, sources=sources, logger_sources=logger_sources
+        ),
         pod_metadata=pod_metadata,
         scaling=scale,
         replicas=_fixed_replicas(scale),
@@ -112,8 +127,10 @@ def pod(
     runtime: Runtime | None,
     config: ControllerConfig,
     sources: credentials.Sources | None = None,
+    logger_sources: credentials.Sources | None = None,
 ) -> Obj:
-    """`sources`: the service account and Secrets fetched for storage credentials."""
+    """`sources`: the service account and Secrets fetched for storage credentials;
+    `logger_sources`: those of the logger's storage."""
     containers = container.predictor_containers(
         part, runtime=runtime, defaults=config.inference_service.resource
     )
@@ -148,7 +165,10 @@ def pod(
     )
     if volumes:
         spec["volumes"] = volumes
-    return spec
+    logger_creds = None
+    if logger_sources is not None:
+        logger_creds = credentials.from_account(part, logger_sources, config=config.credentials)
+    return agent.apply(part, spec, runtime=runtime, config=config, storage_credentials=logger_creds)
 
 
 def _fixed_replicas(scale: Scaling) -> int | None:

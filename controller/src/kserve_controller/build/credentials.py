@@ -95,6 +95,12 @@ def inject(part: Component, sources: Sources, *, config: CredentialsConfig) -> I
     if part.storage_spec is not None:
         found = storage_spec.resolve(part, secret=sources.storage_config, config=config)
         return Injection(env=found.env, uri=found.uri)
+    return from_account(part, sources, config=config)
+
+
+def from_account(part: Component, sources: Sources, *, config: CredentialsConfig) -> Injection:
+    """Env, volumes and mounts from the service account of `sources` and its Secrets (the
+    model download's, or the logger storage's)."""
     env: list[Obj] = []
     volumes: list[Obj] = []
     mounts: list[Obj] = []

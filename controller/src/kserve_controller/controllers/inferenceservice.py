@@ -1,8 +1,8 @@
 """InferenceService on the engine: Deployment, Service, HPA per component and the Ingress.
 
 Besides its own objects, an InferenceService depends on its ServingRuntime (or
-ClusterServingRuntime), the ServiceAccount its components run as (storage credentials) and
-the Secrets that names (read on each pass, never watched).
+ClusterServingRuntime), the ServiceAccounts its components and their loggers' storage use
+(storage credentials) and the Secrets they name (read on each pass, never watched).
 """
 
 from __future__ import annotations
@@ -82,7 +82,14 @@ class InferenceServiceController(Controller):
             for part in spec.components(isvc)
             if (found := await self.storage.sources(part, obj)) is not None
         }
-        desired = build.all_objects(isvc, runtime=runtime, config=config, sources=sources)
+        logger_sources = {
+            part.kind: found
+            for part in spec.components(isvc)
+            if (found := await self.storage.logger_sources(part, obj)) is not None
+        }
+        desired = build.all_objects(
+            isvc, runtime=runtime, config=config, sources=sources, logger_sources=logger_sources
+        )
         objects, unwanted = desired.objects, desired.unwanted
         if gateway_api(isvc, config):  # HTTPRoutes instead of an Ingress: not built yet
             objects = [o for o in objects if o["kind"] != "Ingress"]
