@@ -17,6 +17,8 @@ IMAGES=(
   # TF Serving's and Triton's runtimes: TensorFlow and onnxruntime (the [triton] extra)
   "model-server-tensorflow|server/Dockerfile|ctx_server model-server-tensorflow triton|FRAMEWORK=triton"
   "storage-initializer|server/Dockerfile.storage-initializer|ctx_storage|"
+  # the logger/batcher sidecar: the storage initializer's context and layers, its own entry point
+  "agent|server/Dockerfile.agent|ctx_storage|"
   "controller|controller/Dockerfile|ctx_controller|"
   "router|server/Dockerfile.router|ctx_router|"
   "gcs-emulator|hack/images/fixtures/gcs-emulator/Dockerfile|ctx_gcs|"

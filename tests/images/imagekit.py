@@ -23,6 +23,7 @@ PYTHON_IMAGES = [
     "model-server-onnx",
     "model-server-tensorflow",
     "storage-initializer",
+    "agent",
     "controller",
     "router",
     "gcs-emulator",

@@ -42,6 +42,8 @@ EXTRA_COMPONENTS = ("transformer", "explainer")
 
 # The service account whose Secrets hold the logger storage's credentials (upstream's default).
 LOGGER_STORAGE_ACCOUNT = "logger-sa"
+# What our logger writes to a bucket (upstream also writes parquet).
+LOGGER_STORE_FORMATS = ("json", "csv")
 
 # `type`s of a storage spec (`predictor.model.storage`); gs is ours, upstream's docs show it.
 STORAGE_SPEC_TYPES = ("s3", "gs", "hdfs", "webhdfs")
@@ -308,6 +310,14 @@ def _check_component(part: Component) -> None:
         raise NotSupported(f"{where}.canaryTrafficPercent is not supported in Standard mode")
     if spec.storage_uris:
         raise NotSupported(f"{where}.storageUris is not supported yet; use storageUri")
+    logger = spec.logger
+    if logger is not None and logger.storage is not None:
+        fmt = (logger.storage.parameters or {}).get("format", "json")
+        if fmt not in LOGGER_STORE_FORMATS:
+            raise NotSupported(
+                f"{where}.logger.storage.parameters.format {fmt!r} is not supported; "
+                f"use one of {', '.join(LOGGER_STORE_FORMATS)}"
+            )
     autoscaler = part.autoscaler_class
     if autoscaler == "keda":
         raise NotSupported(f"{AUTOSCALER_ANNOTATION}: keda is not supported; use hpa or none")

@@ -75,6 +75,18 @@ CUSTOM = {"containers": [{"image": "example.test/t:1"}]}
         (isvc({**MODEL, "canaryTrafficPercent": 10}), "canaryTrafficPercent"),
         (
             isvc(
+                {
+                    **MODEL,
+                    "logger": {
+                        "url": "s3://logs",
+                        "storage": {"path": "/p", "key": "k", "parameters": {"format": "parquet"}},
+                    },
+                }
+            ),
+            "spec.predictor.logger.storage.parameters.format 'parquet'",
+        ),
+        (
+            isvc(
                 MODEL, metadata={"annotations": {"serving.kserve.io/deploymentMode": "Serverless"}}
             ),
             "Knative",
