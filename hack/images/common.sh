@@ -30,6 +30,20 @@ apt_need() {
     --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# spawn_daemon LOGFILE CMD...: start CMD in the background with only stdin/stdout/stderr open,
+# so a daemon never inherits a caller's lock (e.g. `flock FILE make images`) and holds it forever.
+spawn_daemon() {
+  local out=$1
+  shift
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      [ "$fd" -gt 2 ] && { eval "exec $fd>&-"; } 2>/dev/null
+    done
+    exec nohup "$@" </dev/null >"$out" 2>&1
+  ) &
+}
+
 # dk ARGS...: the Docker CLI talking to our own daemon only.
 dk() { DOCKER_BUILDKIT=1 "$DOCKER_BIN" -H "unix://$DOCKER_SOCK" "$@"; }
 

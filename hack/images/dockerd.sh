@@ -14,11 +14,10 @@ start() {
   rm -f "$DOCKER_SOCK"
   mkdir -p "$RUN_DIR" "$CACHE/docker"
   log "starting dockerd (data-root $CACHE/docker, socket $DOCKER_SOCK)"
-  nohup /usr/sbin/dockerd \
+  spawn_daemon "$CACHE/dockerd.log" /usr/sbin/dockerd \
     --data-root "$CACHE/docker" --exec-root "$RUN_DIR/docker" --pidfile "$pidfile" \
     -H "unix://$DOCKER_SOCK" --bridge=none --iptables=false --ip-masq=false --ip-forward=false \
-    --cgroup-parent=/kserve-py-docker --storage-driver overlay2 --log-level warn \
-    >"$CACHE/dockerd.log" 2>&1 &
+    --cgroup-parent=/kserve-py-docker --storage-driver overlay2 --log-level warn
   local i
   for ((i = 0; i < 300; i++)); do
     dk version >/dev/null 2>&1 && return 0

@@ -26,7 +26,7 @@ http:
   addr: $REGISTRY_ADDR
 YAML
   log "starting docker-registry on $REGISTRY_ADDR (data $dir/data)"
-  nohup /usr/bin/docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
+  spawn_daemon "$dir/registry.log" /usr/bin/docker-registry serve "$dir/config.yml"
   echo $! >"$pidfile"
   local i
   for ((i = 0; i < 100; i++)); do
