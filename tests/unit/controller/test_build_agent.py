@@ -159,3 +159,11 @@ def test_metadata_annotations_are_the_listed_ones_the_isvc_has() -> None:
     (main,) = containers(objects(isvc({**MODEL, "logger": logger})))
     assert flag(main["args"], "--metadata-annotations") == "team=a"
     assert flag(main["args"], "--metadata-headers") == ""
+
+
+def test_a_canary_says_so_in_its_events() -> None:
+    part = spec.predictor(isvc({**MODEL, "logger": {"url": "http://sink/"}}))
+    found = build.component.objects(part, runtime=OURS, config=CFG, endpoint="canary")
+    deploy = next(o for o in found if o["kind"] == "Deployment")
+    (main,) = deploy["spec"]["template"]["spec"]["containers"]
+    assert flag(main["args"], "--endpoint") == "canary"

@@ -61,13 +61,20 @@ def objects(
     config: ControllerConfig,
     sources: credentials.Sources | None = None,
     logger_sources: credentials.Sources | None = None,
+    endpoint: str = agent.ENDPOINT,
 ) -> list[Obj]:
     """The component's Service, Deployment and (unless its autoscaler class says no) HPA.
 
-    `logger_sources`: the logger storage's service account and Secrets, when it has storage.
+    `logger_sources`: the logger storage's service account and Secrets, when it has storage;
+    `endpoint`: what its logged events say it is (`default`, or `canary` for a canary).
     """
     work = _workload(
-        part, runtime=runtime, config=config, sources=sources, logger_sources=logger_sources
+        part,
+        runtime=runtime,
+        config=config,
+        sources=sources,
+        logger_sources=logger_sources,
+        endpoint=endpoint,
     )
     main = work.pod["containers"][0]
     ports = workload.service_ports(work.name, main)
@@ -89,6 +96,7 @@ def _workload(
     config: ControllerConfig,
     sources: credentials.Sources | None,
     logger_sources: credentials.Sources | None,
+    endpoint: str,
 ) -> workload.Workload:
     name = names.workload(part)
     runtime_spec = runtime.spec if runtime else {}
@@ -112,7 +120,12 @@ def _workload(
         ),
         app=names.app(part),
         pod=pod(
-            part, runtime=runtime, config=config, sources=sources, logger_sources=logger_sources
+            part,
+            runtime=runtime,
+            config=config,
+            sources=sources,
+            logger_sources=logger_sources,
+            endpoint=endpoint,
         ),
         pod_metadata=pod_metadata,
         scaling=scale,
@@ -128,9 +141,10 @@ def pod(
     config: ControllerConfig,
     sources: credentials.Sources | None = None,
     logger_sources: credentials.Sources | None = None,
+    endpoint: str = agent.ENDPOINT,
 ) -> Obj:
     """`sources`: the service account and Secrets fetched for storage credentials;
-    `logger_sources`: those of the logger's storage."""
+    `logger_sources`: those of the logger's storage; `endpoint`: see `objects`."""
     containers = container.predictor_containers(
         part, runtime=runtime, defaults=config.inference_service.resource
     )
@@ -168,7 +182,14 @@ def pod(
     logger_creds = None
     if logger_sources is not None:
         logger_creds = credentials.from_account(part, logger_sources, config=config.credentials)
-    return agent.apply(part, spec, runtime=runtime, config=config, storage_credentials=logger_creds)
+    return agent.apply(
+        part,
+        spec,
+        runtime=runtime,
+        config=config,
+        storage_credentials=logger_creds,
+        endpoint=endpoint,
+    )
 
 
 def _fixed_replicas(scale: Scaling) -> int | None:
