@@ -74,6 +74,9 @@ def parser() -> argparse.ArgumentParser:
     for flag, kind in UNSUPPORTED.items():
         add(flag, default=None, type=kind, help=argparse.SUPPRESS)
     add("--enable_predictor_health_check", action="store_true", help=argparse.SUPPRESS)
+    from kserve_server.payload import flags
+
+    flags.add_arguments(p)  # upstream agent's --log-* and batcher flags (server/README.md)
     return p
 
 
@@ -174,8 +177,14 @@ def main(argv: list[str] | None = None) -> None:
     from pydantic import ValidationError
 
     from kserve_server import server
+    from kserve_server.payload import flags
     from kserve_server.settings import ModelSpec, ServerSettings
 
+    try:
+        logger = flags.logger_settings(args, default_port=args.http_port)
+        batcher = flags.batcher_settings(args)
+    except flags.FlagError as exc:
+        sys.exit(f"kserve-model-server: invalid arguments: {exc}")
     try:
         settings = ServerSettings(
             host=args.host,
@@ -193,6 +202,8 @@ def main(argv: list[str] | None = None) -> None:
             max_asyncio_workers=args.max_asyncio_workers,
             workers=max(args.workers, 1),
             **limits(args),
+            logger=logger,
+            batcher=batcher,
         )
         spec = ModelSpec(
             name=args.model_name,

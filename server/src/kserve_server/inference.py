@@ -32,6 +32,7 @@ class PredictResponse:
 
     predictions: Any
     columnar: bool = False  # sent as `{"outputs": ...}` (TF Serving's columnar answer)
+    batch_id: str | None = None  # the batcher's batch, sent as `batchId` (upstream's key)
 
 
 @dataclass

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kserve_server.payload_settings import BatcherSettings, LoggerSettings
+
 log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
@@ -103,3 +105,6 @@ class ServerSettings(BaseSettings):
     max_asyncio_workers: int | None = Field(default=None, ge=1)
     workers: int = Field(default=1, ge=1, description="processes sharing the port (SO_REUSEPORT)")
     reuse_port: bool = False
+    # upstream's `logger` / `batcher` fields, in process (server/README.md "Payload logging")
+    logger: LoggerSettings | None = None
+    batcher: BatcherSettings | None = None

@@ -45,10 +45,14 @@ def decode(body: bytes) -> PredictRequest:
 def encode(response: PredictResponse) -> bytes:
     """Compact JSON; numpy arrays and scalars become plain JSON."""
     key = "outputs" if response.columnar else "predictions"
+    body: dict[str, Any] = {key: response.predictions}
+    if response.batch_id is not None:
+        body["batchId"] = response.batch_id
     try:
-        return orjson.dumps({key: response.predictions}, option=_DUMPS_OPTIONS)
+        return orjson.dumps(body, option=_DUMPS_OPTIONS)
     except TypeError:
-        return orjson.dumps({key: plain(response.predictions)}, option=orjson.OPT_NON_STR_KEYS)
+        body[key] = plain(response.predictions)
+        return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
 
 
 def plain(value: Any) -> Any:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import orjson
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
+from kserve_server.batching import BatchingDataPlane
 from kserve_server.dataplane import DataPlane
+from kserve_server.payload import logger as payload_logger
+from kserve_server.payload.metrics import PayloadCollector
 from kserve_server.repository import ModelRepository
-from kserve_server.rest import errors, openapi, v1, v2
+from kserve_server.rest import errors, openapi, payload, v1, v2
 from kserve_server.rest.body import BodyLimits
 from kserve_server.rest.connection import ClientErrorLog
 from kserve_server.rest.decoding import Decoding, DecodingLimits
@@ -23,10 +27,15 @@ def create_app(settings: ServerSettings, repository: ModelRepository) -> web.App
     """The app; models load in the background once it starts (see ModelRepository.lifespan)."""
     metrics = Metrics()
     drain = Drain()
-    app = web.Application(
-        middlewares=[drain.middleware, metrics.middleware, errors.errors_as_json],
-        client_max_size=settings.max_body_bytes,
-    )
+    middlewares: list[Middleware] = [
+        drain.middleware,
+        metrics.middleware,
+        errors.errors_as_json,
+    ]
+    logger = payload_logger.create(settings.logger) if settings.logger is not None else None
+    if logger is not None:
+        middlewares.append(payload.middleware(logger))
+    app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
     app[METRICS] = metrics
     app[DRAIN] = drain
     app[CLIENT_ERRORS] = ClientErrorLog()
@@ -43,11 +52,28 @@ def create_app(settings: ServerSettings, repository: ModelRepository) -> web.App
             max_wait=settings.decoding_wait_timeout,
         )
     )
-    app[DATAPLANE] = DataPlane(
-        repository,
-        observe=metrics.observe_stage,
-        latency_logging=settings.enable_latency_logging,
-    )
+    if settings.batcher is not None:
+        dataplane: DataPlane = BatchingDataPlane(
+            repository,
+            batcher=settings.batcher,
+            observe=metrics.observe_stage,
+            latency_logging=settings.enable_latency_logging,
+        )
+    else:
+        dataplane = DataPlane(
+            repository,
+            observe=metrics.observe_stage,
+            latency_logging=settings.enable_latency_logging,
+        )
+    app[DATAPLANE] = dataplane
+    if logger is not None or isinstance(dataplane, BatchingDataPlane):
+        batchers = (
+            {"v1": dataplane.v1.stats, "v2": dataplane.v2.stats}
+            if isinstance(dataplane, BatchingDataPlane)
+            else None
+        )
+        collector = PayloadCollector(sink=logger.sink if logger else None, batchers=batchers)
+        metrics.registry.register(collector)
     app.add_routes(
         [
             web.get("/", v1.live),
@@ -74,6 +100,8 @@ def create_app(settings: ServerSettings, repository: ModelRepository) -> web.App
     )
     if settings.enable_docs_url:
         app.router.add_get("/docs", docs)
+    if logger is not None:  # cleaned up after the repository: the last requests get logged
+        app.cleanup_ctx.append(payload.lifespan(logger))
     app.cleanup_ctx.append(repository.lifespan)
     return app
 

@@ -7,11 +7,15 @@ small gzip bomb stops at the limit instead of after it; times bound a body that 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 
 from kserve_server.errors import PayloadTooLarge, RequestTimeout
+
+# set by the payload logger's middleware (rest/payload.py): read() hands it the body it read
+TAP: web.RequestKey[Callable[[bytes], None]] = web.RequestKey("body_tap")
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,11 @@ async def read(request: web.Request, limits: BodyLimits) -> bytes:
         except TimeoutError:
             raise RequestTimeout(f"{waited} did not arrive within {limit:g} s") from None
         if not chunk:
-            return bytes(body)
+            data = bytes(body)
+            tap = request.get(TAP)
+            if tap is not None:  # the payload logger (rest/payload.py)
+                tap(data)
+            return data
         if len(body) + len(chunk) > limits.max_bytes:
             raise PayloadTooLarge(_too_large(limits.max_bytes, "the body is larger"))
         body += chunk

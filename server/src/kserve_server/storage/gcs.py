@@ -146,3 +146,34 @@ def _relative(name: str, prefix: str, uri: str) -> str:
     if relative.is_absolute() or ".." in relative.parts or not relative.parts:
         raise UnsafePathError(f"object {name!r} in {uri} would be written outside the destination")
     return str(relative)
+
+
+async def auth_headers(client: aiohttp.ClientSession, settings: StorageSettings) -> dict[str, str]:
+    """Authorization for a writer (the payload logger's store): the configured key, else the
+    metadata server's identity when there is one, else none (emulators)."""
+    headers = await _auth_headers(client, settings)
+    if headers or settings.storage_emulator_host:
+        return headers
+    token = await gcs_auth.metadata_token(client, host=settings.gce_metadata_host)
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+async def upload(
+    client: aiohttp.ClientSession,
+    bucket: str,
+    name: str,
+    data: bytes,
+    *,
+    settings: StorageSettings,
+    headers: dict[str, str],
+    content_type: str,
+) -> None:
+    """One object, by a simple media upload."""
+    url = f"{endpoint(settings)}/upload/storage/v1/b/{quote(bucket, safe='')}/o?" + urlencode(
+        {"uploadType": "media", "name": name}
+    )
+    async with client.post(
+        url, data=data, headers={**headers, "Content-Type": content_type}
+    ) as response:
+        await response.read()
+        transfer.check(response.status, shown=f"gs://{bucket}/{name}", reason=response.reason or "")

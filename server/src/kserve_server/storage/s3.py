@@ -163,3 +163,14 @@ def _client_error(err: botocore.exceptions.ClientError, *, where: uris.BucketPat
     if code in ("403", "AccessDeniedError", "AllAccessDisabled"):
         return AccessDeniedError(f"access denied to {shown}; check credentials and bucket policy")
     return StorageError(f"S3 error for {shown}: {code or 'unknown'}")
+
+
+def upload(s3: Any, bucket: str, key: str, data: bytes, *, content_type: str) -> None:
+    """One object (the payload logger's store); `s3` from client(). Blocking; run in a thread."""
+    where = uris.BucketPath(bucket=bucket, key=key)
+    try:
+        s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
+    except botocore.exceptions.ClientError as err:
+        raise _client_error(err, where=where) from err
+    except botocore.exceptions.BotoCoreError as err:
+        raise StorageError(f"S3 error for s3://{bucket}/{key}: {err}") from err

@@ -1,0 +1,217 @@
+"""Delivery of log records away from the request path: a bounded queue and a few workers.
+
+`submit` never waits and never raises: a full queue drops the record (counted, and logged at
+most once per DROP_LOG_INTERVAL), so a slow or dead sink costs inference nothing but the
+enqueue. Workers post with retries and exponential backoff; on shutdown `close` delivers what
+it can within the drain budget and counts the rest as dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import logging
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from kserve_server.payload import events
+from kserve_server.payload_settings import CA_CERT_DIR, LoggerSettings
+
+log = logging.getLogger(__name__)
+DROP_LOG_INTERVAL = 10.0
+
+
+@dataclass
+class SinkStats:
+    sent: int = 0
+    failed: int = 0  # given up after the retries (or refused with a 4xx)
+    dropped: int = 0  # never tried: the queue was full, or shutdown came first
+    retries: int = 0
+
+
+class DropLog:
+    """Logs drops at most once per interval, with the count since the last line."""
+
+    def __init__(self, what: str, *, interval: float = DROP_LOG_INTERVAL) -> None:
+        self.what = what
+        self.interval = interval
+        self._last = -interval
+        self._pending = 0
+
+    def dropped(self, reason: str, now: float) -> None:
+        self._pending += 1
+        if now - self._last >= self.interval:
+            log.warning("%s: dropped %d record(s): %s", self.what, self._pending, reason)
+            self._pending = 0
+            self._last = now
+
+
+class UndeliverableError(Exception):
+    """The sink refused the record for good (a 4xx other than 408/429)."""
+
+
+Deliver = Callable[[list[events.LogRecord]], Awaitable[None]]
+
+
+class QueueSink:
+    """Bounded queue → `workers` tasks, each delivering `batch` records at a time."""
+
+    def __init__(self, settings: LoggerSettings, *, name: str, workers: int) -> None:
+        self.settings = settings
+        self.stats = SinkStats()
+        self._queue: asyncio.Queue[events.LogRecord] = asyncio.Queue(settings.queue_size)
+        self._workers_count = workers
+        self._tasks: list[asyncio.Task[None]] = []
+        self._drops = DropLog(name)
+        self._closing = False
+
+    @property
+    def depth(self) -> int:
+        return self._queue.qsize()
+
+    def submit(self, record: events.LogRecord) -> None:
+        if self._closing:
+            self._drop("shutting down")
+            return
+        try:
+            self._queue.put_nowait(record)
+        except asyncio.QueueFull:
+            self._drop(f"queue full ({self.settings.queue_size}); the sink is slow or down")
+
+    def _drop(self, reason: str) -> None:
+        self.stats.dropped += 1
+        self._drops.dropped(reason, time.monotonic())
+
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._work()) for _ in range(self._workers_count)]
+
+    async def close(self) -> None:
+        """Deliver what is queued within the drain budget; drop the rest."""
+        self._closing = True
+        if self._tasks:
+            try:
+                async with asyncio.timeout(self.settings.drain_timeout):
+                    await self._queue.join()
+            except TimeoutError:
+                log.warning(
+                    "payload logger: %d record(s) not delivered within %ss of shutdown",
+                    self._queue.qsize(),
+                    self.settings.drain_timeout,
+                )
+            for task in self._tasks:
+                task.cancel()
+            for task in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        while not self._queue.empty():
+            self._queue.get_nowait()
+            self._queue.task_done()
+            self.stats.dropped += 1
+        await self._close_transport()
+
+    async def _close_transport(self) -> None:
+        return None
+
+    async def _next_batch(self) -> list[events.LogRecord]:
+        return [await self._queue.get()]
+
+    async def _work(self) -> None:
+        while True:
+            batch = await self._next_batch()
+            try:
+                await self._deliver_with_retries(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _deliver_with_retries(self, batch: list[events.LogRecord]) -> None:
+        delay = self.settings.retry_delay
+        for attempt in range(self.settings.retries + 1):
+            try:
+                await self.deliver(batch)
+            except asyncio.CancelledError:
+                raise
+            except UndeliverableError as exc:
+                self.stats.failed += len(batch)
+                log.warning("payload logger: %s", exc)
+                return
+            except Exception as exc:
+                if attempt == self.settings.retries:
+                    self.stats.failed += len(batch)
+                    log.warning(
+                        "payload logger: giving up on %d record(s) after %d attempt(s): %s",
+                        len(batch),
+                        attempt + 1,
+                        exc or type(exc).__name__,
+                    )
+                    return
+                self.stats.retries += 1
+                await asyncio.sleep(delay)
+                delay *= 2
+            else:
+                self.stats.sent += len(batch)
+                return
+
+    async def deliver(self, batch: list[events.LogRecord]) -> None:
+        raise NotImplementedError
+
+
+class CloudEventSink(QueueSink):
+    """Each record as a binary-mode CloudEvent POSTed to the sink URL."""
+
+    def __init__(self, settings: LoggerSettings, *, origin: events.Origin) -> None:
+        super().__init__(
+            settings, name=f"payload logger ({settings.url})", workers=settings.workers
+        )
+        self.origin = origin
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(
+            limit=self.settings.workers, ssl=tls_context(self.settings)
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=self.settings.post_timeout),
+        )
+        await super().start()
+
+    async def _close_transport(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def deliver(self, batch: list[events.LogRecord]) -> None:
+        assert self._session is not None
+        for record in batch:
+            headers = events.headers(
+                record, origin=self.origin, recorded=datetime.datetime.now(datetime.UTC)
+            )
+            async with self._session.post(
+                self.settings.url, data=record.body, headers=headers
+            ) as r:
+                await r.read()
+                if r.status >= 500 or r.status in (408, 429):
+                    raise RuntimeError(f"{self.settings.url} answered {r.status}")
+                if r.status >= 400:
+                    raise UndeliverableError(f"{self.settings.url} refused an event: {r.status}")
+
+
+def tls_context(settings: LoggerSettings) -> ssl.SSLContext | bool:
+    """https sinks: the system store plus the mounted CA file when present (as upstream: a
+    missing file is not an error); `tls_skip_verify` turns verification off."""
+    if not settings.url.lower().startswith("https://"):
+        return True
+    context = ssl.create_default_context()
+    ca_file = Path(CA_CERT_DIR) / settings.ca_cert_file
+    if ca_file.is_file():
+        context.load_verify_locations(cafile=str(ca_file))
+    if settings.tls_skip_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
