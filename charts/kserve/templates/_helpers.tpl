@@ -40,3 +40,8 @@ control-plane: kserve-controller-manager
 {{- end -}}
 {{- $mode -}}
 {{- end }}
+
+{{/* The Gateway HTTPRoutes attach to: kserveGateway, else <release namespace>/kserve-ingress-gateway. */}}
+{{- define "kserve.ingressGateway" -}}
+{{- .Values.kserve.controller.gateway.ingressGateway.kserveGateway | default (printf "%s/kserve-ingress-gateway" .Release.Namespace) -}}
+{{- end -}}

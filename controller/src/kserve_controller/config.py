@@ -72,6 +72,28 @@ class IngressConfig(_Section):
     url_scheme: str = Field("http", alias="urlScheme")
     disable_ingress_creation: bool = Field(False, alias="disableIngressCreation")
     enable_gateway_api: bool = Field(False, alias="enableGatewayApi")
+    # The Gateway every HTTPRoute attaches to, "<namespace>/<name>" (Gateway API mode).
+    kserve_ingress_gateway: str = Field(
+        "kserve/kserve-ingress-gateway", alias="kserveIngressGateway"
+    )
+    # Path-based routing beside the hosts: "/serving/{{ .Namespace }}/{{ .Name }}"; "" = none.
+    path_template: str = Field("", alias="pathTemplate")
+    # Leave out an HTTPRoute rule's request timeout, for gateways that refuse the field.
+    disable_http_route_timeout: bool = Field(False, alias="disableHTTPRouteTimeout")
+
+    @field_validator("kserve_ingress_gateway")
+    @classmethod
+    def _namespace_and_name(cls, value: str) -> str:
+        namespace, _, name = value.partition("/")
+        if not namespace or not name or "/" in name:
+            raise ValueError(f"{value!r} is not <namespace>/<name> of a Gateway")
+        return value
+
+    @property
+    def gateway(self) -> tuple[str, str]:
+        """(namespace, name) of the Gateway the HTTPRoutes attach to."""
+        namespace, _, name = self.kserve_ingress_gateway.partition("/")
+        return namespace, name
 
 
 class EnvVar(_Section):

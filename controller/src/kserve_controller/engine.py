@@ -101,6 +101,7 @@ class Plan:
     objects: list[Obj]
     unwanted: list[Ref] = field(default_factory=list)
     context: Any = None
+    retry_after: float | None = None  # look again then, though nothing changes meanwhile
 
     def refs(self) -> list[Ref]:
         return [ref(o) for o in self.objects] + [r for r in self.unwanted]
@@ -137,6 +138,8 @@ class Controller(ABC):
     spoken: ClassVar[str]  # "inference service", for log lines
     owner_label: ClassVar[str]  # the label naming the owner on every owned object
     owned: ClassVar[tuple[str, ...]]
+    # Owned kinds whose API a cluster may not serve (a CRD not installed): not waited for.
+    maybe_absent: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -144,7 +147,12 @@ class Controller(ABC):
     @classmethod
     def owned_sources(cls) -> list[Source]:
         return [
-            Source(kind, keys=by_label(cls.owner_label), label_selector=cls.owner_label)
+            Source(
+                kind,
+                keys=by_label(cls.owner_label),
+                label_selector=cls.owner_label,
+                wait=kind not in cls.maybe_absent,
+            )
             for kind in cls.owned
         ]
 
@@ -246,7 +254,7 @@ class Engine:
             log.info("%s %s: %s; again in %.0fs", ctl.kind, key, err, err.delay)
             return err.delay
         await self._write_status(obj, ctl.status(obj, plan, observed))
-        return None
+        return plan.retry_after
 
     async def _act(self, key: ObjectKey, obj: Obj, actions: Actions, observed: Observed) -> None:
         for want in actions.create:

@@ -40,6 +40,10 @@ class Reads:
 
     # -- from the caches only (event routing, log lines): never a request ---------------
 
+    def synced(self, kind: str) -> bool:
+        """Has a watch of `kind` listed it (so the apiserver serves the kind)?"""
+        return any(w.synced.is_set() for w in self._caches.get(kind, []))
+
     def known(self, kind: str, namespace: str | None, name: str) -> Obj | None:
         for watch in self._covering(kind, namespace, synced=False):
             found = watch.get(namespace, name)

@@ -285,8 +285,6 @@ def check_supported(isvc: Isvc, *, config: ControllerConfig) -> None:
             f"deployment mode {mode} is not supported; this controller runs Standard "
             f"(RawDeployment) only: set the annotation {MODE_ANNOTATION}: Standard"
         )
-    if isvc.spec.canary:
-        raise NotSupported("spec.canary (canary traffic split) is not supported yet")
     worker = isvc.spec.predictor.worker_spec
     if worker is not None and worker.wire():  # `workerSpec: {}` asks for nothing
         raise NotSupported("spec.predictor.workerSpec (multi-node) is not supported")

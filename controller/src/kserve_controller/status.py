@@ -40,18 +40,18 @@ def compute(
     now: str,
     others: dict[str, Obj | None] | None = None,
     entry_service: Obj | None = None,
+    ingress_cond: Obj | None = None,
+    info: list[Obj] | None = None,
 ) -> Obj:
     """`deployment`: the predictor's; `others`: the transformer's and explainer's, by component;
-    `entry_service`: the Service taking the traffic (its port goes into a headless address)."""
+    `entry_service`: the Service taking the traffic (its port goes into a headless address);
+    `ingress_cond`: IngressReady when decided elsewhere (Gateway API routes); `info`:
+    conditions beside the others that do not gate Ready."""
     model_status = _model_status(pods, deployment_available=_available(deployment))
     predictor = _deployment_condition(PREDICTOR_READY, deployment, model_status)
     waiting = ingress_waits_for(isvc, deployment=deployment, others=others or {}, config=config)
-    if waiting is not None:
-        ingress_cond = _cond(INGRESS_READY, "False", f"{waiting} ingress not created")
-    elif ingress.wanted(isvc, config) and ingress_obj is None:
-        ingress_cond = _cond(INGRESS_READY, "False", "IngressNotCreated", "Ingress not created yet")
-    else:
-        ingress_cond = _cond(INGRESS_READY, "True")
+    if ingress_cond is None:
+        ingress_cond = _ingress_condition(isvc, waiting, ingress_obj, config)
     extra = {
         part: _deployment_condition(COMPONENT_READY[part], (others or {}).get(part), {})
         for part in COMPONENT_READY
@@ -62,7 +62,7 @@ def compute(
     status: Obj = {
         "observedGeneration": isvc.generation,
         "deploymentMode": "Standard",
-        "conditions": _with_ready(conds, previous=isvc.status, now=now),
+        "conditions": _with_ready(conds, previous=isvc.status, now=now, info=info or []),
         "modelStatus": model_status,
     }
     if waiting is None:
@@ -82,6 +82,16 @@ def compute(
         key = "clusterServingRuntimeName" if runtime.kind == CLUSTER else "servingRuntimeName"
         status[key] = runtime.name
     return status
+
+
+def _ingress_condition(
+    isvc: Isvc, waiting: str | None, ingress_obj: Obj | None, config: ControllerConfig
+) -> Obj:
+    if waiting is not None:
+        return _cond(INGRESS_READY, "False", f"{waiting} ingress not created")
+    if ingress.wanted(isvc, config) and ingress_obj is None:
+        return _cond(INGRESS_READY, "False", "IngressNotCreated", "Ingress not created yet")
+    return _cond(INGRESS_READY, "True")
 
 
 def ingress_waits_for(
@@ -145,7 +155,9 @@ _cond = conditions.condition
 _available = conditions.available
 
 
-def _with_ready(conds: list[Obj], *, previous: Obj, now: str) -> list[Obj]:
+def _with_ready(
+    conds: list[Obj], *, previous: Obj, now: str, info: list[Obj] | None = None
+) -> list[Obj]:
     states = [c["status"] for c in conds]
     if all(s == "True" for s in states):
         ready = _cond(READY, "True")
@@ -156,7 +168,7 @@ def _with_ready(conds: list[Obj], *, previous: Obj, now: str) -> list[Obj]:
         first = next(c for c in conds if c["status"] != "True")
         ready = _cond(READY, "Unknown", first.get("reason", ""), first.get("message", ""))
     out = []
-    for cond in sorted([*conds, ready], key=lambda c: str(c["type"])):
+    for cond in sorted([*conds, ready, *(info or [])], key=lambda c: str(c["type"])):
         old = condition(previous, cond["type"])
         same = old is not None and old.get("status") == cond["status"]
         stamp = old.get("lastTransitionTime") if same and old else None

@@ -1,12 +1,11 @@
 """Settings the CRDs accept either work or say on the object that they do not, on a real
 apiserver with both charts installed: the stop annotation (InferenceService and
-InferenceGraph), TrainedModel, storageContainerName and ClusterStorageContainer, and the
-ConfigMap's ingress.enableGatewayApi.
+InferenceGraph), TrainedModel, storageContainerName and ClusterStorageContainer
+(ingress.enableGatewayApi: test_controller_routes.py).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -188,38 +187,3 @@ async def test_matching_cluster_storage_container_is_served_with_one_warning(
         assert len(await warned() or []) == 1
     finally:
         await admin.delete("ClusterStorageContainer", None, name)
-
-
-async def test_gateway_api_setting_makes_no_ingress_and_says_not_supported(
-    start_controller: Any, admin: Kube, namespace: str
-) -> None:
-    ns = namespace
-    cm = await admin.get("ConfigMap", "kserve", "inferenceservice-config")
-    assert cm is not None
-    original = cm["data"]["ingress"]
-    ingress = {**json.loads(original), "enableGatewayApi": True}
-    data = {"data": {"ingress": json.dumps(ingress)}}
-    await admin.patch("ConfigMap", "kserve", "inferenceservice-config", data)
-    try:
-        await start_controller(watch_namespaces=ns)
-        await admin.create(isvc("gw", ns))
-        await wait_for(lambda: admin.get("Deployment", ns, "gw-predictor"), what="Deployment")
-        await make_available(admin, ns, "gw-predictor")
-
-        async def refused() -> dict[str, Any] | None:
-            obj = await admin.get("InferenceService", ns, "gw")
-            ok = cond(obj, "PredictorReady").get("status") == "True"
-            return obj if ok and cond(obj, "IngressReady").get("reason") == "NotSupported" else None
-
-        obj = await wait_for(refused, what="PredictorReady=True, IngressReady=False NotSupported")
-        assert cond(obj, "IngressReady")["status"] == "False"
-        assert "enableGatewayApi" in cond(obj, "IngressReady")["message"]
-        assert (cond(obj, "Ready")["status"], cond(obj, "Ready")["reason"]) == (
-            "False",
-            "NotSupported",
-        )
-        assert await admin.get("Ingress", ns, "gw") is None
-    finally:
-        await admin.patch(
-            "ConfigMap", "kserve", "inferenceservice-config", {"data": {"ingress": original}}
-        )

@@ -65,13 +65,6 @@ CUSTOM = {"containers": [{"image": "example.test/t:1"}]}
             isvc(MODEL, spec={"transformer": {**CUSTOM, "storageUris": [{"uri": "gs://b"}]}}),
             "spec.transformer.storageUris",
         ),
-        (
-            isvc(
-                MODEL,
-                spec={"canary": [{"predictor": {**MODEL, "name": "c"}, "trafficPercent": 10}]},
-            ),
-            "spec.canary",
-        ),
         (isvc({**MODEL, "canaryTrafficPercent": 10}), "canaryTrafficPercent"),
         (
             isvc(

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kserve_controller import spec
-from kserve_controller.build import component, credentials, ingress, names
+from kserve_controller.build import agent, canary, component, credentials, httproute, ingress, names
 from kserve_controller.config import ControllerConfig
 from kserve_controller.runtimes import Runtime
 from kserve_controller.spec import Isvc
@@ -30,29 +30,42 @@ def all_objects(
     sources: dict[str, credentials.Sources] | None = None,
     logger_sources: dict[str, credentials.Sources] | None = None,
 ) -> Desired:
-    """Per component (predictor, transformer, explainer): Service, Deployment, HPA; then the
-    Ingress (upstream's order). The objects of a component the spec no longer has are unwanted.
+    """Per component (predictor, transformer, explainer): Service, Deployment, HPA; then per
+    canary the same for its predictor; then the Ingress, or in Gateway API mode the
+    HTTPRoutes (upstream's order). The objects of a component the spec no longer has are
+    unwanted; so is the Ingress in Gateway API mode and the HTTPRoutes otherwise.
 
     `sources`: per component, the service account and Secrets fetched for storage credentials;
     `logger_sources`: per component, those of its logger's storage.
     """
     objects: list[Obj] = []
     unwanted: list[tuple[str, str]] = []
-    for part in spec.components(isvc):
+    stable = canary.stable(isvc)
+    parts = [(p, False) for p in spec.components(stable)]
+    parts += [(spec.predictor(c), True) for c in canary.canaries(isvc)]
+    for part, is_canary in parts:
         objects += component.objects(
             part,
             runtime=runtime if part.kind == "predictor" else None,
             config=config,
             sources=(sources or {}).get(part.kind),
             logger_sources=(logger_sources or {}).get(part.kind),
+            endpoint=canary.ENDPOINT if is_canary else agent.ENDPOINT,
         )
         if not part.scaling.wants_hpa:
             unwanted.append(("HorizontalPodAutoscaler", names.workload(part)))
     for gone in (c for c in spec.EXTRA_COMPONENTS if c not in isvc.extras):
         name = names.component(isvc, gone)
         unwanted += [(k, name) for k in ("Deployment", "Service", "HorizontalPodAutoscaler")]
-    if ingress.wanted(isvc, config):
+    routes = [(httproute.KIND, n) for n in httproute.every_name(isvc)]
+    if httproute.wanted(isvc, config):
+        built = httproute.build_all(isvc, config=config, weights=canary.weights(isvc))
+        objects += built
+        made = {o["metadata"]["name"] for o in built}
+        unwanted += [("Ingress", isvc.name), *(r for r in routes if r[1] not in made)]
+    elif ingress.wanted(isvc, config):
         objects.append(ingress.build(isvc, config=config))
+        unwanted += routes
     else:
-        unwanted.append(("Ingress", isvc.name))
+        unwanted += [("Ingress", isvc.name), *routes]
     return Desired(objects=objects, unwanted=unwanted)

@@ -13,9 +13,26 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from kserve_controller import build, conditions, runtimes, spec, status, stop
-from kserve_controller.build import credentials, ingress, names, storage_initializer
+from kserve_controller import (
+    build,
+    canary_status,
+    conditions,
+    route_status,
+    runtimes,
+    spec,
+    status,
+    stop,
+)
+from kserve_controller.build import (
+    canary,
+    credentials,
+    httproute,
+    ingress,
+    names,
+    storage_initializer,
+)
 from kserve_controller.config import ControllerConfig
+from kserve_controller.controllers.gateway_api import GatewayApi
 from kserve_controller.decide import Ref
 from kserve_controller.engine import (
     Context,
@@ -48,17 +65,23 @@ class Facts:
     runtime: runtimes.Runtime | None
     pods: list[Obj]
     stopped: bool = False
+    routes: bool = False  # Gateway API mode
+    missing_crds: tuple[str, ...] = ()
+    gateway_found: bool | None = None
+    routed: dict[str, int] | None = None  # predictor Service -> percent the routes carry
 
 
 class InferenceServiceController(Controller):
     kind = "InferenceService"
     spoken = "inference service"
     owner_label = names.ISVC_LABEL
-    owned = ("Deployment", "Service", "HorizontalPodAutoscaler", "Ingress")
+    owned = ("Deployment", "Service", "HorizontalPodAutoscaler", "Ingress", httproute.KIND)
+    maybe_absent = (httproute.KIND,)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.storage = StorageIO(ctx)
+        self.gateway_api = GatewayApi(ctx)
         self._warned: set[tuple[str, str]] = set()  # (isvc uid, ClusterStorageContainer)
 
     def sources(self) -> list[Source]:
@@ -91,13 +114,46 @@ class InferenceServiceController(Controller):
             isvc, runtime=runtime, config=config, sources=sources, logger_sources=logger_sources
         )
         objects, unwanted = desired.objects, desired.unwanted
-        if gateway_api(isvc, config):  # HTTPRoutes instead of an Ingress: not built yet
-            objects = [o for o in objects if o["kind"] != "Ingress"]
-            unwanted = [*unwanted, ("Ingress", isvc.name)]
+        unwanted += await self._orphans(isvc, objects)
+        routes = httproute.wanted(isvc, config)
+        missing = await self.gateway_api.missing_crds()
+        gateway_found: bool | None = None
+        if missing:  # nothing to apply or delete: the kind is not served
+            objects = [o for o in objects if o["kind"] != httproute.KIND]
+            unwanted = [r for r in unwanted if r[0] != httproute.KIND]
+        elif (
+            routes
+            and (status.condition(isvc.status, status.INGRESS_READY) or {}).get("status") != "True"
+        ):
+            gateway_found = await self.gateway_api.gateway_found(*config.ingress.gateway)
         await self._warn_storage_container(isvc, obj)
         await self.storage.copy_ca_bundle(isvc)
         pods = await reads.list("Pod", isvc.namespace, labels={"app": names.app(isvc)})
-        return Plan(objects, unwanted, context=Facts(isvc, runtime, pods))
+        facts = Facts(
+            isvc,
+            runtime,
+            pods,
+            routes=routes,
+            missing_crds=tuple(missing) if routes else (),
+            gateway_found=gateway_found,
+            routed=canary.weights(isvc) if routes else {},
+        )
+        # Without the CRDs no event says when they come: look again.
+        retry = RETRY_MISSING_CRDS if routes and missing else None
+        return Plan(objects, unwanted, context=facts, retry_after=retry)
+
+    async def _orphans(self, isvc: spec.Isvc, objects: list[Obj]) -> list[Ref]:
+        """Predictor objects of ours no longer wanted: a renamed predictor (a promoted
+        canary) or a removed canary leaves its Deployment, Service and HPA behind."""
+        wanted = {(o["kind"], o["metadata"]["name"]) for o in objects}
+        labels = {names.ISVC_LABEL: isvc.name, names.COMPONENT_LABEL: "predictor"}
+        found: list[Ref] = []
+        for kind in ("Deployment", "Service", "HorizontalPodAutoscaler"):
+            for obj in await self.ctx.reads.list(kind, isvc.namespace, labels=labels):
+                key = (kind, str(obj["metadata"]["name"]))
+                if key not in wanted:
+                    found.append(key)
+        return found
 
     async def _runtime(self, isvc: spec.Isvc) -> runtimes.Runtime | None:
         if isvc.model is None:
@@ -130,33 +186,60 @@ class InferenceServiceController(Controller):
         )
 
     def held(self, obj: Obj, plan: Plan, observed: Observed) -> set[Ref]:
-        # Until the components are ready the Ingress is neither created nor updated (upstream).
+        # Until the components are ready the Ingress is neither created nor updated
+        # (upstream); an HTTPRoute waits for its component, the top-level one for all.
         isvc: spec.Isvc = plan.context.isvc
         if plan.context.stopped:
             return set()
-        waiting = status.ingress_waits_for(
-            isvc, **_deployments(isvc, observed), config=self.ctx.config
-        )
-        return set() if waiting is None else {("Ingress", isvc.name)}
+        deployments = _deployments(isvc, observed)
+        waiting = status.ingress_waits_for(isvc, **deployments, config=self.ctx.config)
+        held: set[Ref] = set()
+        if waiting is not None:
+            held |= {("Ingress", isvc.name), (httproute.KIND, isvc.name)}
+        ready = {"predictor": deployments["deployment"], **deployments["others"]}
+        for part, name in httproute.names_of(isvc):
+            if part and not conditions.available(ready.get(part)):
+                held.add((httproute.KIND, name))
+        return held
 
     def status(self, obj: Obj, plan: Plan, observed: Observed) -> Obj:
         facts: Facts = plan.context
-        isvc, now = facts.isvc, self.ctx.now()
+        isvc, now, config = facts.isvc, self.ctx.now(), self.ctx.config
+        ingress_obj = observed.get(("Ingress", isvc.name))
+        ingress_cond = None
+        info: list[Obj] = []
+        if facts.routes and facts.missing_crds:
+            ingress_cond = route_status.not_installed(list(facts.missing_crds))
+        elif facts.routes:
+            ingress_cond = route_status.from_routes(
+                httproute.names_of(isvc),
+                {n: observed.get((httproute.KIND, n)) for _, n in httproute.names_of(isvc)},
+                gateway=config.ingress.gateway,
+                gateway_found=facts.gateway_found,
+            )
+        else:
+            admitted = route_status.admitted(ingress_obj, class_name=_class(config))
+            info += [admitted] if admitted is not None else []
+        canaries = canary_status.statuses(
+            isvc,
+            {n: observed.get(("Deployment", n)) for _, n in plan.refs() if n},
+            routed=facts.routed or {},
+        )
+        info += canary_status.conditions(canaries, gateway_api=facts.routes)
         new = status.compute(
             isvc,
             **_deployments(isvc, observed),
-            ingress_obj=observed.get(("Ingress", isvc.name)),
+            ingress_obj=ingress_obj,
             entry_service=observed.get(("Service", ingress.entry(isvc))),
             pods=facts.pods,
             runtime=facts.runtime,
-            config=self.ctx.config,
+            config=config,
             now=now,
+            ingress_cond=ingress_cond,
+            info=info,
         )
-        if not facts.stopped and gateway_api(isvc, self.ctx.config):
-            ingress_cond = conditions.condition(
-                status.INGRESS_READY, "False", "NotSupported", GATEWAY_MESSAGE
-            )
-            new = conditions.replace(new, ingress_cond, previous=obj, now=now)
+        if canaries:
+            new["canaryStatuses"] = canaries
         return stop.mark(new, stopped=facts.stopped, previous=obj, now=now)
 
     def invalid_status(self, obj: Obj, err: NotServed) -> Obj:
@@ -188,22 +271,21 @@ def read(raw: Obj, config: ControllerConfig) -> spec.Isvc:
 
 
 def stopped_refs(isvc: spec.Isvc) -> list[Ref]:
-    """Every object a component (present or not) or the Ingress may have left behind."""
+    """Every object a component (present or not), a canary, the Ingress or a route may have
+    left behind."""
     parts = [names.component(isvc, p) for p in spec.EXTRA_COMPONENTS]
-    workloads = [names.predictor(isvc), *parts]
+    canaries = [canary_status.service(isvc, str(e.predictor.name)) for e in canary.entries(isvc)]
+    workloads = [names.predictor(isvc), *parts, *canaries]
     kinds = ("Deployment", "Service", "HorizontalPodAutoscaler")
-    return [*((k, n) for n in workloads for k in kinds), ("Ingress", isvc.name)]
+    routes = [(httproute.KIND, n) for n in httproute.every_name(isvc)]
+    return [*((k, n) for n in workloads for k in kinds), ("Ingress", isvc.name), *routes]
 
 
-GATEWAY_MESSAGE = (
-    "ingress.enableGatewayApi is set in the inferenceservice-config ConfigMap: Gateway API "
-    "HTTPRoutes are not supported yet, so no Ingress is made; set it to false for an Ingress"
-)
+RETRY_MISSING_CRDS = 10.0  # seconds
 
 
-def gateway_api(isvc: spec.Isvc, config: ControllerConfig) -> bool:
-    """Would upstream route this InferenceService through Gateway API HTTPRoutes?"""
-    return config.ingress.enable_gateway_api and ingress.wanted(isvc, config)
+def _class(config: ControllerConfig) -> str | None:
+    return config.ingress.ingress_class_name
 
 
 def storage_container_matches(container: Obj, uri: str) -> bool:

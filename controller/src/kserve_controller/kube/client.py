@@ -113,6 +113,15 @@ class Kube:
 
     # -- transport --------------------------------------------------------------------
 
+    async def serves(self, api_version: str, plural: str) -> bool:
+        """Does the apiserver serve `plural` in `api_version` ("group/version")? Discovery,
+        which every authenticated client may read."""
+        try:
+            found = await self.request("GET", f"/apis/{api_version}")
+        except errors.NotFound:
+            return False
+        return any(r.get("name") == plural for r in found.get("resources") or [])
+
     async def request(
         self,
         method: str,

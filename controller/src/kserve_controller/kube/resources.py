@@ -41,6 +41,8 @@ _ALL = [
     Resource("Service", "v1", "services"),
     Resource("HorizontalPodAutoscaler", "autoscaling/v2", "horizontalpodautoscalers"),
     Resource("Ingress", "networking.k8s.io/v1", "ingresses"),
+    Resource("HTTPRoute", "gateway.networking.k8s.io/v1", "httproutes"),
+    Resource("Gateway", "gateway.networking.k8s.io/v1", "gateways"),
     Resource("Pod", "v1", "pods"),
     Resource("ConfigMap", "v1", "configmaps"),
     Resource("ServiceAccount", "v1", "serviceaccounts"),

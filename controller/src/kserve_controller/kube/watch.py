@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 WATCH_SECONDS = 290  # the apiserver ends each watch after this; we resume from resourceVersion
 MAX_BACKOFF = 8.0
+ABSENT_RETRY = 10.0  # seconds between lists of a kind the apiserver does not serve
 
 
 @dataclass(eq=False, repr=False)
@@ -93,6 +94,7 @@ class Watch:
     async def run(self) -> None:
         backoff = 0.5
         version: str | None = None
+        absent = False
         while True:
             try:
                 if version is None:
@@ -102,6 +104,14 @@ class Watch:
             except errors.Gone:
                 log.info("%s: resourceVersion %s is gone, listing again", self, version)
                 version = None
+            except errors.NotFound as err:
+                # The kind is not served (its CRD is not installed): say it once, look again.
+                level = logging.DEBUG if absent else logging.INFO
+                log.log(level, "%s: not served by the apiserver (%s); looking again", self, err)
+                absent = True
+                await self._gone()
+                await asyncio.sleep(ABSENT_RETRY)
+                version = None
             except errors.KubeError as err:
                 if isinstance(err, errors.Forbidden):
                     self.forbidden = err
@@ -109,8 +119,8 @@ class Watch:
                 log.warning("%s failed, retrying in %.1fs: %s", self, backoff, err)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
-                if isinstance(err, errors.NotFound | errors.Forbidden):
-                    version = None  # the kind may have been installed meanwhile
+                if isinstance(err, errors.Forbidden):
+                    version = None  # RBAC may have been granted meanwhile
 
     def _query(self) -> dict[str, str]:
         query: dict[str, str] = {}
@@ -166,6 +176,13 @@ class Watch:
                 self.remember(obj)
             await self._emit(kind, obj)
         return version
+
+    async def _gone(self) -> None:
+        """The kind is no longer served (its CRD was deleted): so are its objects."""
+        self.synced.clear()
+        known, self._known = self._known, {}
+        for obj in known.values():
+            await self._emit("DELETED", obj)
 
     async def _emit(self, kind: str, obj: Obj) -> None:
         try:
