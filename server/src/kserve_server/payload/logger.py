@@ -94,6 +94,18 @@ def origin(settings: LoggerSettings) -> events.Origin:
     )
 
 
+def unavailable(settings: LoggerSettings) -> str | None:
+    """Why this image cannot log where `settings` says, or None (checked at start)."""
+    import importlib.util
+
+    if settings.url.lower().startswith("s3://") and importlib.util.find_spec("boto3") is None:
+        return (
+            f"--log-url {settings.url}: logging to S3 needs boto3 (kserve-py-server[storage]), "
+            "which this image does not have; the agent image has it"
+        )
+    return None
+
+
 def create(settings: LoggerSettings) -> PayloadLogger:
     """The logger for `settings.url`: a CloudEvents sink, or a bucket (s3://, gs://)."""
     if settings.to_storage:
