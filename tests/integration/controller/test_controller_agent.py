@@ -44,13 +44,13 @@ async def _target_port(admin: Kube, ns: str, name: str, port: int) -> dict[str, 
 async def test_our_runtime_logs_and_batches_in_process_with_storage_credentials(
     start_controller: Any, admin: Kube, namespace: str
 ) -> None:
-    key = base64.b64encode(b"wJalrXUtnFEMI/K7MDENG").decode()
+    key = base64.b64encode(b'{"type": "service_account"}').decode()
     await admin.create(
         {
             "apiVersion": "v1",
             "kind": "Secret",
-            "metadata": {"name": "log-s3", "namespace": namespace},
-            "data": {"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": key},
+            "metadata": {"name": "log-gcs", "namespace": namespace},
+            "data": {"gcloud-application-credentials.json": key},
         }
     )
     await admin.create(
@@ -58,13 +58,13 @@ async def test_our_runtime_logs_and_batches_in_process_with_storage_credentials(
             "apiVersion": "v1",
             "kind": "ServiceAccount",
             "metadata": {"name": "logger-sa", "namespace": namespace},
-            "secrets": [{"name": "log-s3"}],
+            "secrets": [{"name": "log-gcs"}],
         }
     )
     await start_controller()
     logger = {
         "mode": "all",
-        "url": "s3://logs",
+        "url": "gs://logs",
         "storage": {"path": "/iris", "parameters": {"format": "json"}, "key": "default"},
     }
     body = isvc("logged", namespace, logger=logger, batcher={"maxBatchSize": 16, "maxLatency": 300})
@@ -77,10 +77,11 @@ async def test_our_runtime_logs_and_batches_in_process_with_storage_credentials(
     assert args[:4] == ["--model_name=logged", "--model_dir=/mnt/models", "--http_port=8080",
                         "--framework=sklearn"]  # fmt: skip
     assert flag(args, "--max-batchsize") == "16" and flag(args, "--max-latency") == "300"
-    assert flag(args, "--log-url") == "s3://logs" and flag(args, "--log-store-path") == "/iris"
+    assert flag(args, "--log-url") == "gs://logs" and flag(args, "--log-store-path") == "/iris"
     assert flag(args, "--source-uri") == "$(POD_NAME)"
     env = {e["name"]: e for e in main["env"]}
-    assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "log-s3"
+    key_file = "/var/secrets/gcloud-application-credentials.json"
+    assert env["GOOGLE_APPLICATION_CREDENTIALS"]["value"] == key_file
     assert await _target_port(admin, namespace, "logged-predictor", 8080)
 
     await make_available(admin, namespace, "logged-predictor")

@@ -92,7 +92,7 @@ def test_logger_defaults_come_from_the_config_map() -> None:
 def test_the_logger_spec_wins_over_the_config_map() -> None:
     cfg = config.parse({"logger": json.dumps({"batchSize": 5, "batchInterval": "9s"})})
     logger = {
-        "url": "s3://logs",
+        "url": "gs://logs",
         "mode": "response",
         "batchSize": 20,
         "batchInterval": "1s",
@@ -103,7 +103,7 @@ def test_the_logger_spec_wins_over_the_config_map() -> None:
     args = main["args"]
     assert args[args.index("--log-url") :][:6] == [
         "--log-url",
-        "s3://logs",
+        "gs://logs",
         "--source-uri",
         "$(POD_NAME)",
         "--log-mode",
@@ -143,7 +143,8 @@ def test_logger_storage_credentials_reach_the_container_that_logs() -> None:
         secrets={"s3": {"metadata": {"name": "s3"}, "data": {"AWS_SECRET_ACCESS_KEY": key}}},
     )
     logger = {"url": "s3://logs", "storage": {"path": "/p", "parameters": {}, "key": "k"}}
-    for predictor, runtime, index in ((MODEL, OURS, 0), (CUSTOM, None, 1)):
+    # s3:// needs boto3, which only the agent's image has: our runtime gets the sidecar too.
+    for predictor, runtime, index in ((MODEL, OURS, 1), (CUSTOM, None, 1)):
         subject = isvc({**predictor, "logger": logger})
         assert spec.predictor(subject).logger_storage_account == "logger-sa"
         found = objects(subject, runtime=runtime, logger_sources={"predictor": sources})
@@ -167,3 +168,31 @@ def test_a_canary_says_so_in_its_events() -> None:
     deploy = next(o for o in found if o["kind"] == "Deployment")
     (main,) = deploy["spec"]["template"]["spec"]["containers"]
     assert flag(main["args"], "--endpoint") == "canary"
+
+
+def test_gcs_logging_stays_in_process_with_the_key_file_mounted() -> None:
+    key = base64.b64encode(b'{"type": "service_account"}').decode()
+    secret = {"metadata": {"name": "gcs"}, "data": {"gcloud-application-credentials.json": key}}
+    sources = Sources(
+        service_account={"metadata": {"name": "logger-sa"}, "secrets": [{"name": "gcs"}]},
+        secrets={"gcs": secret},
+    )
+    logger = {"url": "gs://logs", "storage": {"path": "/p", "parameters": {}, "key": "k"}}
+    found = objects(isvc({**MODEL, "logger": logger}), logger_sources={"predictor": sources})
+    (main,) = containers(found)
+    env = {e["name"]: e.get("value") for e in main["env"]}
+    assert (
+        env["GOOGLE_APPLICATION_CREDENTIALS"] == "/var/secrets/gcloud-application-credentials.json"
+    )
+    assert {"name": "user-gcp-sa", "mountPath": "/var/secrets", "readOnly": True} in main[
+        "volumeMounts"
+    ]
+    pod = found[("Deployment", "m-predictor")]["spec"]["template"]["spec"]
+    assert {"name": "user-gcp-sa", "secret": {"secretName": "gcs"}} in pod["volumes"]
+
+
+def test_a_default_s3_sink_from_the_config_map_also_takes_the_sidecar() -> None:
+    cfg = config.parse({"logger": json.dumps({"defaultUrl": "s3://audit"})})
+    found = objects(isvc({**MODEL, "logger": {}}), config=cfg)
+    assert [c["name"] for c in containers(found)] == ["kserve-container", "agent"]
+    assert found[("Service", "m-predictor")]["spec"]["ports"][0]["targetPort"] == agent.PORT

@@ -33,6 +33,9 @@ CA_CERT_MOUNT_PATH = "/etc/tls/logger"
 POD_NAME_ENV = "POD_NAME"
 READINESS_ENV = "SERVING_READINESS_PROBE"
 ENDPOINT = "default"  # the `endpoint` extension of a component's events; a canary's: "canary"
+# Sinks our model-server images cannot write to: they carry no S3 client (boto3 is in the
+# storage initializer's and the agent's image), so logging to s3:// runs in the sidecar.
+SIDECAR_SCHEMES = ("s3://",)
 
 
 def wanted(part: Component) -> bool:
@@ -40,14 +43,25 @@ def wanted(part: Component) -> bool:
     return part.spec.logger is not None or part.spec.batcher is not None
 
 
-def in_process(part: Component, runtime: Runtime | None) -> bool:
-    """Does the component's own server log and batch (a model on a runtime that says so)?"""
-    return part.model is not None and runtime is not None and runtime.agent_in_process
+def in_process(part: Component, runtime: Runtime | None, *, config: ControllerConfig) -> bool:
+    """Does the component's own server log and batch (a model on a runtime that says so, and a
+    sink it can write to)?"""
+    if part.model is None or runtime is None or not runtime.agent_in_process:
+        return False
+    return not log_url(part, config=config.logger).startswith(SIDECAR_SCHEMES)
 
 
-def sidecar(part: Component, runtime: Runtime | None) -> bool:
+def sidecar(part: Component, runtime: Runtime | None, *, config: ControllerConfig) -> bool:
     """Does the component get the `agent` sidecar, and its Service target the agent's port?"""
-    return wanted(part) and not in_process(part, runtime)
+    return wanted(part) and not in_process(part, runtime, config=config)
+
+
+def log_url(part: Component, *, config: LoggerConfig) -> str:
+    """Where the component's logger sends (its own URL, else the ConfigMap's); "" without one."""
+    logger = part.spec.logger
+    if logger is None:
+        return ""
+    return logger.url or config.default_url
 
 
 def args(part: Component, *, config: ControllerConfig, endpoint: str = ENDPOINT) -> list[str]:
@@ -76,7 +90,7 @@ def _logger_args(part: Component, *, config: LoggerConfig, endpoint: str) -> lis
     assert logger is not None
     out = [
         "--log-url",
-        logger.url or config.default_url,
+        log_url(part, config=config),
         "--source-uri",
         f"$({POD_NAME_ENV})",
         "--log-mode",
@@ -135,7 +149,7 @@ def apply(
     containers: list[Obj] = out["containers"]
     main = containers[0]
     flags = args(part, config=config, endpoint=endpoint)
-    if in_process(part, runtime):
+    if in_process(part, runtime, config=config):
         target = main
         target["args"] = [*(target.get("args") or []), *flags]
     elif any(c.get("name") == CONTAINER for c in containers):

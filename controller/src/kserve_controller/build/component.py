@@ -78,7 +78,7 @@ def objects(
     )
     main = work.pod["containers"][0]
     ports = workload.service_ports(work.name, main)
-    if agent.sidecar(part, runtime):
+    if agent.sidecar(part, runtime, config=config):
         ports = agent.service_ports(ports)
     out = [
         workload.service(work, ports=ports, headless=config.service.service_cluster_ip_none),
