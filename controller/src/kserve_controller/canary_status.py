@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kserve_controller.build import canary
-from kserve_controller.route_status import info
+from kserve_controller.conditions import info
 from kserve_controller.spec import Isvc
 
 Obj = dict[str, Any]
@@ -47,9 +47,12 @@ def statuses(
     return out
 
 
-def conditions(entries: list[Obj], *, gateway_api: bool) -> list[Obj]:
+def conditions(
+    entries: list[Obj], *, gateway_api: bool, traffic_percent: bool = False
+) -> list[Obj]:
+    """`traffic_percent`: the predictor sets canaryTrafficPercent (the split needs routes too)."""
     if not entries:
-        return []
+        return [] if gateway_api or not traffic_percent else [_needs_gateway_api()]
     waiting = [e["name"] for e in entries if not e["ready"]]
     if waiting:
         ready = info(
@@ -62,12 +65,15 @@ def conditions(entries: list[Obj], *, gateway_api: bool) -> list[Obj]:
         ready = info(CANARY_PREDICTOR_READY, "True", "AllCanariesReady")
     if gateway_api:
         return [ready]
-    split = info(
+    return [ready, _needs_gateway_api()]
+
+
+def _needs_gateway_api() -> Obj:
+    return info(
         CANARY_TRAFFIC_SPLIT,
         "False",
         "GatewayAPIRequired",
-        "spec.canary's traffic split needs Gateway API mode (ingress.enableGatewayApi in the "
-        "inferenceservice-config ConfigMap): the Ingress sends every request to the stable "
-        "predictor; each canary answers only at its own Service",
+        "a canary traffic split (spec.canary, canaryTrafficPercent) needs Gateway API mode "
+        "(ingress.enableGatewayApi in the inferenceservice-config ConfigMap): the Ingress "
+        "sends every request to the stable predictor; a canary answers only at its own Service",
     )
-    return [ready, split]

@@ -20,6 +20,11 @@ def condition(kind: str, state: str, reason: str = "", message: str = "") -> Obj
     return out
 
 
+def info(kind: str, state: str, reason: str = "", message: str = "") -> Obj:
+    """A condition that informs and never gates Ready (severity Info, as knative marks one)."""
+    return {**condition(kind, state, reason, message), "severity": "Info"}
+
+
 def available(deployment: Obj | None) -> bool:
     conds = ((deployment or {}).get("status") or {}).get("conditions") or []
     return any(c.get("type") == "Available" and c.get("status") == "True" for c in conds)

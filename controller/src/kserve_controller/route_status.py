@@ -29,11 +29,6 @@ NO_PARENT_STATUS = "ParentStatusNotAvailable"
 REQUIRED = ("Accepted", "ResolvedRefs")
 
 
-def info(kind: str, state: str, reason: str = "", message: str = "") -> Obj:
-    """A condition that informs and never gates Ready (severity Info, as knative marks one)."""
-    return {**conditions.condition(kind, state, reason, message), "severity": "Info"}
-
-
 def not_installed(missing: list[str]) -> Obj:
     crds = ", ".join(missing)
     return conditions.condition(
@@ -117,13 +112,32 @@ def admitted(ingress_obj: Obj | None, *, class_name: str | None) -> Obj | None:
     addresses = [str(a.get("ip") or a.get("hostname") or "") for a in lb]
     addresses = [a for a in addresses if a]
     if addresses:
-        return info(INGRESS_ADMITTED, "True", "LoadBalancerAddress", ", ".join(addresses))
+        return conditions.info(
+            INGRESS_ADMITTED, "True", "LoadBalancerAddress", ", ".join(addresses)
+        )
     name = ingress_obj["metadata"]["name"]
     which = f"class {class_name}" if class_name else "the default class"
-    return info(
+    return conditions.info(
         INGRESS_ADMITTED,
         "Unknown",
         "NoLoadBalancerAddress",
         f"no ingress controller ({which}) has admitted Ingress {name} yet: it has no "
         "load-balancer address",
     )
+
+
+def backends(route: Obj) -> list[Obj]:
+    """Every backendRef of every rule of a route."""
+    rules = (route.get("spec") or {}).get("rules") or []
+    return [b for rule in rules for b in rule.get("backendRefs") or []]
+
+
+def acknowledged(route: Obj, *, gateway: tuple[str, str]) -> bool:
+    """Has the gateway reported on the route's current spec? True when no gateway reports at
+    all (nothing to wait for)."""
+    parents = (route.get("status") or {}).get("parents") or []
+    ours = next((p for p in parents if _is_gateway(p.get("parentRef") or {}, gateway, route)), None)
+    if ours is None:
+        return True
+    generation = route["metadata"].get("generation")
+    return not any(_stale(c, generation) for c in ours.get("conditions") or [])

@@ -304,8 +304,14 @@ def check_supported(isvc: Isvc, *, config: ControllerConfig) -> None:
 def _check_component(part: Component) -> None:
     where = f"spec.{part.kind}"
     spec = part.spec
-    if spec.canary_traffic_percent is not None:
-        raise NotSupported(f"{where}.canaryTrafficPercent is not supported in Standard mode")
+    if spec.canary_traffic_percent is not None and part.kind != "predictor":
+        raise NotSupported(f"{where}.canaryTrafficPercent is supported on the predictor only")
+    if spec.canary_traffic_percent is not None and part.isvc.spec.canary:
+        raise InvalidSpec(
+            "InvalidPredictorSpec",
+            "spec.predictor.canaryTrafficPercent and spec.canary both split the predictor's "
+            "traffic: use one of them",
+        )
     if spec.storage_uris:
         raise NotSupported(f"{where}.storageUris is not supported yet; use storageUri")
     logger = spec.logger

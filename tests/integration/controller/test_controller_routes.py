@@ -349,3 +349,91 @@ async def test_canary_without_gateway_api_says_the_split_needs_it(
     split = cond(obj, "CanaryTrafficSplit")
     assert split["status"] == "False" and "enableGatewayApi" in split["message"]
     assert obj["status"]["canaryStatuses"][0]["trafficPercent"] == 0
+
+
+async def rolled_out(admin: Kube, ns: str, name: str) -> None:
+    """What the deployment controller writes once every replica runs the current template."""
+    obj = await admin.get("Deployment", ns, name)
+    assert obj is not None
+    await make_available(admin, ns, name)
+    generation = obj["metadata"]["generation"]
+    await admin.request(
+        "PATCH",
+        f"/apis/apps/v1/namespaces/{ns}/deployments/{name}/status",
+        body={"status": {"observedGeneration": generation}},
+        content_type="application/merge-patch+json",
+    )
+
+
+def storage_uri(deployment: dict[str, Any] | None) -> str:
+    init = deployment["spec"]["template"]["spec"]["initContainers"][0]  # type: ignore[index]
+    return str(init["args"][0])
+
+
+async def test_canary_traffic_percent_keeps_the_rolled_out_version_then_promotes(
+    installed: Installed, start_controller: Any, admin: Kube, namespace: str
+) -> None:
+    ns = namespace
+    installed.apiserver.install_gateway_api_crds()
+    await ensure_gateway(admin)
+    v1 = "gs://kfserving-examples/models/sklearn/1.0/model"
+    v2 = "gs://kfserving-examples/models/sklearn/1.3/model"
+    async with ingress_config(admin, enableGatewayApi=True):
+        await start_controller(watch_namespaces=ns)
+        await admin.create(isvc("iris", ns, storage_uri=v1))
+        await wait_for(lambda: admin.get("Deployment", ns, "iris-predictor"), what="Deployment")
+        await rolled_out(admin, ns, "iris-predictor")
+        await wait_for(lambda: admin.get("HTTPRoute", ns, "iris"), what="route")
+
+        change = {"spec": {"predictor": {"canaryTrafficPercent": 20, "model": {"storageUri": v2}}}}
+        await admin.patch("InferenceService", ns, "iris", change)
+        prev = await wait_for(
+            lambda: admin.get("Deployment", ns, "iris-predictor-prev"), what="the frozen copy"
+        )
+        assert storage_uri(prev) == v1
+        latest = await admin.get("Deployment", ns, "iris-predictor")
+        assert storage_uri(latest) == v1  # held until the copy is up
+        await rolled_out(admin, ns, "iris-predictor-prev")
+
+        async def latest_updated() -> bool:
+            return storage_uri(await admin.get("Deployment", ns, "iris-predictor")) == v2
+
+        await wait_for(latest_updated, what="the latest rolls once the copy is available")
+        await rolled_out(admin, ns, "iris-predictor")
+
+        async def split(want: list[tuple[str, int | None]]) -> bool:
+            return backends(await admin.get("HTTPRoute", ns, "iris")) == want
+
+        await wait_for(
+            lambda: split([("iris-predictor-prev", 80), ("iris-predictor", 20)]), what="80/20"
+        )
+
+        async def traffic(want: list[tuple[str, int]]) -> bool:
+            obj = await admin.get("InferenceService", ns, "iris")
+            got = obj["status"].get("components", {}).get("predictor", {}).get("traffic", [])
+            return [(t.get("tag"), t.get("percent")) for t in got] == want
+
+        await wait_for(lambda: traffic([("prev", 80), ("latest", 20)]), what="PREV 80, LATEST 20")
+
+        # Roll back: 0 sends everything to the copy, the latest stays up.
+        await admin.patch(
+            "InferenceService", ns, "iris", {"spec": {"predictor": {"canaryTrafficPercent": 0}}}
+        )
+        await wait_for(
+            lambda: split([("iris-predictor-prev", 100), ("iris-predictor", 0)]), what="rollback"
+        )
+        await wait_for(lambda: traffic([("prev", 100), ("latest", 0)]), what="PREV 100")
+
+        # Promote: remove the field; the latest takes everything, the copy goes.
+        await admin.patch(
+            "InferenceService", ns, "iris", {"spec": {"predictor": {"canaryTrafficPercent": None}}}
+        )
+        await wait_for(lambda: split([("iris-predictor", 1)]), what="all to the latest")
+
+        async def copy_gone() -> bool:
+            gone = await admin.get("Deployment", ns, "iris-predictor-prev") is None
+            return gone and await admin.get("Service", ns, "iris-predictor-prev") is None
+
+        await wait_for(copy_gone, what="the copy deleted")
+        # Nothing split any more: no traffic entries, PREV and LATEST empty as for any isvc.
+        await wait_for(lambda: traffic([]), what="no traffic split in status")

@@ -65,7 +65,10 @@ CUSTOM = {"containers": [{"image": "example.test/t:1"}]}
             isvc(MODEL, spec={"transformer": {**CUSTOM, "storageUris": [{"uri": "gs://b"}]}}),
             "spec.transformer.storageUris",
         ),
-        (isvc({**MODEL, "canaryTrafficPercent": 10}), "canaryTrafficPercent"),
+        (
+            isvc(MODEL, spec={"transformer": {**CUSTOM, "canaryTrafficPercent": 10}}),
+            "spec.transformer.canaryTrafficPercent is supported on the predictor only",
+        ),
         (
             isvc(
                 {
@@ -105,6 +108,18 @@ def test_knative_default_in_config_is_not_supported_but_the_annotation_wins() ->
         MODEL, metadata={"annotations": {"serving.kserve.io/deploymentMode": "RawDeployment"}}
     )
     spec.check_supported(spec.parse(raw), config=cfg)
+
+
+def test_canary_traffic_percent_on_the_predictor_is_served_but_not_beside_spec_canary() -> None:
+    spec.check_supported(
+        spec.parse(isvc({**MODEL, "canaryTrafficPercent": 10})), config=config.parse(None)
+    )
+    both = isvc(
+        {**MODEL, "canaryTrafficPercent": 10},
+        spec={"canary": [{"predictor": {**MODEL, "name": "c"}, "trafficPercent": 10}]},
+    )
+    with pytest.raises(InvalidSpec, match="use one of them"):
+        spec.check_supported(spec.parse(both), config=config.parse(None))
 
 
 def test_unknown_autoscaler_class_is_invalid() -> None:

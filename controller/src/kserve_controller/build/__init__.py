@@ -6,7 +6,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kserve_controller import spec
-from kserve_controller.build import agent, canary, component, credentials, httproute, ingress, names
+from kserve_controller.build import (
+    agent,
+    canary,
+    component,
+    credentials,
+    httproute,
+    ingress,
+    names,
+    revisions,
+)
 from kserve_controller.config import ControllerConfig
 from kserve_controller.runtimes import Runtime
 from kserve_controller.spec import Isvc
@@ -20,6 +29,9 @@ class Desired:
 
     objects: list[Obj]
     unwanted: list[tuple[str, str]] = field(default_factory=list)  # (kind, name)
+    held: set[tuple[str, str]] = field(default_factory=set)  # not to create or update yet
+    weights: dict[str, int] | None = None  # predictor Service -> percent the routes carry
+    traffic: list[Obj] | None = None  # status.components.predictor.traffic
 
 
 def all_objects(
@@ -29,6 +41,8 @@ def all_objects(
     config: ControllerConfig,
     sources: dict[str, credentials.Sources] | None = None,
     logger_sources: dict[str, credentials.Sources] | None = None,
+    latest: Obj | None = None,
+    prev: Obj | None = None,
 ) -> Desired:
     """Per component (predictor, transformer, explainer): Service, Deployment, HPA; then per
     canary the same for its predictor; then the Ingress, or in Gateway API mode the
@@ -36,7 +50,8 @@ def all_objects(
     unwanted; so is the Ingress in Gateway API mode and the HTTPRoutes otherwise.
 
     `sources`: per component, the service account and Secrets fetched for storage credentials;
-    `logger_sources`: per component, those of its logger's storage.
+    `logger_sources`: per component, those of its logger's storage; `latest`, `prev`: the
+    predictor's Deployment and its frozen copy as observed (canaryTrafficPercent).
     """
     objects: list[Obj] = []
     unwanted: list[tuple[str, str]] = []
@@ -58,14 +73,33 @@ def all_objects(
         name = names.component(isvc, gone)
         unwanted += [(k, name) for k in ("Deployment", "Service", "HorizontalPodAutoscaler")]
     routes = [(httproute.KIND, n) for n in httproute.every_name(isvc)]
-    if httproute.wanted(isvc, config):
-        built = httproute.build_all(isvc, config=config, weights=canary.weights(isvc))
-        objects += built
-        made = {o["metadata"]["name"] for o in built}
-        unwanted += [("Ingress", isvc.name), *(r for r in routes if r[1] not in made)]
-    elif ingress.wanted(isvc, config):
-        objects.append(ingress.build(isvc, config=config))
-        unwanted += routes
-    else:
-        unwanted += [("Ingress", isvc.name), *routes]
-    return Desired(objects=objects, unwanted=unwanted)
+    if not httproute.wanted(isvc, config):
+        if ingress.wanted(isvc, config):
+            objects.append(ingress.build(isvc, config=config))
+        else:
+            unwanted.append(("Ingress", isvc.name))
+        return Desired(objects=objects, unwanted=unwanted + routes)
+    weights = canary.weights(isvc)
+    rollout = revisions.Rollout()
+    if revisions.percent(isvc) is not None or prev is not None:
+        latest_name = names.predictor(isvc)
+        mine = {(o["kind"], o["metadata"]["name"]): o for o in objects}
+        rollout = revisions.plan(
+            isvc,
+            desired=mine[("Deployment", latest_name)],
+            service=mine[("Service", latest_name)],
+            latest=latest,
+            prev=prev,
+        )
+        objects += rollout.objects
+        weights = rollout.weights or weights
+    built = httproute.build_all(isvc, config=config, weights=weights)
+    made = {o["metadata"]["name"] for o in built}
+    unwanted += [("Ingress", isvc.name), *(r for r in routes if r[1] not in made)]
+    return Desired(
+        objects=objects + built,
+        unwanted=unwanted,
+        held={("Deployment", names.predictor(isvc))} if rollout.hold_latest else set(),
+        weights=weights,
+        traffic=rollout.traffic,
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ from kserve_controller.build import (
     httproute,
     ingress,
     names,
+    revisions,
     storage_initializer,
 )
 from kserve_controller.config import ControllerConfig
@@ -69,6 +71,8 @@ class Facts:
     missing_crds: tuple[str, ...] = ()
     gateway_found: bool | None = None
     routed: dict[str, int] | None = None  # predictor Service -> percent the routes carry
+    held: frozenset[Ref] = frozenset()  # objects the rollout holds back this pass
+    traffic: list[Obj] | None = None  # status.components.predictor.traffic
 
 
 class InferenceServiceController(Controller):
@@ -82,6 +86,7 @@ class InferenceServiceController(Controller):
         super().__init__(ctx)
         self.storage = StorageIO(ctx)
         self.gateway_api = GatewayApi(ctx)
+        self._drain_since: dict[tuple[str, str, str], float] = {}  # (uid, kind, name)
         self._warned: set[tuple[str, str]] = set()  # (isvc uid, ClusterStorageContainer)
 
     def sources(self) -> list[Source]:
@@ -110,12 +115,24 @@ class InferenceServiceController(Controller):
             for part in spec.components(isvc)
             if (found := await self.storage.logger_sources(part, obj)) is not None
         }
+        routes = httproute.wanted(isvc, config)
+        latest = prev = None
+        if routes:  # canaryTrafficPercent's state is its Deployments (cached reads)
+            latest = await reads.get("Deployment", isvc.namespace, names.predictor(isvc))
+            prev = await reads.get("Deployment", isvc.namespace, revisions.prev_name(isvc))
         desired = build.all_objects(
-            isvc, runtime=runtime, config=config, sources=sources, logger_sources=logger_sources
+            isvc,
+            runtime=runtime,
+            config=config,
+            sources=sources,
+            logger_sources=logger_sources,
+            latest=latest,
+            prev=prev,
         )
         objects, unwanted = desired.objects, desired.unwanted
-        unwanted += await self._orphans(isvc, objects)
-        routes = httproute.wanted(isvc, config)
+        orphans = await self._orphans(isvc, objects)
+        draining = await self._draining(isvc, orphans) if routes else set()
+        unwanted += [r for r in orphans if r not in draining]
         missing = await self.gateway_api.missing_crds()
         gateway_found: bool | None = None
         if missing:  # nothing to apply or delete: the kind is not served
@@ -136,11 +153,41 @@ class InferenceServiceController(Controller):
             routes=routes,
             missing_crds=tuple(missing) if routes else (),
             gateway_found=gateway_found,
-            routed=canary.weights(isvc) if routes else {},
+            routed=(desired.weights or {}) if routes else {},
+            held=frozenset(desired.held),
+            traffic=desired.traffic if routes else None,
         )
-        # Without the CRDs no event says when they come: look again.
+        # Without the CRDs no event says when they come: look again. A drained backend is
+        # deleted once the gateway has taken the route that no longer names it.
         retry = RETRY_MISSING_CRDS if routes and missing else None
+        retry = DRAIN_RETRY if draining else retry
         return Plan(objects, unwanted, context=facts, retry_after=retry)
+
+    async def _draining(self, isvc: spec.Isvc, orphans: list[Ref]) -> set[Ref]:
+        """Orphaned predictor objects not to delete yet: a route (as last seen) still sends
+        them traffic, or the gateway has not yet acknowledged a route's latest spec. Waits
+        at most DRAIN_SECONDS per object (a gateway that never writes status)."""
+        if not orphans:
+            return set()
+        seen = [
+            await self.ctx.reads.get(httproute.KIND, isvc.namespace, name)
+            for name in httproute.every_name(isvc)
+        ]
+        found = [r for r in seen if r is not None]
+        named = {b.get("name") for r in found for b in route_status.backends(r)}
+        pending = any(
+            not route_status.acknowledged(r, gateway=self.ctx.config.ingress.gateway) for r in found
+        )
+        now, keep = time.monotonic(), set()
+        for ref in orphans:
+            key = (isvc.uid, *ref)
+            if ref[1] in named or pending:
+                since = self._drain_since.setdefault(key, now)
+                if now - since < DRAIN_SECONDS:
+                    keep.add(ref)
+                    continue
+            self._drain_since.pop(key, None)
+        return keep
 
     async def _orphans(self, isvc: spec.Isvc, objects: list[Obj]) -> list[Ref]:
         """Predictor objects of ours no longer wanted: a renamed predictor (a promoted
@@ -193,7 +240,7 @@ class InferenceServiceController(Controller):
             return set()
         deployments = _deployments(isvc, observed)
         waiting = status.ingress_waits_for(isvc, **deployments, config=self.ctx.config)
-        held: set[Ref] = set()
+        held: set[Ref] = set(plan.context.held)
         if waiting is not None:
             held |= {("Ingress", isvc.name), (httproute.KIND, isvc.name)}
         ready = {"predictor": deployments["deployment"], **deployments["others"]}
@@ -225,7 +272,11 @@ class InferenceServiceController(Controller):
             {n: observed.get(("Deployment", n)) for _, n in plan.refs() if n},
             routed=facts.routed or {},
         )
-        info += canary_status.conditions(canaries, gateway_api=facts.routes)
+        info += canary_status.conditions(
+            canaries,
+            gateway_api=facts.routes,
+            traffic_percent=revisions.percent(isvc) is not None,
+        )
         new = status.compute(
             isvc,
             **_deployments(isvc, observed),
@@ -240,6 +291,9 @@ class InferenceServiceController(Controller):
         )
         if canaries:
             new["canaryStatuses"] = canaries
+        if facts.traffic is not None and not facts.stopped:
+            predictor = new.setdefault("components", {}).setdefault("predictor", {})
+            predictor["traffic"] = facts.traffic
         return stop.mark(new, stopped=facts.stopped, previous=obj, now=now)
 
     def invalid_status(self, obj: Obj, err: NotServed) -> Obj:
@@ -282,6 +336,8 @@ def stopped_refs(isvc: spec.Isvc) -> list[Ref]:
 
 
 RETRY_MISSING_CRDS = 10.0  # seconds
+DRAIN_RETRY = 1.0  # seconds between looks while a backend drains
+DRAIN_SECONDS = 30.0  # the longest a backend waits for the gateway before it is deleted
 
 
 def _class(config: ControllerConfig) -> str | None:
