@@ -10,6 +10,7 @@
 #   hack/tools.sh metrics-server   metrics-server, for its image (hack/images/build.sh)
 #   hack/tools.sh gateway-api      the Gateway API CRDs (standard channel) only: one YAML file per
 #                            CRD in bin/gateway-api-crds/ (`kubectl apply -f bin/gateway-api-crds/`)
+#   hack/tools.sh traefik   Traefik, the local cluster's gateway, for its image (hack/images/build.sh)
 #   hack/tools.sh paths      print NAME=PATH for every tool this script knows (installed or not)
 #
 # Each tool is built into a temporary directory and moved into place; `.complete` is written
@@ -35,6 +36,7 @@ cluster_dir="$tools/kubernetes-cluster-$KUBERNETES_VERSION"
 kind_dir="$tools/kind-$KIND_VERSION"
 metrics_server_dir="$tools/metrics-server-$METRICS_SERVER_VERSION"
 gateway_api_dir="$tools/gateway-api-$GATEWAY_API_VERSION"
+traefik_dir="$tools/traefik-$TRAEFIK_VERSION"
 CLUSTER_COMPONENTS=(kube-controller-manager kube-scheduler kubelet kube-proxy)
 
 say() { echo "tools: $*" >&2; }
@@ -137,6 +139,14 @@ build_metrics_server() {
     -X k8s.io/client-go/pkg/version.buildDate=1970-01-01T00:00:00Z" sigs.k8s.io/metrics-server/cmd/metrics-server
 }
 
+# Traefik's release build stamps its version the same way (`traefik version`, the dashboard).
+build_traefik() {
+  mkdir -p "$1/bin"
+  gobuild traefik "$1/bin" "-X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION \
+    -X github.com/traefik/traefik/v3/pkg/version.BuildDate=1970-01-01T00:00:00Z" \
+    github.com/traefik/traefik/v3/cmd/traefik
+}
+
 build_kind() {
   GOBIN="$1/bin" go install -ldflags="-s -w" "sigs.k8s.io/kind@$KIND_VERSION"
 }
@@ -214,6 +224,7 @@ paths() {
   echo "kind=$kind_dir/bin/kind"
   echo "metrics-server=$metrics_server_dir/bin/metrics-server"
   echo "gateway-api-crds=$gateway_api_dir/standard"
+  echo "traefik=$traefik_dir/bin/traefik"
 }
 
 main() {
@@ -226,8 +237,9 @@ main() {
     kind) need_go; install kind "$KIND_VERSION" "$kind_dir" build_kind; link "$kind_dir/bin/kind" kind ;;
     metrics-server) need_go; install metrics-server "$METRICS_SERVER_VERSION" "$metrics_server_dir" build_metrics_server ;;
     gateway-api) need_go; gateway_api ;;
+    traefik) need_go; install traefik "$TRAEFIK_VERSION" "$traefik_dir" build_traefik ;;
     paths) paths; return 0 ;;
-    *) say "unknown mode '$mode' (core | helm | cluster | kind | metrics-server | gateway-api | paths)"; exit 2 ;;
+    *) say "unknown mode '$mode' (core | helm | cluster | kind | metrics-server | gateway-api | traefik | paths)"; exit 2 ;;
   esac
   say "$mode ready in $(( $(date +%s) - t0 ))s (bin/)"
 }

@@ -46,3 +46,16 @@ def test_metrics_server_wrapper_pins_the_release() -> None:
     version = _pins()["METRICS_SERVER_VERSION"]
     gomod = _gomod("metrics-server")
     assert re.search(rf"^\s*sigs\.k8s\.io/metrics-server {re.escape(version)}\b", gomod, re.M)
+
+
+def test_traefik_wrapper_pins_the_release() -> None:
+    version = _pins()["TRAEFIK_VERSION"]
+    gomod = _gomod("traefik")
+    assert re.search(rf"^\s*github\.com/traefik/traefik/v3 {re.escape(version)}\b", gomod, re.M)
+
+
+def test_gateway_api_crds_are_the_version_traefik_is_built_against() -> None:
+    version = _pins()["GATEWAY_API_VERSION"]
+    assert re.search(
+        rf"^\s*sigs\.k8s\.io/gateway-api {re.escape(version)}\b", _gomod("traefik"), re.M
+    )
