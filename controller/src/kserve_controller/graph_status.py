@@ -9,40 +9,44 @@ from __future__ import annotations
 from typing import Any
 
 from kserve_controller import conditions
-from kserve_controller.build import template
+from kserve_controller.build import graph_route
 from kserve_controller.config import ControllerConfig
 
 Obj = dict[str, Any]
 
 READY = "Ready"
 STOPPED = "Stopped"
-VISIBILITY_LABEL = "networking.kserve.io/visibility"
-CLUSTER_LOCAL = "svc.cluster.local"
 
 
 def url(graph: Obj, config: ControllerConfig) -> str:
     meta = graph["metadata"]
-    labels = meta.get("labels") or {}
-    if labels.get(VISIBILITY_LABEL) == "cluster-local" or (
-        config.ingress.ingress_domain == CLUSTER_LOCAL
-    ):
-        return f"http://{meta['name']}.{meta['namespace']}.{CLUSTER_LOCAL}"
-    data = {
-        "Name": meta["name"],
-        "Namespace": meta["namespace"],
-        "IngressDomain": config.ingress.ingress_domain,
-        "Labels": labels,
-        "Annotations": meta.get("annotations") or {},
-    }
-    return f"http://{template.render(config.ingress.domain_template, data=data)}"
+    if graph_route.cluster_local(graph, config):
+        return f"http://{meta['name']}.{meta['namespace']}.{graph_route.CLUSTER_LOCAL}"
+    return f"http://{graph_route.host(graph, config)}"
 
 
-def compute(graph: Obj, *, deployment: Obj | None, config: ControllerConfig, now: str) -> Obj:
+def compute(
+    graph: Obj,
+    *,
+    deployment: Obj | None,
+    config: ControllerConfig,
+    now: str,
+    ingress: Obj | None = None,
+) -> Obj:
+    """`ingress`: IngressReady from the graph's HTTPRoute (Gateway API mode), which Ready
+    then waits for too."""
     ready = _ready(deployment)
+    conds = [_cond(STOPPED, "False")]
+    if ingress is not None:
+        conds.append(ingress)
+        if ready["status"] == "True" and ingress["status"] != "True":
+            ready = _cond(READY, "False", ingress.get("reason", ""), ingress.get("message", ""))
     status: Obj = {
         "observedGeneration": int(graph["metadata"].get("generation") or 0),
         "deploymentMode": "Standard",
-        "conditions": conditions.stamped([ready, _cond(STOPPED, "False")], previous=graph, now=now),
+        "conditions": conditions.stamped(
+            sorted([ready, *conds], key=lambda c: str(c["type"])), previous=graph, now=now
+        ),
     }
     if ready["status"] == "True":
         status["url"] = url(graph, config)

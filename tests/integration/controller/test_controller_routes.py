@@ -437,3 +437,48 @@ async def test_canary_traffic_percent_keeps_the_rolled_out_version_then_promotes
         await wait_for(copy_gone, what="the copy deleted")
         # Nothing split any more: no traffic entries, PREV and LATEST empty as for any isvc.
         await wait_for(lambda: traffic([]), what="no traffic split in status")
+
+
+async def test_an_inference_graph_gets_a_route_and_waits_for_it(
+    installed: Installed, start_controller: Any, admin: Kube, namespace: str
+) -> None:
+    ns = namespace
+    installed.apiserver.install_gateway_api_crds()
+    await ensure_gateway(admin)
+    graph = {
+        "apiVersion": "serving.kserve.io/v1alpha1",
+        "kind": "InferenceGraph",
+        "metadata": {"name": "chain", "namespace": ns},
+        "spec": {"nodes": {"root": {"routerType": "Sequence", "steps": [
+            {"serviceUrl": f"http://a.{ns}.svc.cluster.local/v1/models/a:predict"}]}}},
+    }  # fmt: skip
+
+    def graph_cond(kind: str, reason: str) -> Any:
+        async def probe() -> dict[str, Any] | None:
+            obj = await admin.get("InferenceGraph", ns, "chain")
+            return obj if cond(obj, kind).get("reason") == reason else None
+
+        return probe
+
+    async with ingress_config(admin, enableGatewayApi=True):
+        await start_controller(watch_namespaces=ns)
+        await admin.create(graph)
+        await wait_for(lambda: admin.get("Deployment", ns, "chain"), what="router Deployment")
+        assert await admin.get("HTTPRoute", ns, "chain") is None  # held for the router
+        await make_available(admin, ns, "chain")
+        route = await wait_for(lambda: admin.get("HTTPRoute", ns, "chain"), what="graph route")
+        assert route["spec"]["hostnames"] == [f"chain-{ns}.example.com"]
+        assert backends(route) == [("chain", 1)]
+        assert route["metadata"]["ownerReferences"][0]["kind"] == "InferenceGraph"
+        await wait_for(
+            graph_cond("Ready", "ParentStatusNotAvailable"), what="Ready waits for the gateway"
+        )
+        await write_route_status(admin, ns, "chain")
+
+        async def ready() -> dict[str, Any] | None:
+            obj = await admin.get("InferenceGraph", ns, "chain")
+            return obj if cond(obj, "Ready").get("status") == "True" else None
+
+        obj = await wait_for(ready, what="graph Ready")
+        assert cond(obj, "IngressReady")["status"] == "True"
+        assert obj["status"]["url"] == f"http://chain-{ns}.example.com"

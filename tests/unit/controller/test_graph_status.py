@@ -82,3 +82,22 @@ def test_not_ready_names_the_missing_service() -> None:
         "lastTransitionTime": NOW,
     }
     assert not graph_status.is_ready(st)
+
+
+def test_in_gateway_api_mode_ready_waits_for_the_route() -> None:
+    graph = {"metadata": {"name": "g", "namespace": "ml", "generation": 1}}
+    deployment = {
+        "metadata": {"name": "g"},
+        "status": {"conditions": [{"type": "Available", "status": "True"}]},
+    }
+    cfg = config_mod.parse({"ingress": '{"enableGatewayApi": true}'})
+    waiting = {"type": "IngressReady", "status": "False", "reason": "GatewayNotFound",
+               "message": "Gateway kserve/kserve-ingress-gateway not found"}  # fmt: skip
+    got = graph_status.compute(graph, deployment=deployment, config=cfg, now="t", ingress=waiting)
+    conds = {c["type"]: c for c in got["conditions"]}
+    assert (conds["Ready"]["status"], conds["Ready"]["reason"]) == ("False", "GatewayNotFound")
+    assert conds["IngressReady"]["status"] == "False"
+    admitted = {"type": "IngressReady", "status": "True"}
+    got = graph_status.compute(graph, deployment=deployment, config=cfg, now="t", ingress=admitted)
+    assert {c["type"]: c["status"] for c in got["conditions"]}["Ready"] == "True"
+    assert got["url"] == "http://g-ml.example.com"

@@ -13,7 +13,7 @@ from typing import Any
 
 from kserve_controller import spec as isvc_spec
 from kserve_controller.api.inferencegraph import InferenceGraphSpec
-from kserve_controller.build import workload
+from kserve_controller.build import graph_route, workload
 from kserve_controller.config import ControllerConfig, RouterConfig
 from kserve_controller.errors import InvalidSpec
 from kserve_controller.spec import Scaling
@@ -136,6 +136,8 @@ def all_objects(graph: Obj, *, spec: Obj, config: ControllerConfig) -> list[Obj]
     ]
     if work.scaling.wants_hpa:
         objects.append(workload.hpa(work))
+    if graph_route.wanted(graph, config):
+        objects.append(graph_route.build(graph, metadata=_metadata(graph), config=config))
     return objects
 
 
