@@ -157,6 +157,47 @@ def test_router_answers_readyz_and_runs_a_graph_read_only(
         model.shutdown()
 
 
+def test_agent_proxies_to_the_component_as_the_sidecar_runs(
+    run_detached: Callable[..., Container],
+) -> None:
+    # The controller's sidecar: upstream's flags, the component on 127.0.0.1:--component-port.
+    model = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Model)
+    threading.Thread(target=model.serve_forever, daemon=True).start()
+    port = free_port()
+    try:
+        box = run_detached(
+            image("agent"),
+            "--port",
+            str(port),
+            "--component-port",
+            str(model.server_address[1]),
+            "--enable-batcher",
+            "--max-batchsize",
+            "4",
+            "--max-latency",
+            "50",
+            options=("--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"),
+        )
+
+        url = f"http://127.0.0.1:{port}/v1/models/m:predict"
+        answers: list[tuple[int, object]] = []
+
+        def answered() -> bool:
+            assert box.running(), f"agent exited:\n{box.logs()}"
+            try:
+                answers.append(http_json(url, {"instances": [[1, 2]]}))
+            except OSError:
+                return False
+            return True
+
+        wait_until(answered, what="a prediction through the agent")
+        status, body = answers[-1]
+        assert status == 200 and isinstance(body, dict), body
+        assert body["predictions"] == [1] and "batchId" in body, body
+    finally:
+        model.shutdown()
+
+
 def _models_dir(tmp_path: Path) -> Path:
     d = tmp_path / "models"
     d.mkdir()
