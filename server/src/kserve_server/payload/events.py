@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime
 import json
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+from kserve_server import ids
 
 REQUEST_TYPE = "org.kubeflow.serving.inference.request"
 RESPONSE_TYPE = "org.kubeflow.serving.inference.response"
@@ -46,7 +47,7 @@ class LogRecord:
 
 def exchange_id(headers: Mapping[str, str]) -> str:
     """The request's `Ce-Id`, else a new UUID (upstream's getOrCreateID)."""
-    return headers.get(ID_HEADER) or str(uuid.uuid4())
+    return headers.get(ID_HEADER) or ids.new_id()
 
 
 def canonical_header(name: str) -> str:
@@ -69,16 +70,17 @@ def metadata(headers: Iterable[tuple[str, str]], allowed: Iterable[str]) -> dict
 
 def timestamp(moment: datetime.datetime) -> str:
     """RFC 3339 in UTC with a `Z`, fraction trimmed, as Go's RFC3339Nano writes it."""
-    utc = moment.astimezone(datetime.UTC)
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
-    if utc.microsecond:
-        text += f".{utc.microsecond:06d}".rstrip("0")
+    text = moment.astimezone(datetime.UTC).isoformat()[:-6]  # less "+00:00"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     return text + "Z"
 
 
 def _header_value(value: str) -> str:
     """Percent-encode what a header cannot carry (and `%` itself, so decoding receivers read the
     value back); `"` and spaces stay literal, as upstream's Go SDK sends them (JSON metadata)."""
+    if value.isascii() and value.isprintable() and "%" not in value:
+        return value
     out = []
     for char in value:
         if char == "%" or not (" " <= char <= "~"):
@@ -88,28 +90,63 @@ def _header_value(value: str) -> str:
     return "".join(out)
 
 
-def headers(record: LogRecord, *, origin: Origin, recorded: datetime.datetime) -> dict[str, str]:
-    """HTTP headers of the binary-mode CloudEvent for `record`; the body is `record.body`."""
+def _json(value: Mapping[str, object]) -> str:
+    if not value:
+        return "{}"
+    return json.dumps(dict(value), separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+def _origin_attributes(origin: Origin) -> dict[str, str]:
     attributes = {
         "specversion": SPEC_VERSION,
-        "id": record.id,
         "source": origin.source,
-        "type": record.type,
-        "time": timestamp(record.time),
-        "recordedtime": timestamp(recorded),
         "inferenceservicename": origin.inference_service,
         "namespace": origin.namespace,
         "component": origin.component,
         "endpoint": origin.endpoint,
-        "metadata": json.dumps(
-            dict(record.metadata), separators=(",", ":"), sort_keys=True, ensure_ascii=False
-        ),
     }
     if origin.annotations:
-        attributes["annotations"] = json.dumps(
-            dict(origin.annotations), separators=(",", ":"), sort_keys=True, ensure_ascii=False
-        )
-    out = {f"Ce-{name.capitalize()}": _header_value(value) for name, value in attributes.items()}
+        attributes["annotations"] = _json(origin.annotations)
+    return attributes
+
+
+def _record_attributes(record: LogRecord, recorded: str) -> dict[str, str]:
+    return {
+        "id": record.id,
+        "type": record.type,
+        "time": timestamp(record.time),
+        "recordedtime": recorded,
+        "metadata": _json(record.metadata),
+    }
+
+
+def _name(attribute: str) -> str:
+    return f"Ce-{attribute.capitalize()}"
+
+
+def headers(record: LogRecord, *, origin: Origin, recorded: datetime.datetime) -> dict[str, str]:
+    """HTTP headers of the binary-mode CloudEvent for `record`; the body is `record.body`."""
+    attributes = {**_origin_attributes(origin), **_record_attributes(record, timestamp(recorded))}
+    out = {_name(name): _header_value(value) for name, value in attributes.items()}
     if record.content_type:
         out["Content-Type"] = record.content_type
     return out
+
+
+class HeaderEncoder:
+    """headers() as HTTP/1.1 header lines, with the origin's part encoded once."""
+
+    def __init__(self, origin: Origin) -> None:
+        self._fixed = "".join(
+            f"{_name(name)}: {_header_value(value)}\r\n"
+            for name, value in _origin_attributes(origin).items()
+        ).encode("latin-1")
+
+    def encode(self, record: LogRecord, *, recorded: str) -> bytes:
+        lines = [
+            f"{_name(name)}: {_header_value(value)}\r\n"
+            for name, value in _record_attributes(record, recorded).items()
+        ]
+        if record.content_type:
+            lines.append(f"Content-Type: {_header_value(record.content_type)}\r\n")
+        return self._fixed + "".join(lines).encode("latin-1")

@@ -14,13 +14,10 @@ import datetime
 import logging
 import ssl
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiohttp
-
-from kserve_server.payload import events
+from kserve_server.payload import events, http_post
 from kserve_server.payload_settings import CA_CERT_DIR, LoggerSettings
 
 log = logging.getLogger(__name__)
@@ -56,9 +53,6 @@ class UndeliverableError(Exception):
     """The sink refused the record for good (a 4xx other than 408/429)."""
 
 
-Deliver = Callable[[list[events.LogRecord]], Awaitable[None]]
-
-
 class QueueSink:
     """Bounded queue → `workers` tasks, each delivering `batch` records at a time."""
 
@@ -69,6 +63,7 @@ class QueueSink:
         self._workers_count = workers
         self._tasks: list[asyncio.Task[None]] = []
         self._drops = DropLog(name)
+        self._refusals = DropLog(name)
         self._closing = False
 
     @property
@@ -132,74 +127,114 @@ class QueueSink:
 
     async def _deliver_with_retries(self, batch: list[events.LogRecord]) -> None:
         delay = self.settings.retry_delay
+        pending = batch
         for attempt in range(self.settings.retries + 1):
+            reason = ""
             try:
-                await self.deliver(batch)
+                pending = await self.deliver(pending)
             except asyncio.CancelledError:
                 raise
             except UndeliverableError as exc:
-                self.stats.failed += len(batch)
+                self.stats.failed += len(pending)
                 log.warning("payload logger: %s", exc)
                 return
             except Exception as exc:
-                if attempt == self.settings.retries:
-                    self.stats.failed += len(batch)
-                    log.warning(
-                        "payload logger: giving up on %d record(s) after %d attempt(s): %s",
-                        len(batch),
-                        attempt + 1,
-                        exc or type(exc).__name__,
-                    )
-                    return
-                self.stats.retries += 1
-                await asyncio.sleep(delay)
-                delay *= 2
-            else:
-                self.stats.sent += len(batch)
+                reason = str(exc) or type(exc).__name__
+            if not pending:
                 return
+            if attempt == self.settings.retries:
+                self.stats.failed += len(pending)
+                log.warning(
+                    "payload logger: giving up on %d record(s) after %d attempt(s): %s",
+                    len(pending),
+                    attempt + 1,
+                    reason or "the sink kept failing",
+                )
+                return
+            self.stats.retries += 1
+            await asyncio.sleep(delay)
+            delay *= 2
 
-    async def deliver(self, batch: list[events.LogRecord]) -> None:
+    async def deliver(self, batch: list[events.LogRecord]) -> list[events.LogRecord]:
+        """Deliver `batch`, counting what is sent or refused for good; what to try again."""
         raise NotImplementedError
 
 
 class CloudEventSink(QueueSink):
-    """Each record as a binary-mode CloudEvent POSTed to the sink URL."""
+    """Each record as a binary-mode CloudEvent POSTed to the sink URL; a worker sends what is
+    queued (up to PIPELINE records) at once on its kept-alive connection."""
+
+    PIPELINE = 32
 
     def __init__(self, settings: LoggerSettings, *, origin: events.Origin) -> None:
-        super().__init__(
-            settings, name=f"payload logger ({settings.url})", workers=settings.workers
-        )
+        name = f"payload logger ({settings.url})"
+        super().__init__(settings, name=name, workers=settings.workers)
         self.origin = origin
-        self._session: aiohttp.ClientSession | None = None
+        self.target = http_post.Target.parse(settings.url)
+        self.encoder = events.HeaderEncoder(origin)
+        self._tls: ssl.SSLContext | None = None
+        self._idle: list[http_post.Connection] = []
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(
-            limit=self.settings.workers, ssl=tls_context(self.settings)
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(total=self.settings.post_timeout),
-        )
+        context = tls_context(self.settings)
+        self._tls = context if isinstance(context, ssl.SSLContext) else None
         await super().start()
 
     async def _close_transport(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        for connection in self._idle:
+            connection.close()
+        self._idle.clear()
 
-    async def deliver(self, batch: list[events.LogRecord]) -> None:
-        assert self._session is not None
-        for record in batch:
-            headers = events.headers(
-                record, origin=self.origin, recorded=datetime.datetime.now(datetime.UTC)
+    async def _next_batch(self) -> list[events.LogRecord]:
+        batch = [await self._queue.get()]
+        while len(batch) < self.PIPELINE and not self._queue.empty():
+            batch.append(self._queue.get_nowait())
+        return batch
+
+    async def deliver(self, batch: list[events.LogRecord]) -> list[events.LogRecord]:
+        recorded = events.timestamp(datetime.datetime.now(datetime.UTC))
+        requests = [
+            http_post.request(
+                self.target, headers=self.encoder.encode(r, recorded=recorded), body=r.body
             )
-            async with self._session.post(
-                self.settings.url, data=record.body, headers=headers
-            ) as r:
-                await r.read()
-                if r.status >= 500 or r.status in (408, 429):
-                    raise RuntimeError(f"{self.settings.url} answered {r.status}")
-                if r.status >= 400:
-                    raise UndeliverableError(f"{self.settings.url} refused an event: {r.status}")
+            for r in batch
+        ]
+        connection = self._idle.pop() if self._idle else self._connection()
+        statuses: list[int] = []
+        try:
+            # a sink that closes after some answers gets the rest on a new connection
+            while len(statuses) < len(requests):
+                statuses += await connection.exchange(
+                    requests[len(statuses) :], answer_within=self.settings.post_timeout
+                )
+        except asyncio.CancelledError:
+            connection.close()
+            raise
+        except Exception as exc:
+            connection.close()
+            if isinstance(exc, http_post.ConnectionLostError):
+                statuses += exc.answered
+            if not statuses:
+                raise
+        else:
+            self._idle.append(connection)
+        again: list[events.LogRecord] = []
+        refused = 0
+        for record, status in zip(batch, statuses, strict=False):
+            if status < 400:
+                self.stats.sent += 1
+            elif status >= 500 or status in (408, 429):
+                again.append(record)
+            else:
+                refused += 1
+        if refused:
+            self.stats.failed += refused
+            self._refusals.dropped(f"the sink refused {refused} event(s) (4xx)", time.monotonic())
+        again += batch[len(statuses) :]  # not answered: the connection broke first
+        return again
+
+    def _connection(self) -> http_post.Connection:
+        return http_post.Connection(self.target, tls=self._tls)
 
 
 def tls_context(settings: LoggerSettings) -> ssl.SSLContext | bool:

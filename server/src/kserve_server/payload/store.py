@@ -75,7 +75,7 @@ class StoreSink(QueueSink):
                 continue
         return batch
 
-    async def deliver(self, batch: list[events.LogRecord]) -> None:
+    async def deliver(self, batch: list[events.LogRecord]) -> list[events.LogRecord]:
         data, extension = await self._marshal(batch)
         key = marshal.object_key(batch[0], self.settings, extension=extension)
         content_type = marshal.CONTENT_TYPES.get(extension, "application/octet-stream")
@@ -105,6 +105,8 @@ class StoreSink(QueueSink):
             raise
         except StorageError as exc:
             raise RuntimeError(str(exc)) from exc
+        self.stats.sent += len(batch)
+        return []
 
     async def _gcs_auth(self) -> dict[str, str]:
         from kserve_server.storage import gcs
