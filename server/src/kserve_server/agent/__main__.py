@@ -12,11 +12,13 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 
 from aiohttp import web
 
+from kserve_server.agent import readiness
 from kserve_server.payload import flags
 from kserve_server.payload_settings import BatcherSettings, LoggerSettings
 
@@ -50,6 +52,7 @@ async def serve(
     *,
     logger_settings: LoggerSettings | None,
     batcher_settings: BatcherSettings | None,
+    probe: readiness.ComponentProbe | None = None,
 ) -> int:
     from kserve_server.agent.app import create_app
     from kserve_server.agent.proxy import Proxy
@@ -59,7 +62,7 @@ async def serve(
     proxy = Proxy(component_port=args.component_port, logger=logger, batcher=batcher_settings)
     # cleanup waits this long for requests in flight, then the logger flushes
     runner = web.AppRunner(
-        create_app(proxy), handle_signals=False, shutdown_timeout=args.grace_period
+        create_app(proxy, probe=probe), handle_signals=False, shutdown_timeout=args.grace_period
     )
     await runner.setup()
     site = web.TCPSite(runner, "0.0.0.0", args.port)
@@ -99,8 +102,21 @@ def main(argv: list[str] | None = None) -> None:
         batcher_settings = flags.batcher_settings(args)
     except flags.FlagError as exc:
         sys.exit(f"kserve-agent: invalid arguments: {exc}")
+    try:
+        # The component's readiness probe, as upstream's injector passes it.
+        env = os.environ.get(readiness.ENV, "")
+        probe = readiness.parse(env, component_port=args.component_port)
+    except readiness.ProbeError as exc:
+        sys.exit(f"kserve-agent: {exc}")
     sys.exit(
-        asyncio.run(serve(args, logger_settings=logger_settings, batcher_settings=batcher_settings))
+        asyncio.run(
+            serve(
+                args,
+                logger_settings=logger_settings,
+                batcher_settings=batcher_settings,
+                probe=probe,
+            )
+        )
     )
 
 

@@ -1,4 +1,5 @@
-"""The agent's aiohttp application: its own /metrics, everything else to the component."""
+"""The agent's aiohttp application: its own /metrics, its readiness answer (a request with
+`K-Network-Probe`, see readiness.py), everything else to the component."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import time
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram, exposition
 
+from kserve_server.agent import readiness
 from kserve_server.agent.proxy import Proxy
 from kserve_server.payload.metrics import PayloadCollector
 
@@ -33,7 +35,13 @@ class AgentMetrics:
         return web.Response(body=encoder(self.registry), headers={"Content-Type": content_type})
 
 
-def create_app(proxy: Proxy, *, max_body_bytes: int = 64 * 1024 * 1024) -> web.Application:
+def create_app(
+    proxy: Proxy,
+    *,
+    probe: readiness.ComponentProbe | None = None,
+    max_body_bytes: int = 64 * 1024 * 1024,
+) -> web.Application:
+    """`probe`: the component's readiness probe (None: the component counts as ready)."""
     metrics = AgentMetrics()
     batchers = {"v1": proxy.batcher.stats} if proxy.batcher is not None else None
     if proxy.logger is not None or batchers:
@@ -42,6 +50,10 @@ def create_app(proxy: Proxy, *, max_body_bytes: int = 64 * 1024 * 1024) -> web.A
         )
 
     async def forward(request: web.Request) -> web.StreamResponse:
+        if request.headers.get(readiness.HEADER):
+            if await readiness.passes(probe):
+                return web.Response(text="queue")
+            return web.Response(text="the component is not ready", status=503)
         started = time.perf_counter()
         response = await proxy.handle(request)
         metrics.requests.labels(str(response.status)).inc()
