@@ -9,11 +9,11 @@ import sys
 import time
 from pathlib import Path
 
-from devcluster import addons, node, sh, teardown
+from devcluster import addons, gateway, node, sh, teardown
 from devcluster.controlplane import BIN, ControlPlane, Node, tool
 from devcluster.layout import Layout
 
-IMAGES = ("pause", "coredns", "metrics-server")
+IMAGES = ("pause", "coredns", "metrics-server", "traefik")
 
 
 def log(message: str) -> None:
@@ -47,6 +47,7 @@ def up(layout: Layout) -> Path:
             f"no {', '.join(missing)}:{layout.image_tag} image in the registry "
             f"at {layout.registry_addr}: run make images first"
         )
+    gateway.crd_files()  # the Gateway API CRDs from `make tools`, before anything starts
     if any(node.process(layout, name).alive() for name in ("kube-apiserver", "kubelet")):
         raise sh.ClusterError(
             f"a local cluster is already running (pids in {layout.run}): make cluster-down first"
@@ -75,6 +76,7 @@ def _up(layout: Layout, binaries: dict[str, str]) -> None:
     plane.start()
     kubectl = [binaries["kubectl"], "--kubeconfig", str(layout.kubeconfig)]
     addons.apply(layout, kubectl)
+    gateway.apply(layout, kubectl)
     log("containerd + kubelet")
     node.containerd(layout)
     stale = node.refresh_images(layout)
@@ -88,3 +90,5 @@ def _up(layout: Layout, binaries: dict[str, str]) -> None:
             raise sh.ClusterError(f"{name} exited (log: {proc.log}):\n{proc.tail(15)}")
     log("CoreDNS, metrics-server")
     addons.wait(kubectl)
+    log(f"gateway (Traefik) on http://{layout.gateway_address}")
+    gateway.wait(layout, kubectl)

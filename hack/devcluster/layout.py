@@ -27,6 +27,8 @@ class Layout:
     api_service_ip: str = "10.96.0.1"
     dns_ip: str = "10.96.0.10"
     api_port: int = 6443
+    # the gateway's host port, on loopback only (8080 is `make serve`'s and port-forward's)
+    gateway_port: int = 8081
     etcd_port: int = 2479
     cni_network: str = "kserve-py"
     registry_addr: str = "127.0.0.1:5000"
@@ -71,6 +73,11 @@ class Layout:
     @property
     def kubeconfig(self) -> Path:
         return self.state / "kubeconfig"
+
+    @property
+    def gateway_address(self) -> str:
+        """Where the host reaches the gateway (Traefik's hostPort)."""
+        return f"127.0.0.1:{self.gateway_port}"
 
     @property
     def containerd_sock(self) -> Path:

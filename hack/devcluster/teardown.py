@@ -28,6 +28,9 @@ COMPONENTS = (
 )
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 STOP_SECONDS = 10.0
+# the CNI portmap plugin's shared nat chains (the gateway's host port goes through them)
+PORTMAP_CHAINS = ("CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-SETMARK", "CNI-HOSTPORT-MASQ")
+BUILTIN_CHAINS = ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING")
 
 
 def down(layout: Layout, *, kube_proxy: str | None) -> None:
@@ -65,6 +68,10 @@ def leftovers(layout: Layout) -> list[str]:
         if ":KUBE-" in line or layout.cni_network in line
     ]
     left += [f"iptables: {len(rules)} KUBE-*/{layout.cni_network} lines"] if rules else []
+    nat = sh.run(["iptables", "-t", "nat", "-S"], check=False).splitlines()
+    left += (
+        ["iptables: the portmap plugin's idle CNI-HOSTPORT-* chains"] if portmap_idle(nat) else []
+    )
     left += [f"dir {d}" for d in (layout.state, layout.run) if d.exists()]
     return left
 
@@ -131,7 +138,7 @@ def pod_cgroups() -> list[Path]:
 def iptables_cleanup(layout: Layout, *, kube_proxy: str | None) -> None:
     if kube_proxy is not None and os.access(kube_proxy, os.X_OK):
         sh.run([kube_proxy, "--cleanup"], check=False)
-    builtin = ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING")
+    builtin = BUILTIN_CHAINS
     for table in ("nat", "filter", "mangle"):
         rules = sh.run(["iptables", "-t", table, "-S"], check=False).splitlines()
         # rules in built-in chains that jump to KUBE-* or to our CNI network's chains
@@ -148,6 +155,23 @@ def iptables_cleanup(layout: Layout, *, kube_proxy: str | None) -> None:
         for flag in ("-F", "-X"):
             for chain in chains:
                 sh.run(["iptables", "-t", table, flag, chain], check=False)
+    # the portmap plugin's per-pod rules (the gateway's host port) in its shared CNI-HOSTPORT-*
+    # chains, then the CNI-DN-<hash> chains they jump to; a pod killed without a CNI DEL leaves them
+    nat = sh.run(["iptables", "-t", "nat", "-S"], check=False).splitlines()
+    hostport, dn_chains = hostport_rules(nat, layout.cni_network)
+    for words in hostport:
+        sh.run(["iptables", "-t", "nat", "-D", *words], check=False)
+    for chain in dn_chains:
+        sh.run(["iptables", "-t", "nat", "-F", chain], check=False)
+        sh.run(["iptables", "-t", "nat", "-X", chain], check=False)
+    # portmap never removes its shared chains: once no pod of anyone's maps a port, we do
+    nat = sh.run(["iptables", "-t", "nat", "-S"], check=False).splitlines()
+    if portmap_idle(nat):
+        for words in portmap_jumps(nat):
+            sh.run(["iptables", "-t", "nat", "-D", *words], check=False)
+        for flag in ("-F", "-X"):
+            for chain in PORTMAP_CHAINS:
+                sh.run(["iptables", "-t", "nat", flag, chain], check=False)
     # CNI-<hash> chains the bridge plugin made for our pods (their rules carry our network name)
     nat = sh.run(["iptables", "-t", "nat", "-S"], check=False).splitlines()
     cni = sorted(
@@ -160,6 +184,39 @@ def iptables_cleanup(layout: Layout, *, kube_proxy: str | None) -> None:
     for chain in cni:
         sh.run(["iptables", "-t", "nat", "-F", chain], check=False)
         sh.run(["iptables", "-t", "nat", "-X", chain], check=False)
+
+
+def portmap_idle(nat: list[str]) -> bool:
+    """True if the portmap plugin's shared chains exist and map no port any more."""
+    return "-N CNI-HOSTPORT-DNAT" in nat and not any(
+        line.startswith("-A CNI-HOSTPORT-DNAT ") for line in nat
+    )
+
+
+def portmap_jumps(nat: list[str]) -> list[list[str]]:
+    """The rules (as `-D` arguments) by which built-in chains jump to the portmap chains."""
+    jumps = []
+    for line in nat:
+        words = shlex.split(line)
+        builtin = len(words) > 3 and words[0] == "-A" and words[1] in BUILTIN_CHAINS
+        if builtin and words[-2] == "-j" and words[-1] in PORTMAP_CHAINS:
+            jumps.append(words[1:])
+    return jumps
+
+
+def hostport_rules(nat: list[str], network: str) -> tuple[list[list[str]], list[str]]:
+    """From `iptables -t nat -S` lines: our network's rules in the portmap plugin's shared
+    CNI-HOSTPORT-* chains (as `-D` arguments), and the per-pod CNI-DN-<hash> chains they jump to."""
+    rules, chains = [], []
+    for line in nat:
+        words = shlex.split(line)
+        ours = len(words) > 1 and words[0] == "-A" and network in line
+        if ours and words[1].startswith("CNI-HOSTPORT-"):
+            rules.append(words[1:])
+            target = words[words.index("-j") + 1] if "-j" in words[:-1] else ""
+            if target.startswith("CNI-DN-") and is_cni_chain("CNI-" + target[7:]):
+                chains.append(target)
+    return rules, sorted(set(chains))
 
 
 def is_cni_chain(chain: str) -> bool:

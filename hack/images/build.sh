@@ -25,6 +25,7 @@ IMAGES=(
   "https-server|hack/images/fixtures/https-server/Dockerfile|ctx_https|"
   "coredns|hack/cluster/coredns/Dockerfile|ctx_coredns|"
   "metrics-server|hack/images/metrics-server/Dockerfile|ctx_metrics_server|"
+  "traefik|hack/images/traefik/Dockerfile|ctx_traefik|"
 )
 
 # ctx_* CTX [ARGS]: fill the build context directory CTX (empty on entry).
@@ -93,6 +94,11 @@ ctx_coredns() {  # a static CoreDNS with our plugin list, from the Go module pro
 ctx_metrics_server() {  # the pinned static build of hack/tools.sh (cached by version)
   bash "$ROOT/hack/tools.sh" metrics-server >/dev/null || die "metrics-server: hack/tools.sh metrics-server failed"
   cp "$(bash "$ROOT/hack/tools.sh" paths | sed -n 's/^metrics-server=//p')" "$1/metrics-server"
+}
+
+ctx_traefik() {  # the pinned static build of hack/tools.sh (cached by version)
+  bash "$ROOT/hack/tools.sh" traefik >/dev/null || die "traefik: hack/tools.sh traefik failed"
+  cp "$(bash "$ROOT/hack/tools.sh" paths | sed -n 's/^traefik=//p')" "$1/traefik"
 }
 
 in_registry() {  # NAME: true if the registry holds NAME:IMAGE_TAG

@@ -1,5 +1,6 @@
 """The local cluster (make cluster-up) runs our model server from the registry, with pod
-networking, Services, cluster DNS, kubectl port-forward and `kubectl top` (metrics-server)."""
+networking, Services, cluster DNS, kubectl port-forward, `kubectl top` (metrics-server) and its
+gateway (Traefik: an Ingress and an HTTPRoute from the host's loopback port)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import json
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -263,3 +266,102 @@ def test_kubectl_top_shows_the_node_and_a_pod(namespace: str, iris: object) -> N
     (container,) = raw["containers"]
     assert container["name"] == "server"
     assert set(container["usage"]) == {"cpu", "memory"}
+
+
+GATEWAY = "127.0.0.1:8081"  # the gateway's host port (hack/devcluster/layout.py)
+
+
+def _through_gateway(host: str, *, address: str = GATEWAY, seconds: float = 30) -> dict[str, Any]:
+    """POST the rows to the gateway with `Host: host` until it routes them (a new Ingress or
+    HTTPRoute takes Traefik a moment); the answer's JSON."""
+    deadline = time.monotonic() + seconds
+    last = ""
+    while time.monotonic() < deadline:
+        req = urllib.request.Request(
+            f"http://{address}/v1/models/iris:predict",
+            data=json.dumps({"instances": ROWS}).encode(),
+            headers={"Content-Type": "application/json", "Host": host},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                answer: dict[str, Any] = json.loads(resp.read())
+                return answer
+        except urllib.error.HTTPError as err:
+            last = f"HTTP {err.code}"
+        except OSError as err:
+            last = str(err)
+        time.sleep(0.5)
+    pytest.fail(f"the gateway on {address} never routed {host}: {last}")
+
+
+def test_gateway_routes_an_ingress_of_the_charts_class(namespace: str, iris: object) -> None:
+    host = f"iris-{namespace}.example.com"
+    apply(
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "Ingress",
+            "metadata": {"name": "iris", "namespace": namespace},
+            "spec": {
+                "ingressClassName": "istio",
+                "rules": [
+                    {
+                        "host": host,
+                        "http": {
+                            "paths": [
+                                {
+                                    "path": "/",
+                                    "pathType": "Prefix",
+                                    "backend": {
+                                        "service": {"name": "iris", "port": {"number": 80}}
+                                    },
+                                }
+                            ]
+                        },
+                    }
+                ],
+            },
+        }
+    )
+    assert _through_gateway(host)["predictions"] == [1, 1]
+
+
+def test_gateway_routes_an_httproute_on_a_gateway_of_the_charts_class(
+    namespace: str, iris: object
+) -> None:
+    host = f"iris-{namespace}.gateway.example.com"
+    apply(
+        {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "Gateway",
+            "metadata": {"name": "web", "namespace": namespace},
+            "spec": {
+                "gatewayClassName": "envoy",
+                "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}],
+            },
+        }
+    )
+    apply(
+        {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "HTTPRoute",
+            "metadata": {"name": "iris", "namespace": namespace},
+            "spec": {
+                "parentRefs": [{"name": "web"}],
+                "hostnames": [host],
+                "rules": [{"backendRefs": [{"name": "iris", "port": 80}]}],
+            },
+        }
+    )
+    kubectl("wait", "-n", namespace, "gateway/web", "--for=condition=Programmed", "--timeout=60s")
+    assert _through_gateway(host)["predictions"] == [1, 1]
+    route = json.loads(kubectl("get", "-n", namespace, "httproute/iris", "-o", "json"))
+    (parent,) = route["status"]["parents"]
+    accepted = {c["type"]: c["status"] for c in parent["conditions"]}
+    assert accepted.get("Accepted") == "True" and accepted.get("ResolvedRefs") == "True", parent
+
+
+def test_gateway_listens_on_loopback_only(namespace: str, iris: object) -> None:
+    # the same port on the node's own address (10.250.0.1) does not answer
+    with socket.socket() as sock:
+        sock.settimeout(3)
+        assert sock.connect_ex(("10.250.0.1", int(GATEWAY.rsplit(":", 1)[1]))) != 0

@@ -29,7 +29,7 @@ PYTHON_IMAGES = [
     "gcs-emulator",
     "https-server",
 ]
-ALL_IMAGES = [*PYTHON_IMAGES, "pause", "coredns", "metrics-server"]
+ALL_IMAGES = [*PYTHON_IMAGES, "pause", "coredns", "metrics-server", "traefik"]
 
 
 def image(name: str) -> str:

@@ -102,6 +102,20 @@ def test_metrics_server_is_the_pinned_build_running_as_uid_1000() -> None:
     assert user.stdout.strip() == "1000:1000"
 
 
+def test_traefik_is_the_pinned_build_running_as_non_root() -> None:
+    versions = (Path(__file__).resolve().parents[2] / "hack/versions.env").read_text()
+    pinned = next(
+        line.split("=", 1)[1]
+        for line in versions.splitlines()
+        if line.startswith("TRAEFIK_VERSION=")
+    )
+    out = docker("run", "--rm", "--network", "none", image("traefik"), "version")
+    fields = dict(line.split(":", 1) for line in out.stdout.splitlines() if ":" in line)
+    assert fields["Version"].strip() == pinned, out.stdout
+    user = docker("image", "inspect", "-f", "{{.Config.User}}", image("traefik"))
+    assert user.stdout.strip() == "65532:65532"
+
+
 def test_controller_prints_its_version() -> None:
     out = docker("run", "--rm", "--network", "none", image("controller"), "--version")
     assert out.stdout.strip() == f"kserve-controller {TAG}"
