@@ -48,8 +48,10 @@ def wrk(
     seconds: float,
     core: int,
     script: pathlib.Path,
+    host: str | None = None,
 ) -> dict[str, Any]:
-    """One wrk run on one thread pinned to `core`; the parsed BENCH_JSON line."""
+    """One wrk run on one thread pinned to `core`; the parsed BENCH_JSON line. `host`: a Host
+    header (a gateway routes by it)."""
     argv = [
         "taskset",
         "-c",
@@ -62,6 +64,7 @@ def wrk(
         "10s",
         "-s",
         str(script),
+        *(["-H", f"Host: {host}"] if host else []),
         url,
     ]
     env = {**os.environ, "BENCH_BODY": str(body_file)}
