@@ -23,7 +23,8 @@ from kserve_server.runtimes.base import Model
 log = logging.getLogger(__name__)
 trace = logging.getLogger("kserve_server.trace")
 
-Observer = Callable[[str, str, float], None]  # (stage, model name, seconds)
+Observer = Callable[[str, str, float], None]  # (stage, model name, seconds), on the loop's thread
+Timings = list[tuple[str, float]]  # (stage, seconds) of one request, in order
 # Small requests run inline: the thread hop (tens of µs) is a large share of a small sklearn
 # predict; from a few thousand elements a predict takes milliseconds and would stall the loop.
 INLINE_MAX_ELEMENTS = 4096
@@ -84,10 +85,14 @@ class DataPlane:
     async def infer(self, name: str, request: Request) -> Response:
         model = self.repository.ready_model(name)
         started = time.perf_counter()
-        if _elements(request) <= INLINE_MAX_ELEMENTS:
-            response = self._call(model, request)
-        else:
-            response = await asyncio.to_thread(self._call, model, request)
+        timings: Timings = []
+        try:
+            if _elements(request) <= INLINE_MAX_ELEMENTS:
+                response = self._call(model, request, timings)
+            else:
+                response = await asyncio.to_thread(self._call, model, request, timings)
+        finally:
+            self._observe(model, timings)
         if isinstance(response, InferResponse) and isinstance(request, InferRequest):
             response.model_name = response.model_name or name
             response.id = response.id or request.id or ids.new_id()
@@ -97,14 +102,28 @@ class DataPlane:
 
     async def explain(self, name: str, request: Request) -> Response:
         model = self.repository.ready_model(name)
-        return await asyncio.to_thread(self._stage, "explain", model, model.explain, request)
+        timings: Timings = []
+        try:
+            return await asyncio.to_thread(
+                self._stage, "explain", model, model.explain, request, timings
+            )
+        finally:
+            self._observe(model, timings)
 
-    def _call(self, model: Model, request: Request) -> Response:
-        request = self._stage("preprocess", model, model.preprocess, request)
-        response = self._stage("predict", model, model.predict, request)
-        return self._stage("postprocess", model, model.postprocess, response)
+    def _call(self, model: Model, request: Request, timings: Timings) -> Response:
+        request = self._stage("preprocess", model, model.preprocess, request, timings)
+        response = self._stage("predict", model, model.predict, request, timings)
+        return self._stage("postprocess", model, model.postprocess, response, timings)
 
-    def _stage(self, stage: str, model: Model, hook: Callable[[Any], T], value: Any) -> T:
+    def _observe(self, model: Model, timings: Timings) -> None:
+        # here, on the event loop's thread, whichever thread ran the stages: the metrics
+        # take no locks; a copy, as a cancelled request's thread may still be appending
+        for stage, seconds in tuple(timings):
+            self.observe(stage, model.name, seconds)
+
+    def _stage(
+        self, stage: str, model: Model, hook: Callable[[Any], T], value: Any, timings: Timings
+    ) -> T:
         started = time.perf_counter()
         try:
             return hook(value)
@@ -114,7 +133,7 @@ class DataPlane:
             log.exception("model %s: %s raised", model.name, stage)
             raise InferenceError(f"{type(exc).__name__} : {exc}") from exc
         finally:
-            self.observe(stage, model.name, time.perf_counter() - started)
+            timings.append((stage, time.perf_counter() - started))
 
     # model repository extension
     def index(self, *, ready_only: bool = False) -> list[dict[str, str]]:

@@ -85,6 +85,20 @@ async def test_a_chunked_body_over_the_limit_is_413(start: Start) -> None:
         assert resp.status == 413
 
 
+async def test_a_whole_chunked_body_sent_with_its_headers_is_413_over_the_limit(
+    start: Start,
+) -> None:
+    # one write: the server has the whole body before the handler reads it (no length declared)
+    base = await start(max_body_bytes=4 * KIB)
+    port = int(base.rsplit(":", 1)[1])
+    body = instances(3000)
+    head = f"POST {PREDICT} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+    chunked = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+    answer = await asyncio.wait_for(exchange(port, head + chunked), 10)
+    assert answer.status == 413
+    assert "at most 4096 bytes are accepted; the body is larger" in answer.error()
+
+
 async def test_a_gzip_bomb_is_413_while_it_inflates(start: Start) -> None:
     base = await start(max_body_bytes=1024 * KIB)
     bomb = gzip.compress(b'{"instances": [' + b" " * (32 * 1024 * KIB) + b"0]}")
@@ -125,6 +139,9 @@ async def test_a_body_trickling_past_the_total_timeout_is_408(start: Start) -> N
             except TimeoutError:
                 continue
             assert head.startswith(b"HTTP/1.1 408 "), head
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            error = await asyncio.wait_for(reader.readexactly(length), 5)
+            assert b"the whole body did not arrive within 1 s" in error
             break
         else:
             raise AssertionError("no 408")

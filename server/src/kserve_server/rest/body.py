@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiohttp import web
+from aiohttp import StreamReader, web
 
 from kserve_server.errors import PayloadTooLarge, RequestTimeout
 
@@ -30,28 +30,42 @@ async def read(request: web.Request, limits: BodyLimits) -> bytes:
     declared = request.content_length
     if declared is not None and declared > limits.max_bytes:
         raise PayloadTooLarge(_too_large(limits.max_bytes, f"Content-Length is {declared}"))
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    body = bytearray()
-    while True:
-        waited = "the first byte of the body" if not body else "the whole body"
-        limit = limits.total_timeout
-        if not body:
-            limit = min(limits.first_byte_timeout, limit)
-        try:
-            async with asyncio.timeout_at(started + limit):
-                chunk = await request.content.readany()
-        except TimeoutError:
-            raise RequestTimeout(f"{waited} did not arrive within {limit:g} s") from None
-        if not chunk:
-            data = bytes(body)
-            tap = request.get(TAP)
-            if tap is not None:  # the payload logger (rest/payload.py)
-                tap(data)
-            return data
-        if len(body) + len(chunk) > limits.max_bytes:
+    content = request.content
+    if content.is_eof():
+        # The parser has the whole body already (a small request arrives with its headers):
+        # nothing to wait for, so no timers (they were most of a small request's read cost).
+        body = content.read_nowait()
+        if len(body) > limits.max_bytes:
             raise PayloadTooLarge(_too_large(limits.max_bytes, "the body is larger"))
-        body += chunk
+    else:
+        body = await _arriving(content, limits)
+    tap = request.get(TAP)
+    if tap is not None:  # the payload logger (rest/payload.py)
+        tap(body)
+    return body
+
+
+async def _arriving(content: StreamReader, limits: BodyLimits) -> bytes:
+    """A body still arriving: one deadline, moved from the first byte's to the whole body's."""
+    started = asyncio.get_running_loop().time()
+    first = min(limits.first_byte_timeout, limits.total_timeout)
+    body = bytearray()
+    try:
+        async with asyncio.timeout_at(started + first) as deadline:
+            while chunk := await content.readany():
+                if not body:
+                    deadline.reschedule(started + limits.total_timeout)
+                if len(body) + len(chunk) > limits.max_bytes:
+                    raise PayloadTooLarge(_too_large(limits.max_bytes, "the body is larger"))
+                body += chunk
+    except TimeoutError:
+        waited, limit = (
+            ("the whole body", limits.total_timeout)
+            if body
+            else ("the first byte of the body", first)
+        )
+        raise RequestTimeout(f"{waited} did not arrive within {limit:g} s") from None
+    return bytes(body)
 
 
 def _too_large(limit: int, detail: str) -> str:
