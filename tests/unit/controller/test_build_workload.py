@@ -115,3 +115,41 @@ def test_headless_service_and_objects_do_not_share_metadata() -> None:
     assert svc["spec"]["clusterIP"] == "None"
     svc["metadata"]["labels"] = {"x": "y"}
     assert "labels" not in workload.hpa(one)["metadata"]
+
+
+def test_every_pod_gets_the_restricted_defaults() -> None:
+    pod = {"containers": [{"name": "c"}], "initContainers": [{"name": "i"}]}
+    template = workload.deployment(work(pod=pod), rollout=None)["spec"]["template"]["spec"]
+    assert template["securityContext"] == workload.POD_SECURITY
+    for one in (*template["containers"], *template["initContainers"]):
+        assert one["securityContext"] == workload.NON_ROOT
+    assert "securityContext" not in pod["containers"][0]  # the input is left alone
+
+
+def test_the_users_security_contexts_are_merged_never_overwritten() -> None:
+    own = {"allowPrivilegeEscalation": True, "capabilities": {"add": ["NET_ADMIN"]}}
+    pod = {
+        "containers": [{"name": "c", "securityContext": own}],
+        "securityContext": {"fsGroup": 2000, "seccompProfile": {"type": "Unconfined"}},
+    }
+    out = workload.restricted(pod)
+    assert out["containers"][0]["securityContext"] == own
+    assert out["securityContext"] == {
+        "fsGroup": 2000,
+        "seccompProfile": {"type": "Unconfined"},
+        "runAsNonRoot": True,
+    }
+
+
+@pytest.mark.parametrize(
+    "pod",
+    [
+        {"containers": [{"name": "c", "securityContext": {"runAsUser": 0}}]},
+        {"containers": [{"name": "c"}], "securityContext": {"runAsUser": 0}},
+        {"containers": [{"name": "c"}], "securityContext": {"runAsNonRoot": False}},
+    ],
+)
+def test_a_pod_that_asks_for_root_is_not_made_non_root(pod: dict[str, Any]) -> None:
+    security = workload.restricted(pod)["securityContext"]
+    assert security.get("runAsNonRoot") is not True
+    assert security["seccompProfile"] == {"type": "RuntimeDefault"}

@@ -30,6 +30,8 @@ NON_ROOT: Obj = {
 }
 # Ours alone (the router): also unprivileged with a read-only root filesystem.
 LOCKED_DOWN: Obj = {"privileged": False, **NON_ROOT, "readOnlyRootFilesystem": True}
+# Every pod's defaults, so it passes Pod Security "restricted" unless its YAML says otherwise.
+POD_SECURITY: Obj = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
 
 
 @dataclass(frozen=True)
@@ -55,11 +57,29 @@ def deployment(work: Workload, *, rollout: Rollout | None) -> Obj:
     spec: Obj = {
         "selector": {"matchLabels": {"app": work.app}},
         "strategy": strategy(work.strategy, rollout),
-        "template": {"metadata": copy.deepcopy(work.pod_metadata), "spec": work.pod},
+        "template": {"metadata": copy.deepcopy(work.pod_metadata), "spec": restricted(work.pod)},
     }
     if work.replicas is not None:
         spec["replicas"] = work.replicas
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": work.metadata, "spec": spec}
+
+
+def restricted(pod: Obj) -> Obj:
+    """`pod` with the Pod Security "restricted" defaults where its YAML chose nothing: a
+    container without a securityContext gets NON_ROOT; the pod's securityContext gets
+    POD_SECURITY's keys it lacks. What a user wrote is kept, even where it breaks "restricted"
+    (a pod or container that asks for root is not made non-root behind its back)."""
+    out = copy.deepcopy(pod)
+    containers = [*(out.get("containers") or []), *(out.get("initContainers") or [])]
+    for one in containers:
+        if not one.get("securityContext"):
+            one["securityContext"] = copy.deepcopy(NON_ROOT)
+    security = out.setdefault("securityContext", {})
+    security.setdefault("seccompProfile", copy.deepcopy(POD_SECURITY["seccompProfile"]))
+    as_root = [security, *(c["securityContext"] for c in containers)]
+    if not any(s.get("runAsUser") == 0 for s in as_root):
+        security.setdefault("runAsNonRoot", True)
+    return out
 
 
 def service(work: Workload, *, ports: list[Obj], headless: bool = False) -> Obj:
