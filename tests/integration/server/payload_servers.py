@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,8 +54,11 @@ class Receiver:
         return web.Response(status=self.status)
 
     async def wait_for(self, count: int, *, within: float) -> None:
+        await self.wait_until(lambda: len(self.events) + len(self.errors) >= count, within=within)
+
+    async def wait_until(self, done: Callable[[], bool], *, within: float) -> None:
         deadline = time.monotonic() + within
-        while len(self.events) + len(self.errors) < count:
+        while not done():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return

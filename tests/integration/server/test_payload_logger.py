@@ -172,14 +172,24 @@ async def test_the_agent_logs_what_passes_through_it(
         probe = {"User-Agent": "kube-probe/1.31"}
         status, _ = await get_text(proxy.url + "/", headers=probe)
         assert status == 200  # health passes through, unlogged
-        await receiver.wait_for(2 * 16 * 20, within=60)
-        requests = [e for e in receiver.events if e.get_type() == REQUEST]
-        # the probes before and after the load: the readiness wait's GETs are logged as
-        # upstream logs every non-kubelet request; count only the predictions
-        predicted = {e.get_id() for e in requests if e.get_data() == {"instances": [IRIS_ROW]}}
-        assert len(predicted) == 16 * 20
-        answers = {e.get_id() for e in receiver.events if e.get_type() == RESPONSE}
-        assert predicted <= answers
+
+        # the readiness wait's GETs are logged too, as upstream logs every non-kubelet
+        # request: count the predictions and their answers
+        def predicted() -> set[str]:
+            return {
+                e.get_id()
+                for e in receiver.events
+                if e.get_type() == REQUEST and e.get_data() == {"instances": [IRIS_ROW]}
+            }
+
+        def answered() -> set[str]:
+            return {e.get_id() for e in receiver.events if e.get_type() == RESPONSE}
+
+        await receiver.wait_until(
+            lambda: len(predicted()) == 16 * 20 and predicted() <= answered(), within=60
+        )
+        assert len(predicted()) == 16 * 20
+        assert predicted() <= answered()
         _, text = await get_text(proxy.url + "/metrics")
         assert 'payload_logger_records_total{outcome="sent"}' in text
         assert 'agent_requests_total{code="200"}' in text
@@ -192,25 +202,32 @@ def _p50(latencies: list[float]) -> float:
 async def test_a_dead_or_slow_sink_costs_inference_nothing(
     iris_dir: Path, tmp_path: Path, processes: list[Process]
 ) -> None:
+    """p50 with a dead sink and with a 5 s slow one within 10 % of logger-off, 0 failures.
+    Two logger-off servers make the reference: on a shared machine two identical servers
+    differ by a few percent themselves, and the bound is 10 % over the slower of the two."""
     dead = f"http://127.0.0.1:{free_port()}/"  # nothing listens
     async with receiving(Receiver(delay=5.0)) as slow:
         servers = {
             "off": model_server(iris_dir, tmp_path / "off.log"),
+            "off-again": model_server(iris_dir, tmp_path / "off-again.log"),
             "dead": model_server(iris_dir, tmp_path / "dead.log", "--log-url", dead),
             "slow": model_server(iris_dir, tmp_path / "slow.log", "--log-url", slow.url),
         }
         for server in servers.values():
             await _start(processes, server, "/v2/health/ready")
         latencies: dict[str, list[float]] = {name: [] for name in servers}
-        # one request to each in turn: a machine busy for a moment slows all three alike
+        order = list(servers.items())
+        # one request to each in turn, the order rotating: a machine busy for a moment slows
+        # all of them alike
         async with aiohttp.ClientSession() as client:
-            for _ in range(300):
-                for name, server in servers.items():
+            for turn in range(300):
+                shift = turn % len(order)
+                for name, server in order[shift:] + order[:shift]:
                     started = time.perf_counter()
                     status, body = await predict(client, server.url, [IRIS_ROW])
                     latencies[name].append(time.perf_counter() - started)
                     assert status == 200, body
-        off = _p50(latencies["off"])
+        off = max(_p50(latencies["off"]), _p50(latencies["off-again"]))
         for name in ("dead", "slow"):
             assert _p50(latencies[name]) <= off * 1.10, (name, _p50(latencies[name]), off)
         _, text = await get_text(servers["slow"].url + "/metrics")

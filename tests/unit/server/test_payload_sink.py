@@ -165,3 +165,32 @@ def test_targets_keep_path_query_and_port() -> None:
         True,
     )
     assert http_post.Target.parse("http://sink/").host_header == "sink"
+
+
+@pytest.mark.parametrize("skip_verify", [True, False])
+async def test_an_https_sink_is_verified_unless_told_not_to(skip_verify: bool) -> None:
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()  # not in the system store: only skipping verification reaches it
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    raw = RawSink(lambda n: OK)
+    server = await asyncio.start_server(raw.handle, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        config = LoggerSettings(
+            url=f"https://127.0.0.1:{port}/",
+            retries=0,
+            tls_skip_verify=skip_verify,
+            drain_timeout=2,
+        )
+        sink = CloudEventSink(config, origin=events.Origin(source="test"))
+        await _deliver(sink, 3)
+    finally:
+        server.close()
+    if skip_verify:
+        assert sink.stats.sent == 3 and len(raw.requests) == 3
+    else:
+        assert sink.stats.sent == 0 and sink.stats.failed == 3 and raw.requests == []

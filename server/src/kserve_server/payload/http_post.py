@@ -65,15 +65,17 @@ class Connection:
                 await self._connect()
         assert self._reader is not None and self._writer is not None
         statuses: list[int] = []
+        loop = asyncio.get_running_loop()
         try:
             self._writer.write(b"".join(requests))
-            for _ in requests:
-                async with asyncio.timeout(answer_within):
+            async with asyncio.timeout(None) as deadline:
+                for _ in requests:
+                    deadline.reschedule(loop.time() + answer_within)
                     status, keep = await self._answer(self._reader)
-                statuses.append(status)
-                if not keep:
-                    self.close()
-                    break
+                    statuses.append(status)
+                    if not keep:
+                        self.close()
+                        break
             return statuses
         except (
             OSError,
