@@ -1,21 +1,30 @@
 """The tutorial's sklearn-iris through the cluster's gateway, as its architecture ends: "end
 users access via Ingress URL". No port-forward: curl on the host sends the host of the
-InferenceService's status.url to the gateway's loopback port (Traefik, `make cluster-up`)."""
+InferenceService's status.url to the gateway's loopback port (Traefik, `make cluster-up`).
+
+Then the same gateway in Gateway API mode, switched on with upstream's chart values: HTTPRoutes
+by host and by path (pathTemplate), and a spec.canary entry taking its share of 500 requests."""
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import subprocess
 import time
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import joblib
 import pytest
-from e2e_kube import Cli, tool, wait_for
-from e2e_steps import Applied
+from e2e_kube import REPO, Cli, condition, diagnose, tool, wait_for
+from e2e_steps import Applied, Install
 from e2e_timeline import Timeline
+from sklearn import datasets, tree
 
 IRIS_ROW = [6.8, 2.8, 4.8, 1.4]
 # Traefik sees the Ingress within its provider's throttle (about 2 s); doubled and more
@@ -110,3 +119,167 @@ def test_an_unknown_host_is_not_routed(iris: Applied, gateway: str) -> None:
     routed(predict, host=host, body={"instances": [IRIS_ROW]})  # the gateway is serving
     status, _ = request(predict, host="nobody-ml.example.com", body={"instances": [IRIS_ROW]})
     assert status == 404
+
+
+# -- Gateway API mode (upstream's chart values), path routing, a canary split ------------------
+
+TRAFFIC_NS = "traffic"
+CANARY_PERCENT = 20
+CANARY_REQUESTS = 500
+CANARY_TOLERANCE = 7  # percentage points
+# What the canary model predicts for IRIS_ROW differs from the tutorial model's (1): trained
+# on iris with every label shifted by one.
+CANARY_URI = "gs://kfserving-examples/models/sklearn/canary/model"
+
+
+def _chart() -> list[str]:
+    version = next(
+        line.split(":", 1)[1].strip()
+        for line in (REPO / "charts/kserve/Chart.yaml").read_text().splitlines()
+        if line.startswith("version:")
+    )
+    return ["oci://127.0.0.1:5000/charts/kserve", "--version", version, "--plain-http"]
+
+
+@pytest.fixture(scope="module")
+def gateway_api(
+    cli: Cli, kserve: Install, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """The kserve release upgraded to Gateway API mode with upstream's values (the chart makes
+    the Gateway), path-based routing on; Ingress mode again afterwards."""
+    values = tmp_path_factory.mktemp("gateway-api") / "values.yaml"
+    values.write_text(
+        "kserve:\n  controller:\n    gateway:\n"
+        '      pathTemplate: "/serving/{{ .Namespace }}/{{ .Name }}"\n'
+        "      ingressGateway: {enableGatewayApi: true, createGateway: true}\n"
+    )
+    upgrade = ["upgrade", "kserve", *_chart(), "-n", "kserve", "--reuse-values", "--wait"]
+    cli.helm(*upgrade, "-f", str(values))
+    cli.kubectl("create", "namespace", TRAFFIC_NS)
+    yield
+    cli.kubectl("delete", "namespace", TRAFFIC_NS, "--ignore-not-found", "--wait=false")
+    restore = "kserve.controller.gateway.ingressGateway.enableGatewayApi=false"
+    cli.helm(*upgrade, "--set", restore, "--set", "kserve.controller.gateway.pathTemplate=")
+
+
+def _isvc(name: str, *, canary: bool = False) -> dict[str, Any]:
+    model = {"modelFormat": {"name": "sklearn"},
+             "storageUri": "gs://kfserving-examples/models/sklearn/1.0/model"}  # fmt: skip
+    spec: dict[str, Any] = {"predictor": {"model": model}}
+    if canary:
+        canary_model = {**model, "storageUri": CANARY_URI}
+        spec["canary"] = [
+            {"trafficPercent": CANARY_PERCENT, "predictor": {"name": "v2", "model": canary_model}}
+        ]
+    return {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {"name": name, "namespace": TRAFFIC_NS},
+        "spec": spec,
+    }
+
+
+def _predict(url: str, *, host: str) -> int:
+    """One V1 prediction for IRIS_ROW through the gateway (urllib: 500 of them take seconds)."""
+    body = json.dumps({"instances": [IRIS_ROW]}).encode()
+    headers = {"Host": host, "Content-Type": "application/json"}
+    req = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return int(json.load(resp)["predictions"][0])
+
+
+def _patch(cli: Cli, name: str, spec: dict[str, Any]) -> None:
+    body = json.dumps({"spec": spec})
+    cli.kubectl("patch", "inferenceservice", name, "-n", TRAFFIC_NS, "--type=merge", "-p", body)
+
+
+def _gone(cli: Cli, kind: str, name: str) -> bool:
+    found = cli.kubectl(
+        "get", kind, name, "-n", TRAFFIC_NS, "--ignore-not-found", "-o", "name", echo=False
+    )
+    return not found.strip()
+
+
+def _apply_ready(cli: Cli, obj: dict[str, Any], tmp: Path) -> dict[str, Any]:
+    path = tmp / f"{obj['metadata']['name']}.json"
+    path.write_text(json.dumps(obj))
+    cli.kubectl("apply", "-f", str(path))
+    name = obj["metadata"]["name"]
+
+    def ready() -> dict[str, Any] | None:
+        got = cli.json("get", "inferenceservice", name, "-n", TRAFFIC_NS)
+        return got if condition(got, "Ready").get("status") == "True" else None
+
+    try:
+        return wait_for(f"{name} Ready (IngressReady from the HTTPRoutes)", ready, timeout=300)
+    except AssertionError as err:
+        raise AssertionError(f"{err}\n{diagnose(cli, TRAFFIC_NS)}") from err
+
+
+def test_gateway_api_mode_routes_by_host_and_by_path(
+    cli: Cli, gateway_api: None, gateway: str, models: Path, tmp_path: Path
+) -> None:
+    expected = joblib.load(models / "sklearn-iris" / "model.joblib").predict([IRIS_ROW]).tolist()
+    isvc = _apply_ready(cli, _isvc("iris-gw"), tmp_path)
+    routes = cli.json("get", "httproutes", "-n", TRAFFIC_NS)["items"]
+    assert sorted(r["metadata"]["name"] for r in routes) == ["iris-gw", "iris-gw-predictor"]
+    assert not cli.kubectl("get", "ingress", "-n", TRAFFIC_NS, "-o", "name").strip()
+    host = urlsplit(isvc["status"]["url"]).hostname
+    assert host == f"iris-gw-{TRAFFIC_NS}.example.com"
+    body = {"instances": [IRIS_ROW]}
+    assert routed(f"{gateway}/v1/models/iris-gw:predict", host=host, body=body) == {
+        "predictions": expected
+    }
+    # pathTemplate: the ingress domain answers under /serving/<namespace>/<name>; the server
+    # receives /v1/models/iris-gw:predict (the prefix is stripped).
+    path = f"{gateway}/serving/{TRAFFIC_NS}/iris-gw/v1/models/iris-gw:predict"
+    assert routed(path, host="example.com", body=body) == {"predictions": expected}
+
+
+def _upload_canary_model(cli: Cli) -> None:
+    iris = datasets.load_iris()
+    shifted = tree.DecisionTreeClassifier(random_state=0).fit(iris.data, (iris.target + 1) % 3)
+    blob = io.BytesIO()
+    joblib.dump(shifted, blob)
+    name = CANARY_URI.split("/", 3)[3] + "/model.joblib"
+    script = (
+        "import base64, urllib.request\n"
+        f"data = base64.b64decode({base64.b64encode(blob.getvalue()).decode()!r})\n"
+        "url = ('http://127.0.0.1:9023/upload/storage/v1/b/kfserving-examples/o'"
+        f" '?uploadType=media&name={name}')\n"
+        "request = urllib.request.Request(url, data=data, method='POST')\n"
+        "urllib.request.urlopen(request, timeout=10)\n"
+    )
+    cli.kubectl(
+        "exec", "-n", "kserve-e2e", "deploy/gcs-emulator", "--", "python3", "-c", script,
+        echo=False,
+    )  # fmt: skip
+
+
+def test_a_canary_takes_its_share_through_the_gateway(
+    cli: Cli, gateway_api: None, gateway: str, tmp_path: Path, timeline: Timeline
+) -> None:
+    _upload_canary_model(cli)
+    t0 = time.monotonic()
+    isvc = _apply_ready(cli, _isvc("iris-canary", canary=True), tmp_path)
+
+    def split() -> list[dict[str, Any]] | None:
+        got = cli.json("get", "inferenceservice", "iris-canary", "-n", TRAFFIC_NS)
+        statuses = got["status"].get("canaryStatuses") or []
+        return statuses if [s.get("trafficPercent") for s in statuses] == [CANARY_PERCENT] else None
+
+    wait_for("the canary ready and routed its share", split, timeout=300)
+    host = str(urlsplit(isvc["status"]["url"]).hostname)
+    url = f"{gateway}/v1/models/iris-canary:predict"
+
+    def ask() -> int:
+        return _predict(url, host=host)
+
+    # The gateway applies new weights within its provider's throttle: wait for a canary answer.
+    wait_for("a canary answer through the gateway", lambda: ask() == 2, timeout=60, every=0.2)
+    timeline.add("canary: kubectl apply -> traffic split served", time.monotonic() - t0)
+    answers = Counter(ask() for _ in range(CANARY_REQUESTS))
+    share = 100 * answers[2] / CANARY_REQUESTS
+    print(f"canary split over {CANARY_REQUESTS} requests: {dict(answers)} -> {share:.1f}%")
+    assert set(answers) <= {1, 2}
+    assert abs(share - CANARY_PERCENT) <= CANARY_TOLERANCE

@@ -86,7 +86,9 @@ class InferenceServiceController(Controller):
         super().__init__(ctx)
         self.storage = StorageIO(ctx)
         self.gateway_api = GatewayApi(ctx)
-        self._drain_since: dict[tuple[str, str, str], float] = {}  # (uid, kind, name)
+        # (uid, kind, name) -> when first seen orphaned, and since when no route names it
+        self._drain_since: dict[tuple[str, str, str], float] = {}
+        self._unrouted_since: dict[tuple[str, str, str], float] = {}
         self._warned: set[tuple[str, str]] = set()  # (isvc uid, ClusterStorageContainer)
 
     def sources(self) -> list[Source]:
@@ -165,8 +167,10 @@ class InferenceServiceController(Controller):
 
     async def _draining(self, isvc: spec.Isvc, orphans: list[Ref]) -> set[Ref]:
         """Orphaned predictor objects not to delete yet: a route (as last seen) still sends
-        them traffic, or the gateway has not yet acknowledged a route's latest spec. Waits
-        at most DRAIN_SECONDS per object (a gateway that never writes status)."""
+        them traffic, or the gateway has not yet acknowledged a route's latest spec, or did
+        so less than ACK_GRACE ago (a gateway reports a route before its proxies run the new
+        configuration: Traefik's provider throttle is 2 s). Waits at most DRAIN_SECONDS per
+        object (a gateway that never writes status)."""
         if not orphans:
             return set()
         seen = [
@@ -181,12 +185,17 @@ class InferenceServiceController(Controller):
         now, keep = time.monotonic(), set()
         for ref in orphans:
             key = (isvc.uid, *ref)
+            since = self._drain_since.setdefault(key, now)
             if ref[1] in named or pending:
-                since = self._drain_since.setdefault(key, now)
+                self._unrouted_since.pop(key, None)
                 if now - since < DRAIN_SECONDS:
                     keep.add(ref)
                     continue
+            elif now - self._unrouted_since.setdefault(key, now) < ACK_GRACE:
+                keep.add(ref)
+                continue
             self._drain_since.pop(key, None)
+            self._unrouted_since.pop(key, None)
         return keep
 
     async def _orphans(self, isvc: spec.Isvc, objects: list[Obj]) -> list[Ref]:
@@ -338,6 +347,7 @@ def stopped_refs(isvc: spec.Isvc) -> list[Ref]:
 RETRY_MISSING_CRDS = 10.0  # seconds
 DRAIN_RETRY = 1.0  # seconds between looks while a backend drains
 DRAIN_SECONDS = 30.0  # the longest a backend waits for the gateway before it is deleted
+ACK_GRACE = 3.0  # seconds between the gateway's acknowledgement and a backend's deletion
 
 
 def _class(config: ControllerConfig) -> str | None:
