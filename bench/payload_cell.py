@@ -8,6 +8,7 @@ on loopback (goal: ≤ 10 % fewer req/s than plain); a 300-tree random forest pl
 
 import json
 import pathlib
+import statistics
 import subprocess
 import time
 from typing import Any
@@ -136,8 +137,7 @@ def run(
             servers.stop(run_.proc)
 
     def median_ratio(a: str, b: str) -> float:
-        values = sorted(c[a]["rps"] / c[b]["rps"] for c in rounds)
-        return values[len(values) // 2]
+        return statistics.median(c[a]["rps"] / c[b]["rps"] for c in rounds)
 
     ratios = {
         "iris_batched_vs_plain": median_ratio("iris-batched", "iris"),
