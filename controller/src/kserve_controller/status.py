@@ -27,6 +27,9 @@ COMPONENT_READY = {"transformer": "TransformerReady", "explainer": "ExplainerRea
 INGRESS_READY = "IngressReady"
 READY = "Ready"
 MAIN_CONTAINER = "kserve-container"
+# Waiting reasons of a container the kubelet cannot create as specified: no retry fixes them
+# until the spec (or a Secret/ConfigMap it names) changes.
+NEVER_STARTS = ("CreateContainerConfigError",)
 
 
 def compute(
@@ -228,7 +231,8 @@ def _container_status(statuses: list[Obj] | None, name: str) -> Obj | None:
 
 
 def _failure(container: Obj | None, *, location: str) -> Obj | None:
-    """lastFailureInfo when the container failed or crash-loops, from its termination."""
+    """lastFailureInfo when the container failed or crash-loops, from its termination, or
+    cannot be created at all, from the kubelet's reason."""
     if container is None:
         return None
     state = container.get("state") or {}
@@ -236,6 +240,8 @@ def _failure(container: Obj | None, *, location: str) -> Obj | None:
     waiting = state.get("waiting") or {}
     if waiting.get("reason") == "CrashLoopBackOff":
         terminated = (container.get("lastState") or {}).get("terminated") or {}
+    elif waiting.get("reason") in NEVER_STARTS:
+        terminated = {}  # the kubelet's message says why (e.g. a root image under runAsNonRoot)
     elif not terminated or terminated.get("exitCode", 0) == 0:
         return None
     info: Obj = {

@@ -347,3 +347,20 @@ def test_removed_transformer_drops_its_condition() -> None:
     after = compute(isvc(before), deployment=AVAILABLE, ingress_obj=INGRESS, pods=[pod(ready=True)])
     assert "TransformerReady" not in conds(after)
     assert conds(after)["Ready"] == "True"
+
+
+def test_a_root_image_under_run_as_non_root_says_so() -> None:
+    # A custom image that runs as root, under the pod's runAsNonRoot default.
+    message = "container has runAsNonRoot and image will run as root (container: kserve-container)"
+    waiting = {"state": {"waiting": {"reason": "CreateContainerConfigError", "message": message}}}
+    done = {"state": {"terminated": {"exitCode": 0}}}
+    dep = deployment(("Available", "False", "MinimumReplicasUnavailable"))
+    stuck = pod(init=done)
+    stuck["status"]["containerStatuses"] = [{"name": "kserve-container", **waiting}]
+    st = compute(isvc(), deployment=dep, ingress_obj=INGRESS, pods=[stuck])
+    predictor = status.condition(st, "PredictorReady")
+    assert predictor is not None and (predictor["status"], predictor["message"]) == (
+        "False",
+        message,
+    )
+    assert st["modelStatus"]["lastFailureInfo"]["message"] == message
