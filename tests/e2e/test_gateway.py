@@ -3,7 +3,8 @@ users access via Ingress URL". No port-forward: curl on the host sends the host 
 InferenceService's status.url to the gateway's loopback port (Traefik, `make cluster-up`).
 
 Then the same gateway in Gateway API mode, switched on with upstream's chart values: HTTPRoutes
-by host and by path (pathTemplate), and a spec.canary entry taking its share of 500 requests."""
+by host and by path (pathTemplate), a spec.canary entry taking its share of 500 requests, and a
+promotion and a rollback under steady load that lose no request."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import base64
 import io
 import json
 import subprocess
+import threading
 import time
 import urllib.request
 from collections import Counter
@@ -283,3 +285,68 @@ def test_a_canary_takes_its_share_through_the_gateway(
     print(f"canary split over {CANARY_REQUESTS} requests: {dict(answers)} -> {share:.1f}%")
     assert set(answers) <= {1, 2}
     assert abs(share - CANARY_PERCENT) <= CANARY_TOLERANCE
+
+
+def test_promote_and_roll_back_under_steady_load_lose_no_request(
+    cli: Cli, gateway_api: None, gateway: str, timeline: Timeline
+) -> None:
+    # After the split test: iris-canary's canary v2 is up and takes its share.
+    isvc = cli.json("get", "inferenceservice", "iris-canary", "-n", TRAFFIC_NS)
+    host = str(urlsplit(isvc["status"]["url"]).hostname)
+    url = f"{gateway}/v1/models/iris-canary:predict"
+    stop = threading.Event()
+    outcomes: Counter[str] = Counter()
+
+    def load() -> None:
+        while not stop.is_set():
+            try:
+                outcomes[str(_predict(url, host=host))] += 1
+            except Exception as err:  # every failure is counted, none retried
+                outcomes[f"failed: {err}"] += 1
+
+    worker = threading.Thread(target=load, daemon=True)
+    worker.start()
+    try:
+        time.sleep(3)
+        # Promote: the predictor takes the canary's name, the entry goes; the old predictor's
+        # Deployment is deleted once the gateway took the route that no longer names it.
+        t0 = time.monotonic()
+        # As upstream documents it: the predictor takes the canary's name and spec (here its
+        # storageUri), so the canary's Deployment becomes the predictor's without a restart.
+        promoted = {"name": "v2", "model": {"storageUri": CANARY_URI}}
+        _patch(cli, "iris-canary", {"predictor": promoted, "canary": None})
+        wait_for(
+            "the old predictor deleted",
+            lambda: _gone(cli, "deployment", "iris-canary-predictor"),
+            timeout=120,
+        )
+        time.sleep(5)  # its pods terminate meanwhile: requests keep flowing
+        timeline.add("canary promoted under load", time.monotonic() - t0)
+        # Roll back a new canary (the tutorial model again, 30%): add it, then remove it.
+        canary = {"trafficPercent": 30, "predictor": {"name": "v3", "model": {
+            "modelFormat": {"name": "sklearn"},
+            "storageUri": "gs://kfserving-examples/models/sklearn/1.0/model"}}}  # fmt: skip
+        _patch(cli, "iris-canary", {"canary": [canary]})
+
+        def v3_routed() -> bool:
+            got = cli.json("get", "inferenceservice", "iris-canary", "-n", TRAFFIC_NS)
+            return [s.get("trafficPercent") for s in got["status"].get("canaryStatuses") or []] == [
+                30
+            ]
+
+        wait_for("canary v3 taking 30%", v3_routed, timeout=300)
+        time.sleep(3)
+        _patch(cli, "iris-canary", {"canary": None})
+        wait_for(
+            "canary v3 deleted",
+            lambda: _gone(cli, "deployment", "iris-canary-v3-predictor"),
+            timeout=120,
+        )
+        time.sleep(5)
+    finally:
+        stop.set()
+        worker.join(timeout=60)
+    failed = {k: v for k, v in outcomes.items() if k.startswith("failed")}
+    print(f"promote + roll back under load: {dict(outcomes)}")
+    assert sum(outcomes.values()) > 100
+    assert not failed, failed
