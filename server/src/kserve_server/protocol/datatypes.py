@@ -33,7 +33,7 @@ MAX_ELEMENTS = 1 << 40  # a shape claiming more than this is a client error, not
 
 def element_count(shape: list[int], *, what: str) -> int:
     """The number of elements a shape holds; negative dims are a 400 naming the tensor."""
-    if any(dim < 0 for dim in shape):
+    if shape and min(shape) < 0:
         raise InvalidInput(f"{what}: shape {shape} has a negative dimension")
     count = math.prod(shape)
     if count > MAX_ELEMENTS:

@@ -83,6 +83,70 @@ def validate(raw: Any) -> InferenceRequest:
         raise InvalidInput(describe(exc)) from None
 
 
+def parse(raw: Any) -> InferRequest:
+    """Parsed JSON → the protocol-neutral request: `decode(validate(raw))`, with the plain
+    request most clients send taken without pydantic (a few µs of a small request)."""
+    plain = _plain(raw)
+    return plain if plain is not None else decode(validate(raw))
+
+
+_PLAIN_VALUES = (bool, int, float, str, type(None))  # ParameterValue's types, taken as they are
+
+
+def _plain_parameters(raw: Any) -> bool:
+    return raw is None or (
+        type(raw) is dict and all(type(v) in _PLAIN_VALUES for v in raw.values())
+    )
+
+
+def _plain(raw: Any) -> InferRequest | None:
+    """`decode(validate(raw))` for a request whose every field pydantic would take unchanged
+    (exact types); None for anything else, which then takes pydantic's path and its errors.
+    Checks every field before decoding any tensor, so errors come in the same order."""
+    if type(raw) is not dict:
+        return None
+    request_id, inputs, outputs = raw.get("id"), raw.get("inputs"), raw.get("outputs")
+    if not (
+        (request_id is None or type(request_id) is str)
+        and type(inputs) is list
+        and inputs
+        and _plain_parameters(raw.get("parameters"))
+        and (outputs is None or type(outputs) is list)
+    ):
+        return None
+    for item in inputs:
+        if not (
+            type(item) is dict
+            and type(item.get("name")) is str
+            and item["name"]
+            and type(item.get("datatype")) is str
+            and type(item.get("shape")) is list
+            and all(type(dim) is int for dim in item["shape"])
+            and item.get("data") is not None  # missing: decode's error, after validation
+            and _plain_parameters(item.get("parameters"))
+        ):
+            return None
+    for wanted in outputs or ():
+        if not (
+            type(wanted) is dict
+            and type(wanted.get("name")) is str
+            and wanted["name"]
+            and _plain_parameters(wanted.get("parameters"))
+        ):
+            return None
+    tensors = []
+    for item in inputs:
+        name, datatype, shape = item["name"], item["datatype"], item["shape"]
+        data = datatypes.from_json(
+            item["data"], datatype=datatype, shape=shape, what=f"input '{name}'"
+        )
+        tensors.append(Tensor(name, datatype, shape, data, item.get("parameters") or {}))
+    requested = None
+    if outputs is not None:
+        requested = [RequestedOutput(o["name"], o.get("parameters") or {}) for o in outputs]
+    return InferRequest(tensors, request_id, raw.get("parameters") or {}, requested)
+
+
 def describe(exc: PydanticValidationError) -> str:
     """A pydantic error as one line: `inputs.0.shape: Input should be a valid list; ...`."""
     parts = []

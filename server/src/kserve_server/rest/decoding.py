@@ -14,7 +14,7 @@ import asyncio
 import collections
 import contextlib
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -39,18 +39,10 @@ class Decoding:
         self.in_use = 0
         self._waiters: collections.deque[tuple[int, asyncio.Future[None]]] = collections.deque()
 
-    @contextlib.asynccontextmanager
-    async def slot(self, size: int) -> AsyncIterator[Runner]:
+    def slot(self, size: int) -> contextlib.AbstractAsyncContextManager[Runner]:
         if size <= self.limits.inline_max_bytes:
-            yield _inline
-            return
-        share = min(size, self.limits.max_bytes)  # one body over the budget runs alone
-        await self._acquire(share)
-        try:
-            yield _in_thread
-        finally:
-            self.in_use -= share
-            self._wake()
+            return _INLINE_SLOT  # a plain object: a generator-based context manager costs µs
+        return _SharedSlot(self, min(size, self.limits.max_bytes))  # over budget: runs alone
 
     async def _acquire(self, share: int) -> None:
         if not self._waiters and self.in_use + share <= self.limits.max_bytes:
@@ -97,6 +89,30 @@ class Decoding:
             turn.set_result(None)
 
 
+class _InlineSlot(contextlib.AbstractAsyncContextManager["Runner"]):
+    async def __aenter__(self) -> Runner:
+        return _inline
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
+class _SharedSlot(contextlib.AbstractAsyncContextManager["Runner"]):
+    """A share of the decoding budget, held from entry to exit."""
+
+    def __init__(self, decoding: Decoding, share: int) -> None:
+        self.decoding = decoding
+        self.share = share
+
+    async def __aenter__(self) -> Runner:
+        await self.decoding._acquire(self.share)
+        return _in_thread
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.decoding.in_use -= self.share
+        self.decoding._wake()
+
+
 class Runner:
     """Runs `fn(*args, **kwargs)` inline or in a worker thread."""
 
@@ -111,3 +127,4 @@ class Runner:
 
 _inline = Runner(thread=False)
 _in_thread = Runner(thread=True)
+_INLINE_SLOT = _InlineSlot()

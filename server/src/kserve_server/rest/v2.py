@@ -80,10 +80,9 @@ async def infer(request: web.Request) -> web.Response:
 
 
 def _decode(raw: bytes, header: str | None) -> InferRequest:
-    if header is not None:  # binary extension; without the header the body is all JSON
-        typed, chunks = v2_binary.split(raw, header)
-    else:
-        typed, chunks = v2.validate(v2.loads(raw)), {}
+    if header is None:  # all JSON
+        return v2.parse(v2.loads(raw))
+    typed, chunks = v2_binary.split(raw, header)  # binary extension
     return v2.decode(typed, binary=chunks)
 
 
