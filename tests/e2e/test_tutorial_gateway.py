@@ -4,7 +4,11 @@ InferenceService's status.url to the gateway's loopback port (Traefik, `make clu
 
 Then the same gateway in Gateway API mode, switched on with upstream's chart values: HTTPRoutes
 by host and by path (pathTemplate), a spec.canary entry taking its share of 500 requests, and a
-promotion and a rollback under steady load that lose no request."""
+promotion and a rollback under steady load that lose no request.
+
+Named to run after test_tutorial.py and before test_tutorial_lifecycle.py (pytest takes files in
+name order): the mode switch restarts the controller, whose log test_tutorial.py reads, and the
+lifecycle test deletes sklearn-iris, which this file sends requests to."""
 
 from __future__ import annotations
 
