@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from payload_servers import Process
 
 from kserve_server import server
 from kserve_server.settings import ModelSpec, ServerSettings
@@ -67,3 +68,26 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     yield Served(http_port=running.port, grpc_port=running.grpc_port)
     loop.call_soon_threadsafe(running.stop)
     thread.join(30)
+
+
+# The tutorial's iris model, trained here, and the server/agent processes a payload test starts
+# (killed at the end if still running): shared by the logger and batcher tests.
+@pytest.fixture(scope="module")
+def iris_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("models")
+    subprocess.run(
+        [sys.executable, str(REPO / "examples" / "train.py"), "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    return out / "sklearn-iris"
+
+
+@pytest.fixture
+def processes() -> Iterator[list[Process]]:
+    started: list[Process] = []
+    yield started
+    for process in started:
+        if process.process is not None and process.process.poll() is None:
+            process.process.kill()
+            process.process.wait()

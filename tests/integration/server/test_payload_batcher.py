@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,27 +15,6 @@ from payload_servers import Process, agent, get_text, model_server, predict
 REPO = Path(__file__).resolve().parents[3]
 ROWS = [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6], [5.1, 3.5, 1.4, 0.2], [7.7, 3.0, 6.1, 2.3]]
 BATCHER = ["--enable-batcher", "--max-batchsize", "16", "--max-latency", "300"]
-
-
-@pytest.fixture(scope="module")
-def iris_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("models")
-    subprocess.run(
-        [sys.executable, str(REPO / "examples" / "train.py"), "--out", str(out)],
-        check=True,
-        capture_output=True,
-    )
-    return out / "sklearn-iris"
-
-
-@pytest.fixture
-def processes() -> Iterator[list[Process]]:
-    started: list[Process] = []
-    yield started
-    for process in started:
-        if process.process is not None and process.process.poll() is None:
-            process.process.kill()
-            process.process.wait()
 
 
 async def _start(processes: list[Process], process: Process) -> Process:

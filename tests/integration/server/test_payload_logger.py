@@ -6,14 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 from payload_servers import (
     IRIS_ROW,
     Process,
@@ -47,27 +43,6 @@ LOGGER_FLAGS = [
     "--logger-tls-skip-verify",
     "false",
 ]
-
-
-@pytest.fixture(scope="module")
-def iris_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("models")
-    subprocess.run(
-        [sys.executable, str(REPO / "examples" / "train.py"), "--out", str(out)],
-        check=True,
-        capture_output=True,
-    )
-    return out / "sklearn-iris"
-
-
-@pytest.fixture
-def processes() -> Iterator[list[Process]]:
-    started: list[Process] = []
-    yield started
-    for process in started:
-        if process.process is not None and process.process.poll() is None:
-            process.process.kill()
-            process.process.wait()
 
 
 async def _start(processes: list[Process], process: Process, ready: str) -> Process:
