@@ -3,13 +3,15 @@
 # be reached here), into a cache outside the clone keyed by version, and links them into bin/.
 #
 #   hack/tools.sh            helm + helm-unittest, etcd, kube-apiserver + kubectl, Gateway API
-#                            CRDs (make tools)
+#                            and KEDA CRDs (make tools)
 #   hack/tools.sh helm       helm + helm-unittest only
 #   hack/tools.sh cluster    the above + kube-controller-manager, kube-scheduler, kubelet, kube-proxy
 #   hack/tools.sh kind       kind, for users who have internet
 #   hack/tools.sh metrics-server   metrics-server, for its image (hack/images/build.sh)
 #   hack/tools.sh gateway-api      the Gateway API CRDs (standard channel) only: one YAML file per
 #                            CRD in bin/gateway-api-crds/ (`kubectl apply -f bin/gateway-api-crds/`)
+#   hack/tools.sh keda-crds        KEDA's CRDs (ScaledObject, ...) only: one YAML file per CRD in
+#                            bin/keda-crds/, for the apiserver tests
 #   hack/tools.sh traefik   Traefik, the local cluster's gateway, for its image (hack/images/build.sh)
 #   hack/tools.sh paths      print NAME=PATH for every tool this script knows (installed or not)
 #
@@ -37,6 +39,7 @@ kind_dir="$tools/kind-$KIND_VERSION"
 metrics_server_dir="$tools/metrics-server-$METRICS_SERVER_VERSION"
 gateway_api_dir="$tools/gateway-api-$GATEWAY_API_VERSION"
 traefik_dir="$tools/traefik-$TRAEFIK_VERSION"
+keda_crds_dir="$tools/keda-crds-$KEDA_VERSION"
 CLUSTER_COMPONENTS=(kube-controller-manager kube-scheduler kubelet kube-proxy)
 
 say() { echo "tools: $*" >&2; }
@@ -151,21 +154,37 @@ build_kind() {
   GOBIN="$1/bin" go install -ldflags="-s -w" "sigs.k8s.io/kind@$KIND_VERSION"
 }
 
-# Not a build: the CRDs are YAML in the module's zip, fetched through the same module cache and
-# proxy as every Go tool (the zip's checksum is verified against sum.golang.org like any module).
-fetch_gateway_api() {
-  local out=$1/standard json src
-  json=$(cd "$1" && go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION")
-  src=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json")/config/crd/standard
-  [ -d "$src" ] || { echo "no config/crd/standard in the module (go mod download said: $json)"; return 1; }
+# Not a build: CRDs are YAML in a module's zip, fetched through the same module cache and proxy
+# as every Go tool (the zip's checksum is verified against sum.golang.org like any module).
+# fetch_crds MODULE@VERSION SUBDIR OUT: copy SUBDIR/*.yaml of the module into OUT.
+fetch_crds() {
+  local module=$1 subdir=$2 out=$3 json src
+  json=$(cd "$(dirname "$out")" && go mod download -json "$module")
+  src=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json")/$subdir
+  [ -d "$src" ] || { echo "no $subdir in $module (go mod download said: $json)"; return 1; }
   mkdir -p "$out"
   cp "$src"/*.yaml "$out/"
   chmod 644 "$out"/*.yaml   # the module cache is read-only
 }
 
+fetch_gateway_api() {
+  fetch_crds "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" config/crd/standard "$1/standard"
+}
+
 gateway_api() {
   install gateway-api "$GATEWAY_API_VERSION" "$gateway_api_dir" fetch_gateway_api
   link "$gateway_api_dir/standard" gateway-api-crds
+}
+
+# ScaledObject, ScaledJob, (Cluster)TriggerAuthentication and the eventing CRDs, as KEDA's
+# release manifest installs them
+fetch_keda_crds() {
+  fetch_crds "github.com/kedacore/keda/v2@$KEDA_VERSION" config/crd/bases "$1/bases"
+}
+
+keda_crds() {
+  install keda-crds "$KEDA_VERSION" "$keda_crds_dir" fetch_keda_crds
+  link "$keda_crds_dir/bases" keda-crds
 }
 
 link() {  # link TARGET NAME: bin/NAME -> TARGET
@@ -205,6 +224,7 @@ core() {
   link "$kube_dir/bin/kube-apiserver" kube-apiserver
   link "$kube_dir/bin/kubectl" kubectl
   gateway_api
+  keda_crds
 }
 
 cluster() {
@@ -225,6 +245,7 @@ paths() {
   echo "metrics-server=$metrics_server_dir/bin/metrics-server"
   echo "gateway-api-crds=$gateway_api_dir/standard"
   echo "traefik=$traefik_dir/bin/traefik"
+  echo "keda-crds=$keda_crds_dir/bases"
 }
 
 main() {
@@ -237,9 +258,10 @@ main() {
     kind) need_go; install kind "$KIND_VERSION" "$kind_dir" build_kind; link "$kind_dir/bin/kind" kind ;;
     metrics-server) need_go; install metrics-server "$METRICS_SERVER_VERSION" "$metrics_server_dir" build_metrics_server ;;
     gateway-api) need_go; gateway_api ;;
+    keda-crds) need_go; keda_crds ;;
     traefik) need_go; install traefik "$TRAEFIK_VERSION" "$traefik_dir" build_traefik ;;
     paths) paths; return 0 ;;
-    *) say "unknown mode '$mode' (core | helm | cluster | kind | metrics-server | gateway-api | traefik | paths)"; exit 2 ;;
+    *) say "unknown mode '$mode' (core | helm | cluster | kind | metrics-server | gateway-api | keda-crds | traefik | paths)"; exit 2 ;;
   esac
   say "$mode ready in $(( $(date +%s) - t0 ))s (bin/)"
 }

@@ -10,6 +10,7 @@ import json
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import kubernetes.client
@@ -18,10 +19,12 @@ import yaml
 from devcluster import controlplane
 from devcluster.controlplane import SA_ISSUER, ToolMissingError
 
-__all__ = ["GATEWAY_API_CRDS", "ApiServer", "ToolMissingError", "running"]
+__all__ = ["GATEWAY_API_CRDS", "KEDA_CRDS", "ApiServer", "ToolMissingError", "running"]
 
 # The Gateway API's standard-channel CRDs at the pinned version (`make tools`, hack/tools.sh).
 GATEWAY_API_CRDS = controlplane.BIN / "gateway-api-crds"
+# KEDA's CRDs (ScaledObject, TriggerAuthentication, ...) at the pinned version (`make tools`).
+KEDA_CRDS = controlplane.BIN / "keda-crds"
 
 
 class ApiServer(controlplane.ControlPlane):
@@ -87,9 +90,20 @@ class ApiServer(controlplane.ControlPlane):
         """Creates the Gateway API CRDs (idempotent) and waits until they are established;
         returns their names. Tests that need HTTPRoutes or Gateways call it; others run on an
         apiserver without them, as on a cluster that has no Gateway API."""
-        files = sorted(GATEWAY_API_CRDS.glob("*.yaml"))
+        return self.install_crds(GATEWAY_API_CRDS, timeout=timeout)
+
+    def install_keda_crds(self, *, timeout: float = 60.0) -> list[str]:
+        """Creates KEDA's CRDs (idempotent) and waits until they are established; returns their
+        names. Tests that need ScaledObjects call it; others run without them, as on a cluster
+        where KEDA is not installed."""
+        return self.install_crds(KEDA_CRDS, timeout=timeout)
+
+    def install_crds(self, directory: Path, *, timeout: float = 60.0) -> list[str]:
+        """Creates every CRD in `directory`'s *.yaml files (idempotent) and waits until they
+        are established; returns their names."""
+        files = sorted(directory.glob("*.yaml"))
         if not files:
-            raise ToolMissingError(f"no Gateway API CRDs in {GATEWAY_API_CRDS}: run `make tools`")
+            raise ToolMissingError(f"no CRDs in {directory}: run `make tools`")
         ext = kubernetes.client.ApiextensionsV1Api(self.client)
         names = []
         for path in files:
