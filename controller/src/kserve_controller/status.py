@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
-from kserve_controller import conditions
+from kserve_controller import conditions, pod_failure
 from kserve_controller.api.inferenceservice import FailureReason
 from kserve_controller.build import ingress, storage_initializer
 from kserve_controller.config import ControllerConfig
@@ -27,9 +27,6 @@ COMPONENT_READY = {"transformer": "TransformerReady", "explainer": "ExplainerRea
 INGRESS_READY = "IngressReady"
 READY = "Ready"
 MAIN_CONTAINER = "kserve-container"
-# Waiting reasons of a container the kubelet cannot create as specified: no retry fixes them
-# until the spec (or a Secret/ConfigMap it names) changes.
-NEVER_STARTS = ("CreateContainerConfigError",)
 
 
 def compute(
@@ -200,15 +197,14 @@ def _model_status(pods: list[Obj], *, deployment_available: bool) -> Obj:
         "failedCopies": 0,
         "totalCopies": sum(1 for p in pods if _running_ready(p)),
     }
-    init = _container_status(pod_status.get("initContainerStatuses"), storage_initializer.NAME)
-    failure = _failure(init, location=newest["metadata"]["name"])
+    init = pod_failure.named(pod_status.get("initContainerStatuses"), storage_initializer.NAME)
+    failure = pod_failure.failure(newest, storage_initializer.NAME, init=True)
     if init is not None and failure is None and "running" in (init.get("state") or {}):
         return {**_states("Pending", "Loading", "InProgress"), "copies": copies}
     if failure is None and deployment_available and _running_ready(newest):
         return {**_states("Loaded", "Loaded", "UpToDate"), "copies": copies}
     if failure is None:
-        main = _container_status(pod_status.get("containerStatuses"), MAIN_CONTAINER)
-        failure = _failure(main, location=newest["metadata"]["name"])
+        failure = pod_failure.failure(newest, MAIN_CONTAINER)
     if failure is not None:
         active = "Loaded" if deployment_available else "Pending"
         return {
@@ -224,37 +220,6 @@ def _states(active: str, target: str, transition: str) -> Obj:
         "transitionStatus": transition,
         "states": {"activeModelState": active, "targetModelState": target},
     }
-
-
-def _container_status(statuses: list[Obj] | None, name: str) -> Obj | None:
-    return next((s for s in statuses or [] if s.get("name") == name), None)
-
-
-def _failure(container: Obj | None, *, location: str) -> Obj | None:
-    """lastFailureInfo when the container failed or crash-loops, from its termination, or
-    cannot be created at all, from the kubelet's reason."""
-    if container is None:
-        return None
-    state = container.get("state") or {}
-    terminated = state.get("terminated")
-    waiting = state.get("waiting") or {}
-    if waiting.get("reason") == "CrashLoopBackOff":
-        terminated = (container.get("lastState") or {}).get("terminated") or {}
-    elif waiting.get("reason") in NEVER_STARTS:
-        terminated = {}  # the kubelet's message says why (e.g. a root image under runAsNonRoot)
-    elif not terminated or terminated.get("exitCode", 0) == 0:
-        return None
-    info: Obj = {
-        "location": location,
-        "reason": "ModelLoadFailed",
-        "message": (terminated.get("message") or waiting.get("message") or "").strip()
-        or f"container {container.get('name')} failed",
-    }
-    if terminated.get("exitCode") is not None:
-        info["exitCode"] = terminated["exitCode"]
-    if terminated.get("finishedAt"):
-        info["time"] = terminated["finishedAt"]
-    return info
 
 
 def _running_ready(pod: Obj) -> bool:
