@@ -171,6 +171,38 @@ def test_a_corrupt_archive_is_reported_not_raised_raw(tmp_path: Path) -> None:
         archive.unpack(bad, tmp_path, limits=Limits())
 
 
+def _plain_tar() -> bytes:
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        for name in ("a.bin", "b.bin"):
+            info = tarfile.TarInfo(name)
+            info.size = 1000
+            tar.addfile(info, io.BytesIO(b"x" * 1000))
+    return data.getvalue()
+
+
+# a.bin is a 512-byte header and 1024 bytes of data; b.bin's header starts at 1536.
+@pytest.mark.parametrize("cut", [1536, 1536 + 100, 3072, 3072 + 511])
+def test_a_plain_tar_cut_at_or_inside_a_header_is_refused(cut: int, tmp_path: Path) -> None:
+    into = tmp_path / "into"
+    into.mkdir()
+    cut_tar = tmp_path / "model.tar"
+    cut_tar.write_bytes(_plain_tar()[:cut])
+    with pytest.raises(StorageError, match=r"cannot unpack model\.tar: .*truncated"):
+        archive.unpack(cut_tar, into, limits=Limits())
+
+
+@pytest.mark.parametrize("keep", [3072 + 512, 3072 + 1024, None])
+def test_a_plain_tar_with_its_end_block_unpacks(keep: int | None, tmp_path: Path) -> None:
+    # Writers pad to 10 KiB with zeros; one zero block after the last member is the end.
+    into = tmp_path / "into"
+    into.mkdir()
+    whole = tmp_path / "model.tar"
+    whole.write_bytes(_plain_tar()[:keep])
+    archive.unpack(whole, into, limits=Limits())
+    assert sorted(p.name for p in into.iterdir()) == ["a.bin", "b.bin"]
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [("m.tar.gz", True), ("m.TGZ", True), ("m.zip", True), ("m.tar", True), ("model.pkl", False)],

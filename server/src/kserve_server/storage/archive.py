@@ -64,6 +64,7 @@ def _untar(data: BinaryIO, into: Path, *, name: str, budget: Budget) -> None:
                 _extract(tar, info, root=root, budget=budget, links=links)
             except confine.Outside as err:
                 raise _unsafe(name, info.name, err.reason) from None
+        _check_end(tar, name=name)
     # A link checked when written may lead elsewhere once later members exist
     # (`p -> q/..`, then `q -> .`): each must still resolve inside when all are out.
     for link in links:
@@ -73,6 +74,19 @@ def _untar(data: BinaryIO, into: Path, *, name: str, budget: Budget) -> None:
                 confine.link_target(root, link[:-1], os.readlink(path))
             except confine.Outside as err:
                 raise _unsafe(name, "/".join(link), err.reason) from None
+
+
+def _check_end(tar: tarfile.TarFile, *, name: str) -> None:
+    """Refuse a tar cut short at (or inside) a member header: tarfile takes a missing or short
+    header after the first member as the end of the archive, so a truncated download would
+    unpack as part of a model. A whole archive ends with a full block (of zeros), which tarfile
+    has just read from where the last member ended."""
+    assert tar.fileobj is not None
+    if tar.fileobj.tell() - tar.offset < tarfile.BLOCKSIZE:
+        raise StorageError(
+            f"cannot unpack {name}: it ends after {tar.offset} bytes, inside a member header "
+            "(a truncated download or upload?)"
+        )
 
 
 def _unsafe(archive: str, member: str, reason: str) -> UnsafePathError:
