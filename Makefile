@@ -55,6 +55,10 @@ test-integration: tools venv ## tests on the real kube-apiserver + etcd (storage
 e2e: venv ## the tutorial on a real cluster: tools, images, cluster up, tests, cluster down (KUBECONFIG=...: that cluster)
 	bash hack/e2e.sh
 
+.PHONY: chaos
+chaos: venv ## the fault suite (tests/chaos) on a real cluster, results in bench/results/chaos-<time>.md (KUBECONFIG=...: that cluster)
+	E2E_SUITES=chaos bash hack/e2e.sh
+
 lint: venv lint-charts ## ruff, mypy, import-linter, helm lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -1,0 +1,279 @@
+"""The fault suite's view of the cluster: the model store, InferenceServices and their
+predictor workloads, and the answer a scenario's load expects (the fixtures are in conftest)."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
+
+from e2e_kube import REPO, Cli, condition, diagnose, wait_for
+
+NAMESPACE = "chaos"
+STORE_NAMESPACE = "chaos-store"
+IMAGE_TAG = next(
+    line.split("=", 1)[1].strip()
+    for line in (REPO / "hack/versions.env").read_text().splitlines()
+    if line.startswith("IMAGE_TAG=")
+)
+MODEL_SERVER_IMAGE = f"registry.kserve-py.test/kserve-py/model-server:{IMAGE_TAG}"
+# apply -> Ready with 2 replicas, measured on this 2-core machine, then doubled or more
+READY_WITHIN = 240.0
+IRIS_ROW = [6.8, 2.8, 4.8, 1.4]
+IRIS_BODY = json.dumps({"instances": [IRIS_ROW]}).encode()
+MODELS = ("iris-a", "iris-b")
+
+
+def iris_models() -> dict[str, bytes]:
+    """Two iris classifiers (joblib), so a storageUri change loads a different model file."""
+    import joblib
+    from sklearn import datasets, svm, tree
+
+    iris = datasets.load_iris()
+    trained = {
+        "iris-a": svm.SVC(gamma="scale").fit(iris.data, iris.target),
+        "iris-b": tree.DecisionTreeClassifier(random_state=0).fit(iris.data, iris.target),
+    }
+    out = {}
+    for name, model in trained.items():
+        blob = io.BytesIO()
+        joblib.dump(model, blob)
+        out[name] = blob.getvalue()
+    return out
+
+
+@dataclass(frozen=True)
+class ModelStore:
+    """`http://models.chaos-store.svc.cluster.local/<name>/model.joblib` for each of MODELS."""
+
+    host: str = f"models.{STORE_NAMESPACE}.svc.cluster.local"
+
+    def uri(self, name: str) -> str:
+        assert name in MODELS, name
+        return f"http://{self.host}/{name}/model.joblib"
+
+
+def store_manifests() -> list[dict[str, Any]]:
+    labels = {"app": "models"}
+    server = {
+        "name": "http",
+        "image": MODEL_SERVER_IMAGE,  # its Python's http.server: no image of its own
+        "command": ["python3", "-m", "http.server", "8000", "--directory", "/models"],
+        "ports": [{"containerPort": 8000, "name": "http"}],
+        "readinessProbe": {
+            "httpGet": {"path": "/iris-a/model.joblib", "port": 8000},
+            "periodSeconds": 1,
+        },
+        "resources": {
+            "requests": {"cpu": "20m", "memory": "32Mi"},
+            "limits": {"cpu": "500m", "memory": "128Mi"},
+        },
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "runAsNonRoot": True,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": [{"name": "models", "mountPath": "/models", "readOnly": True}],
+    }
+    items = [{"key": name, "path": f"{name}/model.joblib"} for name in MODELS]
+    meta = {"name": "models", "namespace": STORE_NAMESPACE}
+    pod = {
+        "automountServiceAccountToken": False,
+        "containers": [server],
+        "volumes": [{"name": "models", "configMap": {"name": "chaos-models", "items": items}}],
+    }
+    return [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": meta,
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": labels},
+                "template": {"metadata": {"labels": labels}, "spec": pod},
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": meta,
+            "spec": {
+                "selector": labels,
+                "ports": [{"name": "http", "port": 80, "targetPort": 8000}],
+            },
+        },
+    ]
+
+
+def apply(cli: Cli, objects: list[dict[str, Any]], tmp: Path) -> None:
+    path = tmp / f"apply-{time.monotonic_ns()}.json"
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
+    cli.kubectl("apply", "-f", str(path))
+
+
+@dataclass
+class Isvc:
+    """An applied InferenceService in NAMESPACE and its predictor's workload."""
+
+    cli: Cli
+    name: str
+    namespace: str = NAMESPACE
+    applied: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def workload(self) -> str:
+        return f"{self.name}-predictor"
+
+    def get(self) -> dict[str, Any]:
+        return dict(self.cli.json("get", "inferenceservice", self.name, "-n", self.namespace))
+
+    def deployment(self) -> dict[str, Any]:
+        return dict(self.cli.json("get", "deployment", self.workload, "-n", self.namespace))
+
+    def service_url(self, path: str) -> str:
+        """http://<ClusterIP><path>: the predictor's Service, as a pod reaches it."""
+        svc = self.cli.json("get", "service", self.workload, "-n", self.namespace)
+        return f"http://{svc['spec']['clusterIP']}:{svc['spec']['ports'][0]['port']}{path}"
+
+    def predict_url(self) -> str:
+        return self.service_url(f"/v1/models/{self.name}:predict")
+
+    def pods(self) -> list[dict[str, Any]]:
+        found = self.cli.json(
+            "get", "pods", "-n", self.namespace, "-l", f"app=isvc.{self.workload}"
+        )
+        return list(found["items"])
+
+    def patch(self, spec: dict[str, Any]) -> None:
+        body = json.dumps({"spec": spec})
+        self.cli.kubectl(
+            "patch", "inferenceservice", self.name, "-n", self.namespace, "--type=merge", "-p", body
+        )
+
+    def wait_ready(self, *, timeout: float = READY_WITHIN) -> dict[str, Any]:
+        def ready() -> dict[str, Any] | None:
+            isvc = self.get()
+            return isvc if condition(isvc, "Ready").get("status") == "True" else None
+
+        try:
+            return wait_for(f"{self.namespace}/{self.name} Ready", ready, timeout=timeout)
+        except AssertionError as err:
+            raise AssertionError(f"{err}\n{diagnose(self.cli, self.namespace)}") from err
+
+    def wait_rolled_out(self, *, after_generation: int, timeout: float = READY_WITHIN) -> None:
+        """The predictor's Deployment changed (generation past `after_generation`), every
+        replica updated and available, and no old pod left, terminating or not."""
+
+        def done() -> bool:
+            dep = self.deployment()
+            meta, spec, status = dep["metadata"], dep["spec"], dep.get("status") or {}
+            want = spec.get("replicas", 1)
+            return (
+                meta["generation"] > after_generation
+                and status.get("observedGeneration", 0) >= meta["generation"]
+                and status.get("updatedReplicas") == want
+                and status.get("availableReplicas") == want
+                and status.get("replicas") == want
+                and len(self.pods()) == want
+            )
+
+        try:
+            wait_for(f"{self.workload} rolled out", done, timeout=timeout)
+        except AssertionError as err:
+            raise AssertionError(f"{err}\n{diagnose(self.cli, self.namespace)}") from err
+
+
+IsvcFactory = Callable[..., Isvc]
+
+
+def isvc_manifest(
+    name: str, *, storage_uri: str, replicas: int, predictor: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """An sklearn InferenceService with a fixed replica count (autoscaler class `none`)."""
+    spec: dict[str, Any] = {
+        "minReplicas": replicas,
+        "maxReplicas": replicas,
+        "model": {"modelFormat": {"name": "sklearn"}, "storageUri": storage_uri},
+        **(predictor or {}),
+    }
+    return {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {
+            "name": name,
+            "namespace": NAMESPACE,
+            "annotations": {"serving.kserve.io/autoscalerClass": "none"},
+        },
+        "spec": {"predictor": spec},
+    }
+
+
+def iris_check(status: int, body: bytes) -> str | None:
+    """A V1 answer for IRIS_ROW: one iris class."""
+    try:
+        predictions = json.loads(body)["predictions"]
+    except (ValueError, KeyError, TypeError):
+        return f"not a V1 answer: {body[:200]!r}"
+    return None if len(predictions) == 1 and predictions[0] in (0, 1, 2) else str(predictions)
+
+
+class EndpointWatch:
+    """When a pod IP left and rejoined a Service's ready endpoints, on the load's clock: polls
+    the Service's EndpointSlices (what kube-proxy routes by) every `every` seconds."""
+
+    def __init__(
+        self, cli: Cli, *, namespace: str, service: str, ip: str, clock: Callable[[], float],
+        every: float = 0.05,
+    ) -> None:  # fmt: skip
+        import kubernetes.client
+        import kubernetes.config
+
+        api = kubernetes.config.new_client_from_config(config_file=str(cli.kubeconfig))
+        self.discovery = kubernetes.client.DiscoveryV1Api(api)
+        self.namespace, self.service, self.ip = namespace, service, ip
+        self.clock, self.every = clock, every
+        self.left: float | None = None
+        self.rejoined: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="endpoint-watch", daemon=True)
+
+    def ready(self) -> bool:
+        slices = self.discovery.list_namespaced_endpoint_slice(
+            self.namespace, label_selector=f"kubernetes.io/service-name={self.service}"
+        )
+        return any(
+            self.ip in (endpoint.addresses or [])
+            and (endpoint.conditions is None or endpoint.conditions.ready is not False)
+            for one in slices.items
+            for endpoint in one.endpoints or []
+        )
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                ready = self.ready()
+            except Exception:  # an API hiccup: the next poll tells
+                continue
+            now = self.clock()
+            if not ready and self.left is None:
+                self.left = now
+            elif ready and self.left is not None and self.rejoined is None:
+                self.rejoined = now
+
+    def __enter__(self) -> EndpointWatch:
+        assert self.ready(), f"{self.ip} is not a ready endpoint of {self.service} to begin with"
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
