@@ -244,6 +244,53 @@ class BatcherConfig(ContainerResources):
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+class MetricsAggregatorConfig(_Section):
+    """Upstream's `metricsAggregator` key: `enablePrometheusScraping` ("true"/"false") is the
+    default of the `serving.kserve.io/enable-prometheus-scraping` annotation."""
+
+    enable_metric_aggregation: str = Field("false", alias="enableMetricAggregation")
+    enable_prometheus_scraping: str = Field("false", alias="enablePrometheusScraping")
+
+    @field_validator("enable_metric_aggregation", "enable_prometheus_scraping", mode="before")
+    @classmethod
+    def _as_text(cls, value: object) -> object:
+        # Upstream's chart writes strings; a JSON boolean written by hand means the same.
+        return str(value).lower() if isinstance(value, bool) else value
+
+
+class OpenTelemetryCollectorConfig(_Section):
+    """Upstream's `opentelemetryCollector` key; the KEDA OTel scaler's address is the one read
+    here (PodMetric triggers)."""
+
+    metric_scaler_endpoint: str = Field(
+        "keda-otel-scaler.keda.svc:4318", alias="metricScalerEndpoint"
+    )
+
+
+class AutoscalerConfig(_Section):
+    """Upstream's `autoscaler` key: stabilization windows (seconds, as strings) a ScaledObject
+    gets when the component's autoScaling.behavior does not set them ("" = KEDA's default)."""
+
+    scale_up_stabilization_window_seconds: str = Field(
+        "", alias="scaleUpStabilizationWindowSeconds"
+    )
+    scale_down_stabilization_window_seconds: str = Field(
+        "", alias="scaleDownStabilizationWindowSeconds"
+    )
+
+    @field_validator(
+        "scale_up_stabilization_window_seconds",
+        "scale_down_stabilization_window_seconds",
+        mode="before",
+    )
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        if isinstance(text, str) and text.strip() and not text.strip().isdigit():
+            raise ValueError(f"{text!r} is not a whole number of seconds")
+        return text.strip() if isinstance(text, str) else text
+
+
 class ControllerConfig(_Section):
     deploy: DeployConfig = DeployConfig()
     ingress: IngressConfig = IngressConfig()
@@ -260,6 +307,13 @@ class ControllerConfig(_Section):
     agent: AgentConfig = AgentConfig()
     logger: LoggerConfig = LoggerConfig()
     batcher: BatcherConfig = BatcherConfig()
+    metrics_aggregator: MetricsAggregatorConfig = Field(
+        MetricsAggregatorConfig(), alias="metricsAggregator"
+    )
+    opentelemetry_collector: OpenTelemetryCollectorConfig = Field(
+        OpenTelemetryCollectorConfig(), alias="opentelemetryCollector"
+    )
+    autoscaler: AutoscalerConfig = AutoscalerConfig()
 
 
 # ConfigMap key → field of ControllerConfig; the other upstream keys are not used here.
@@ -275,6 +329,9 @@ _KEYS: dict[str, tuple[str, type[_Section]]] = {
     "agent": ("agent", AgentConfig),
     "logger": ("logger", LoggerConfig),
     "batcher": ("batcher", BatcherConfig),
+    "metricsAggregator": ("metrics_aggregator", MetricsAggregatorConfig),
+    "opentelemetryCollector": ("opentelemetry_collector", OpenTelemetryCollectorConfig),
+    "autoscaler": ("autoscaler", AutoscalerConfig),
 }
 
 

@@ -38,6 +38,7 @@ SPOKEN = {
     "Deployment": "deployment",
     "Service": "service",
     "HorizontalPodAutoscaler": "horizontal pod autoscaler",
+    "ScaledObject": "KEDA scaled object",
     "Ingress": "ingress",
 }
 REJECTED = "RejectedByApiServer"  # an owned object the apiserver refuses (422)

@@ -66,20 +66,28 @@ class Model:
 
 @dataclass(frozen=True)
 class Scaling:
-    """How a workload asks to be scaled: its autoscaler class, replicas and metric."""
+    """How a workload asks to be scaled: its autoscaler class, replicas and metrics."""
 
-    autoscaler_class: str = "hpa"  # hpa | external | none
+    autoscaler_class: str = "hpa"  # hpa | keda | external | none
     min_replicas: int | None = None
     max_replicas: int | None = None
     metric: str | None = None  # cpu (default) | memory
     target: int | None = None  # utilization percent
     # autoScaling.metrics' Resource metrics; when given (even none), they are the metrics.
     resource_metrics: tuple[ResourceMetricSource, ...] | None = None
+    # autoScaling.metrics as written (every type: KEDA reads them all) and autoScaling.behavior.
+    metrics: tuple[MetricsSpec, ...] | None = None
+    behavior: Obj | None = None
 
     @property
     def wants_hpa(self) -> bool:
         """Only the `hpa` class (the default) gets an HPA; `none` and `external` do not."""
         return self.autoscaler_class == "hpa"
+
+    @property
+    def wants_keda(self) -> bool:
+        """The `keda` class gets a KEDA ScaledObject (and KEDA its own HPA) instead."""
+        return self.autoscaler_class == "keda"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,6 +160,7 @@ class Component(Meta):
     def scaling(self) -> Scaling:
         spec = self.spec
         metrics = spec.auto_scaling.metrics if spec.auto_scaling is not None else None
+        behavior = spec.auto_scaling.behavior if spec.auto_scaling is not None else None
         return Scaling(
             autoscaler_class=self.autoscaler_class,
             min_replicas=spec.min_replicas,
@@ -159,6 +168,8 @@ class Component(Meta):
             metric=spec.scale_metric,
             target=spec.scale_target,
             resource_metrics=_resource_metrics(metrics) if metrics else None,
+            metrics=tuple(metrics) if metrics else None,
+            behavior=behavior,
         )
 
     @property
@@ -323,14 +334,19 @@ def _check_component(part: Component) -> None:
                 f"use one of {', '.join(LOGGER_STORE_FORMATS)}"
             )
     autoscaler = part.autoscaler_class
-    if autoscaler == "keda":
-        raise NotSupported(f"{AUTOSCALER_ANNOTATION}: keda is not supported; use hpa or none")
     if autoscaler not in AUTOSCALER_CLASSES:
         raise InvalidSpec(
             "InvalidAutoscalerClass",
-            f"{AUTOSCALER_ANNOTATION}: {autoscaler!r} is not one of hpa, external, none",
+            f"{AUTOSCALER_ANNOTATION}: {autoscaler!r} is not one of "
+            f"{', '.join(AUTOSCALER_CLASSES)}",
         )
     metric = spec.scale_metric
+    if autoscaler == "keda" and metric is not None:
+        raise InvalidSpec(
+            "InvalidScaleMetric",
+            f"{where}.scaleMetric is not supported with the keda autoscaler; "
+            f"use {where}.autoScaling.metrics",
+        )
     if autoscaler == "hpa" and metric not in (None, "cpu", "memory"):
         raise InvalidSpec(
             "InvalidScaleMetric",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
-from kserve_controller import conditions, pod_failure
+from kserve_controller import conditions, pod_failure, scaler_status, spec
 from kserve_controller.api.inferenceservice import FailureReason
 from kserve_controller.build import ingress, storage_initializer
 from kserve_controller.config import ControllerConfig
@@ -42,11 +42,15 @@ def compute(
     entry_service: Obj | None = None,
     ingress_cond: Obj | None = None,
     info: list[Obj] | None = None,
+    scaled_objects: dict[str, Obj | None] | None = None,
+    keda_missing: bool = False,
 ) -> Obj:
     """`deployment`: the predictor's; `others`: the transformer's and explainer's, by component;
     `entry_service`: the Service taking the traffic (its port goes into a headless address);
     `ingress_cond`: IngressReady when decided elsewhere (Gateway API routes); `info`:
-    conditions beside the others that do not gate Ready."""
+    conditions beside the others that do not gate Ready; `scaled_objects`: the ScaledObject of
+    each keda-class component, by component (None: not there); `keda_missing`: their CRD is not
+    served."""
     model_status = _model_status(pods, deployment_available=_available(deployment))
     predictor = _deployment_condition(PREDICTOR_READY, deployment, model_status)
     waiting = ingress_waits_for(isvc, deployment=deployment, others=others or {}, config=config)
@@ -57,6 +61,21 @@ def compute(
         for part in COMPONENT_READY
         if part in isvc.extras
     }
+    workloads = {"predictor": deployment, **(others or {})}
+    for component in spec.components(isvc):
+        if not component.scaling.wants_keda:
+            continue
+        kind = component.kind
+        folded = scaler_status.fold(
+            predictor if kind == "predictor" else extra[kind],
+            scaled_object=(scaled_objects or {}).get(kind),
+            deployment=workloads.get(kind),
+            missing=keda_missing,
+        )
+        if kind == "predictor":
+            predictor = folded
+        else:
+            extra[kind] = folded
     # Ready's reason is the first False one: the component's says more than the Ingress's.
     conds = [predictor, *extra.values(), ingress_cond]
     status: Obj = {
@@ -160,7 +179,9 @@ def _with_ready(
 ) -> list[Obj]:
     states = [c["status"] for c in conds]
     if all(s == "True" for s in states):
-        ready = _cond(READY, "True")
+        # Scaled to zero is Ready, and says so where users look first.
+        zero = next((c for c in conds if c.get("reason") == scaler_status.SCALED_TO_ZERO), None)
+        ready = _cond(READY, "True", *((zero["reason"], zero["message"]) if zero else ()))
     elif "False" in states:
         first = next(c for c in conds if c["status"] == "False")
         ready = _cond(READY, "False", first.get("reason", ""), first.get("message", ""))

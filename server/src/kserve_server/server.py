@@ -150,9 +150,7 @@ async def start(
     if settings.grpc_port is not None:
         from kserve_server.grpc.server import GrpcServer  # grpc costs ~80 ms to import
 
-        grpc_server = GrpcServer(
-            app[DATAPLANE], settings=settings, observe=app[rest_app.METRICS].count_request
-        )
+        grpc_server = GrpcServer(app[DATAPLANE], settings=settings, metrics=app[rest_app.METRICS])
         app.cleanup_ctx.append(grpc_server.lifespan)  # after the repository's: drains first
     access_log = logging.getLogger("kserve_server.access") if settings.access_log else None
     runner = connection.Runner(

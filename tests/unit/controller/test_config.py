@@ -66,3 +66,23 @@ def test_a_broken_key_is_named(data: dict[str, str], words: str) -> None:
     with pytest.raises(ConfigError) as err:
         config.parse(data)
     assert words in str(err.value)
+
+
+def test_autoscaling_keys_keda_reads() -> None:
+    cfg = config.parse(
+        {
+            "autoscaler": '{"scaleUpStabilizationWindowSeconds": "0", '
+            '"scaleDownStabilizationWindowSeconds": 300}',
+            "opentelemetryCollector": '{"metricScalerEndpoint": "otel.keda.svc:4318"}',
+            "metricsAggregator": '{"enablePrometheusScraping": true}',
+        }
+    )
+    assert cfg.autoscaler.scale_up_stabilization_window_seconds == "0"
+    assert cfg.autoscaler.scale_down_stabilization_window_seconds == "300"
+    assert cfg.opentelemetry_collector.metric_scaler_endpoint == "otel.keda.svc:4318"
+    assert cfg.metrics_aggregator.enable_prometheus_scraping == "true"
+    defaults = config.parse(None)
+    assert defaults.autoscaler.scale_down_stabilization_window_seconds == ""
+    assert defaults.metrics_aggregator.enable_prometheus_scraping == "false"
+    with pytest.raises(ConfigError, match="autoscaler"):
+        config.parse({"autoscaler": '{"scaleUpStabilizationWindowSeconds": "5m"}'})

@@ -181,11 +181,12 @@ def test_owned_objects_map_to_their_owner_by_label() -> None:
     assert list(keys(labelled, reads_with())) == [ObjectKey("ns", "x")]
     assert list(keys({"metadata": {"name": "y", "namespace": "ns"}}, reads_with())) == []
     sources = InferenceServiceController.owned_sources()
-    kinds = ["Deployment", "Service", "HorizontalPodAutoscaler", "Ingress", "HTTPRoute"]
+    kinds = ["Deployment", "Service", "HorizontalPodAutoscaler", "ScaledObject", "Ingress",
+             "HTTPRoute"]  # fmt: skip
     assert [s.kind for s in sources] == kinds
     assert {s.label_selector for s in sources} == {"serving.kserve.io/inferenceservice"}
-    # A cluster without the Gateway API CRDs must not keep the controller from starting.
-    assert [s.kind for s in sources if not s.wait] == ["HTTPRoute"]
+    # A cluster without the Gateway API or KEDA CRDs must not keep the controller from starting.
+    assert [s.kind for s in sources if not s.wait] == ["ScaledObject", "HTTPRoute"]
 
 
 def test_a_runtime_concerns_the_isvcs_it_serves_and_those_not_ready() -> None:

@@ -88,10 +88,6 @@ CUSTOM = {"containers": [{"image": "example.test/t:1"}]}
             "Knative",
         ),
         (isvc(MODEL, status={"deploymentMode": "ModelMesh"}), "ModelMesh"),
-        (
-            isvc(MODEL, metadata={"annotations": {"serving.kserve.io/autoscalerClass": "keda"}}),
-            "keda",
-        ),
     ],
 )
 def test_not_supported_is_said(raw: dict[str, Any], words: str) -> None:
@@ -127,6 +123,19 @@ def test_unknown_autoscaler_class_is_invalid() -> None:
     with pytest.raises(InvalidSpec) as err:
         spec.check_supported(spec.parse(raw), config=config.parse(None))
     assert err.value.reason == "InvalidAutoscalerClass"
+
+
+def test_keda_is_served_and_takes_autoscaling_metrics_not_scale_metric() -> None:
+    keda = {"annotations": {"serving.kserve.io/autoscalerClass": "keda"}}
+    raw = isvc({**MODEL, "minReplicas": 0}, metadata=keda)
+    parsed = spec.parse(raw)
+    spec.check_supported(parsed, config=config.parse(None))
+    scaling = spec.predictor(parsed).scaling
+    assert (scaling.wants_keda, scaling.wants_hpa, scaling.min_replicas) == (True, False, 0)
+    with pytest.raises(InvalidSpec, match=r"use spec\.predictor\.autoScaling\.metrics") as err:
+        spec.check_supported(spec.parse(isvc({**MODEL, "scaleMetric": "cpu"}, metadata=keda)),
+                             config=config.parse(None))  # fmt: skip
+    assert err.value.reason == "InvalidScaleMetric"
 
 
 def test_transformer_and_explainer_are_views_with_their_own_names() -> None:

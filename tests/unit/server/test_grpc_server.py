@@ -357,5 +357,6 @@ async def test_grpc_inference_shows_in_the_rest_metrics(
     labels = 'model_name="sklearn-iris",protocol="grpc-v2"'
     assert f'inference_requests_total{{code="OK",{labels}}} 2.0' in text
     assert f'inference_requests_total{{code="INVALID_ARGUMENT",{labels}}} 1.0' in text
+    assert f"inference_requests_in_flight{{{labels}}} 0.0" in text  # all answered
     assert 'model_name="nope"' not in text
     assert 'request_predict_seconds_count{model_name="sklearn-iris"} 2.0' in text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from kserve_server.rest.metrics import Metrics
@@ -107,3 +109,38 @@ def test_samples_are_those_prometheus_client_would_write() -> None:
     assert samples(ours.registry, names) == samples(reference, names)
     created = [s for f in ours.registry.collect() for s in f.samples if s.name.endswith("_created")]
     assert len(created) == 1 + 2 + 2  # one per label set, as prometheus_client writes them
+
+
+async def test_a_request_in_flight_is_counted_until_it_is_answered(client: AppClient) -> None:
+    """The body arrives in two parts; between them the request is in flight."""
+    body = b'{"instances": [[6.8, 2.8, 4.8, 1.4]]}'
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(
+        b"POST /v1/models/sklearn-iris:predict HTTP/1.1\r\nHost: t\r\n"
+        b"Content-Type: application/json\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body[:10]
+    )
+    await writer.drain()
+    gauge = 'inference_requests_in_flight{model_name="sklearn-iris",protocol="v1"}'
+    for _ in range(100):  # until the server has read the headers
+        text = await (await client.get("/metrics")).text()
+        if f"{gauge} 1.0" in text:
+            break
+        await asyncio.sleep(0.01)
+    assert f"{gauge} 1.0" in text
+    writer.write(body[10:])
+    await writer.drain()
+    assert (await reader.readline()).startswith(b"HTTP/1.1 200")
+    writer.close()
+    text = await (await client.get("/metrics")).text()
+    assert f"{gauge} 0.0" in text
+    assert "# TYPE inference_requests_in_flight gauge" in text
+
+
+async def test_unknown_models_leave_no_in_flight_series(client: AppClient) -> None:
+    tensor = {"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [6.8, 2.8, 4.8, 1.4]}
+    resp = await client.post("/v2/models/no-such-model/infer", json={"inputs": [tensor]})
+    assert resp.status == 404
+    text = await (await client.get("/metrics")).text()
+    assert "no-such-model" not in text

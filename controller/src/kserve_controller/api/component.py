@@ -112,8 +112,21 @@ class ExternalMetrics(KubeModel):
     namespace: str | None = None
 
 
+class AuthenticationRef(KubeModel):
+    name: str
+    """Name of the KEDA TriggerAuthentication in the InferenceService's namespace."""
+
+
+class ExtMetricAuthentication(KubeModel):
+    authentication_ref: AuthenticationRef
+    auth_modes: str | None = None
+    """How the metrics backend authenticates: bearer, basic or tls (KEDA's authModes)."""
+
+
 class ExternalMetricSource(KubeModel):
     metric: ExternalMetrics
+    authentication: ExtMetricAuthentication | None = Field(default=None, alias="authenticationRef")
+    """KEDA TriggerAuthentication for the metrics backend (keda autoscaler)."""
     target: MetricTarget
 
 

@@ -15,12 +15,15 @@ from kserve_controller.build import (
     ingress,
     names,
     revisions,
+    scaledobject,
 )
 from kserve_controller.config import ControllerConfig
 from kserve_controller.runtimes import Runtime
 from kserve_controller.spec import Isvc
 
 Obj = dict[str, Any]
+# What a component runs as; one scaler at most (HPA or ScaledObject, by autoscaler class).
+WORKLOAD_KINDS = ("Deployment", "Service", "HorizontalPodAutoscaler", scaledobject.KIND)
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ def all_objects(
     latest: Obj | None = None,
     prev: Obj | None = None,
 ) -> Desired:
-    """Per component (predictor, transformer, explainer): Service, Deployment, HPA; then per
+    """Per component (predictor, transformer, explainer): Service, Deployment, its scaler; then per
     canary the same for its predictor; then the Ingress, or in Gateway API mode the
     HTTPRoutes (upstream's order). The objects of a component the spec no longer has are
     unwanted; so is the Ingress in Gateway API mode and the HTTPRoutes otherwise.
@@ -69,9 +72,11 @@ def all_objects(
         )
         if not part.scaling.wants_hpa:
             unwanted.append(("HorizontalPodAutoscaler", names.workload(part)))
+        if not part.scaling.wants_keda:
+            unwanted.append((scaledobject.KIND, names.workload(part)))
     for gone in (c for c in spec.EXTRA_COMPONENTS if c not in isvc.extras):
         name = names.component(isvc, gone)
-        unwanted += [(k, name) for k in ("Deployment", "Service", "HorizontalPodAutoscaler")]
+        unwanted += [(k, name) for k in WORKLOAD_KINDS]
     routes = [(httproute.KIND, n) for n in httproute.every_name(isvc)]
     if not httproute.wanted(isvc, config):
         if ingress.wanted(isvc, config):

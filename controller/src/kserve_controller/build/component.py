@@ -12,6 +12,8 @@ from kserve_controller.build import (
     container,
     credentials,
     names,
+    prometheus,
+    scaledobject,
     storage_initializer,
     workload,
 )
@@ -63,7 +65,8 @@ def objects(
     logger_sources: credentials.Sources | None = None,
     endpoint: str = agent.ENDPOINT,
 ) -> list[Obj]:
-    """The component's Service, Deployment and (unless its autoscaler class says no) HPA.
+    """The component's Service, Deployment and its autoscaler class's scaler: an HPA (hpa),
+    a KEDA ScaledObject (keda), or none (none, external).
 
     `logger_sources`: the logger storage's service account and Secrets, when it has storage;
     `endpoint`: what its logged events say it is (`default`, or `canary` for a canary).
@@ -86,6 +89,8 @@ def objects(
     ]
     if work.scaling.wants_hpa:
         out.append(workload.hpa(work))
+    elif work.scaling.wants_keda:
+        out.append(scaledobject.build(work, config=config))
     return out
 
 
@@ -109,9 +114,20 @@ def _workload(
         runtime_annotations=runtime_spec.get("annotations"),
         disallowed=config.inference_service.service_annotation_disallowed_list,
     )
+    the_pod = pod(
+        part,
+        runtime=runtime,
+        config=config,
+        sources=sources,
+        logger_sources=logger_sources,
+        endpoint=endpoint,
+    )
+    scraped = prometheus.scrape_annotations(
+        annotations, main=the_pod["containers"][0], config=config
+    )
     pod_metadata: Obj = {"labels": dict(labels)}
-    if annotations:
-        pod_metadata["annotations"] = dict(annotations)
+    if annotations or scraped:
+        pod_metadata["annotations"] = {**annotations, **scraped}
     scale = part.scaling
     return workload.Workload(
         metadata=names.metadata(part, name=name, labels=labels, annotations=annotations),
@@ -119,14 +135,7 @@ def _workload(
             part, name=name, labels=names.labels(part, disallowed=disallowed_labels)
         ),
         app=names.app(part),
-        pod=pod(
-            part,
-            runtime=runtime,
-            config=config,
-            sources=sources,
-            logger_sources=logger_sources,
-            endpoint=endpoint,
-        ),
+        pod=the_pod,
         pod_metadata=pod_metadata,
         scaling=scale,
         replicas=_fixed_replicas(scale),

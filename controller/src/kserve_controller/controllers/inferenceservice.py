@@ -1,4 +1,5 @@
-"""InferenceService on the engine: Deployment, Service, HPA per component and the Ingress.
+"""InferenceService on the engine: Deployment, Service and scaler (an HPA or a KEDA
+ScaledObject, by autoscaler class) per component, and the Ingress or HTTPRoutes.
 
 Besides its own objects, an InferenceService depends on its ServingRuntime (or
 ClusterServingRuntime), the ServiceAccounts its components and their loggers' storage use
@@ -31,11 +32,13 @@ from kserve_controller.build import (
     ingress,
     names,
     revisions,
+    scaledobject,
     storage_initializer,
 )
 from kserve_controller.config import ControllerConfig
 from kserve_controller.controllers.gateway_api import GatewayApi
-from kserve_controller.decide import Ref
+from kserve_controller.controllers.keda import Keda
+from kserve_controller.decide import Ref, owned_by
 from kserve_controller.engine import (
     Context,
     Controller,
@@ -73,19 +76,21 @@ class Facts:
     routed: dict[str, int] | None = None  # predictor Service -> percent the routes carry
     held: frozenset[Ref] = frozenset()  # objects the rollout holds back this pass
     traffic: list[Obj] | None = None  # status.components.predictor.traffic
+    keda_missing: bool = False  # a component wants a ScaledObject; the CRD is not served
 
 
 class InferenceServiceController(Controller):
     kind = "InferenceService"
     spoken = "inference service"
     owner_label = names.ISVC_LABEL
-    owned = ("Deployment", "Service", "HorizontalPodAutoscaler", "Ingress", httproute.KIND)
-    maybe_absent = (httproute.KIND,)
+    owned = (*build.WORKLOAD_KINDS, "Ingress", httproute.KIND)
+    maybe_absent = (httproute.KIND, scaledobject.KIND)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.storage = StorageIO(ctx)
         self.gateway_api = GatewayApi(ctx)
+        self.keda = Keda(ctx)
         # (uid, kind, name) -> when first seen orphaned, and since when no route names it
         self._drain_since: dict[tuple[str, str, str], float] = {}
         self._unrouted_since: dict[tuple[str, str, str], float] = {}
@@ -104,8 +109,10 @@ class InferenceServiceController(Controller):
     async def plan(self, obj: Obj) -> Plan:
         config, reads = self.ctx.config, self.ctx.reads
         isvc = read(obj, config)
+        keda = await self.keda.installed()
         if stop.requested(isvc.annotations):
-            return Plan([], unwanted=stopped_refs(isvc), context=Facts(isvc, None, [], True))
+            refs = [r for r in stopped_refs(isvc) if keda or r[0] != scaledobject.KIND]
+            return Plan([], unwanted=refs, context=Facts(isvc, None, [], True))
         runtime = await self._runtime(isvc)
         sources = {
             part.kind: found
@@ -132,7 +139,12 @@ class InferenceServiceController(Controller):
             prev=prev,
         )
         objects, unwanted = desired.objects, desired.unwanted
-        orphans = await self._orphans(isvc, objects)
+        keda_missing = False
+        if not keda:  # nothing to apply or delete: the kind is not served
+            keda_missing = any(o["kind"] == scaledobject.KIND for o in objects)
+            objects = [o for o in objects if o["kind"] != scaledobject.KIND]
+            unwanted = [r for r in unwanted if r[0] != scaledobject.KIND]
+        orphans = await self._orphans(isvc, objects, keda=keda)
         draining = await self._draining(isvc, orphans) if routes else set()
         unwanted += [r for r in orphans if r not in draining]
         missing = await self.gateway_api.missing_crds()
@@ -158,10 +170,11 @@ class InferenceServiceController(Controller):
             routed=(desired.weights or {}) if routes else {},
             held=frozenset(desired.held),
             traffic=desired.traffic if routes else None,
+            keda_missing=keda_missing,
         )
         # Without the CRDs no event says when they come: look again. A drained backend is
         # deleted once the gateway has taken the route that no longer names it.
-        retry = RETRY_MISSING_CRDS if routes and missing else None
+        retry = RETRY_MISSING_CRDS if (routes and missing) or keda_missing else None
         retry = DRAIN_RETRY if draining else retry
         return Plan(objects, unwanted, context=facts, retry_after=retry)
 
@@ -198,16 +211,20 @@ class InferenceServiceController(Controller):
             self._unrouted_since.pop(key, None)
         return keep
 
-    async def _orphans(self, isvc: spec.Isvc, objects: list[Obj]) -> list[Ref]:
+    async def _orphans(self, isvc: spec.Isvc, objects: list[Obj], *, keda: bool) -> list[Ref]:
         """Predictor objects of ours no longer wanted: a renamed predictor (a promoted
-        canary) or a removed canary leaves its Deployment, Service and HPA behind."""
+        canary) or a removed canary leaves its Deployment, Service and scaler behind. Only
+        objects this InferenceService owns: KEDA's HPA carries our labels (it copies the
+        ScaledObject's) but is the ScaledObject's."""
         wanted = {(o["kind"], o["metadata"]["name"]) for o in objects}
         labels = {names.ISVC_LABEL: isvc.name, names.COMPONENT_LABEL: "predictor"}
         found: list[Ref] = []
-        for kind in ("Deployment", "Service", "HorizontalPodAutoscaler"):
+        for kind in build.WORKLOAD_KINDS:
+            if kind == scaledobject.KIND and not keda:
+                continue
             for obj in await self.ctx.reads.list(kind, isvc.namespace, labels=labels):
                 key = (kind, str(obj["metadata"]["name"]))
-                if key not in wanted:
+                if key not in wanted and owned_by(obj, isvc.uid):
                     found.append(key)
         return found
 
@@ -249,7 +266,7 @@ class InferenceServiceController(Controller):
             return set()
         deployments = _deployments(isvc, observed)
         waiting = status.ingress_waits_for(isvc, **deployments, config=self.ctx.config)
-        held: set[Ref] = set(plan.context.held)
+        held: set[Ref] = set(plan.context.held) | _scaler_switch(plan, observed, uid=isvc.uid)
         if waiting is not None:
             held |= {("Ingress", isvc.name), (httproute.KIND, isvc.name)}
         ready = {"predictor": deployments["deployment"], **deployments["others"]}
@@ -286,9 +303,16 @@ class InferenceServiceController(Controller):
             gateway_api=facts.routes,
             traffic_percent=revisions.percent(isvc) is not None,
         )
+        scaled = {
+            part.kind: observed.get((scaledobject.KIND, names.workload(part)))
+            for part in spec.components(isvc)
+            if part.scaling.wants_keda
+        }
         new = status.compute(
             isvc,
             **_deployments(isvc, observed),
+            scaled_objects=scaled,
+            keda_missing=facts.keda_missing,
             ingress_obj=ingress_obj,
             entry_service=observed.get(("Service", ingress.entry(isvc))),
             pods=facts.pods,
@@ -339,9 +363,29 @@ def stopped_refs(isvc: spec.Isvc) -> list[Ref]:
     parts = [names.component(isvc, p) for p in spec.EXTRA_COMPONENTS]
     canaries = [canary_status.service(isvc, str(e.predictor.name)) for e in canary.entries(isvc)]
     workloads = [names.predictor(isvc), *parts, *canaries]
-    kinds = ("Deployment", "Service", "HorizontalPodAutoscaler")
     routes = [(httproute.KIND, n) for n in httproute.every_name(isvc)]
-    return [*((k, n) for n in workloads for k in kinds), ("Ingress", isvc.name), *routes]
+    workload_refs = [(k, n) for n in workloads for k in build.WORKLOAD_KINDS]
+    return [*workload_refs, ("Ingress", isvc.name), *routes]
+
+
+# A workload's two possible scalers: one is not made while the other (of ours) still exists.
+# KEDA refuses a ScaledObject for a Deployment an HPA scales, and two HPAs (ours, KEDA's) on
+# one Deployment fight; the one going is deleted in the same pass, its watch event brings the
+# next.
+_SWITCH = {
+    scaledobject.KIND: "HorizontalPodAutoscaler",
+    "HorizontalPodAutoscaler": scaledobject.KIND,
+}
+
+
+def _scaler_switch(plan: Plan, observed: Observed, *, uid: str) -> set[Ref]:
+    held: set[Ref] = set()
+    for obj in plan.objects:
+        other = _SWITCH.get(obj["kind"])
+        name = obj["metadata"]["name"]
+        if other is not None and owned_by(observed.get((other, name)), uid):
+            held.add((obj["kind"], name))
+    return held
 
 
 RETRY_MISSING_CRDS = 10.0  # seconds

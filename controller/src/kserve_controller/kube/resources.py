@@ -40,6 +40,7 @@ _ALL = [
     Resource("Deployment", "apps/v1", "deployments"),
     Resource("Service", "v1", "services"),
     Resource("HorizontalPodAutoscaler", "autoscaling/v2", "horizontalpodautoscalers"),
+    Resource("ScaledObject", "keda.sh/v1alpha1", "scaledobjects"),
     Resource("Ingress", "networking.k8s.io/v1", "ingresses"),
     Resource("HTTPRoute", "gateway.networking.k8s.io/v1", "httproutes"),
     Resource("Gateway", "gateway.networking.k8s.io/v1", "gateways"),

@@ -26,12 +26,12 @@ class GrpcServer:
         dataplane: DataPlane,
         *,
         settings: ServerSettings,
-        observe: servicer.RequestObserver | None = None,
+        metrics: servicer.RequestMetrics | None = None,
     ) -> None:
         if settings.grpc_port is None:
             raise ValueError("GrpcServer needs settings.grpc_port")
         self.dataplane = dataplane
-        self.observe = observe
+        self.metrics = metrics
         self.settings = settings
         self.port: int | None = None  # bound port, once started
         self._server: grpc.aio.Server | None = None
@@ -55,7 +55,7 @@ class GrpcServer:
         )
         server.add_generic_rpc_handlers(
             (
-                servicer.handler(self.dataplane, observe=self.observe),
+                servicer.handler(self.dataplane, metrics=self.metrics),
                 tf_serving.handler(self.dataplane),  # grpc-v1: TF Serving's clients
             )
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from google.protobuf.message import DecodeError
@@ -22,7 +22,16 @@ from kserve_server.protocol import v2_grpc
 
 SERVICE = "inference.GRPCInferenceService"
 Context = grpc.aio.ServicerContext[Any, Any]
-RequestObserver = Callable[[str, str, str, float], None]  # (model, protocol, code, seconds)
+
+
+class RequestMetrics(Protocol):
+    """What ModelInfer reports (rest.metrics.Metrics, beside REST's requests)."""
+
+    def count_request(self, model: str, protocol: str, code: str, seconds: float) -> None: ...
+    def enter(self, model: str, protocol: str) -> None: ...
+    def leave(self, model: str, protocol: str) -> None: ...
+
+
 Rpc = Callable[[Any, Context], Awaitable[Any]]
 
 
@@ -102,31 +111,37 @@ METHODS: dict[str, tuple[Any, Any]] = {
 }
 
 
-def counted(rpc: Rpc, observe: RequestObserver) -> Rpc:
-    """ModelInfer's count and latency, beside REST's (NOT_FOUND uncounted: unbounded names)."""
+def counted(rpc: Rpc, metrics: RequestMetrics) -> Rpc:
+    """ModelInfer's count, latency and in-flight gauge, beside REST's (NOT_FOUND uncounted:
+    unbounded names)."""
 
     async def wrapper(request: Any, context: Context) -> Any:
         started = time.perf_counter()
+        model = request.model_name
+        metrics.enter(model, "grpc-v2")
         try:
             response = await rpc(request, context)
         except Exception as exc:
             code = errors.code_for(exc)
             if code is not grpc.StatusCode.NOT_FOUND:
-                observe(request.model_name, "grpc-v2", code.name, time.perf_counter() - started)
+                seconds = time.perf_counter() - started
+                metrics.count_request(model, "grpc-v2", code.name, seconds)
             raise
-        observe(request.model_name, "grpc-v2", "OK", time.perf_counter() - started)
+        finally:
+            metrics.leave(model, "grpc-v2")
+        metrics.count_request(model, "grpc-v2", "OK", time.perf_counter() - started)
         return response
 
     return wrapper
 
 
 def handler(
-    dataplane: DataPlane, *, observe: RequestObserver | None = None
+    dataplane: DataPlane, *, metrics: RequestMetrics | None = None
 ) -> grpc.GenericRpcHandler:
     servicer = Servicer(dataplane)
     rpcs: dict[str, Rpc] = {name: getattr(servicer, name) for name in METHODS}
-    if observe is not None:
-        rpcs["ModelInfer"] = counted(rpcs["ModelInfer"], observe)
+    if metrics is not None:
+        rpcs["ModelInfer"] = counted(rpcs["ModelInfer"], metrics)
     rpcs = {name: errors.handled(parsed(rpcs[name], kind)) for name, (kind, _) in METHODS.items()}
     return grpc.method_handlers_generic_handler(
         SERVICE,

@@ -2,10 +2,12 @@
 
 Stage histograms keep upstream KServe's names (`request_predict_seconds{model_name}` ...);
 per-request counts and latency carry the protocol (v1, v2, grpc-v2) and status code (HTTP, or
-the gRPC code's name). Requests are recorded as plain numbers on the event loop's thread (the
-data plane hands stage times back to it) and become Prometheus samples only when scraped:
-prometheus_client's own metrics take a lock for every bucket and sum, ~1 µs each, five times a
-request. The exposition is the one prometheus_client's Histogram and Counter would write.
+the gRPC code's name); `inference_requests_in_flight{model_name,protocol}` is the number of
+inference requests being answered right now (what a concurrency autoscaler reads).
+Requests are recorded as plain numbers on the event loop's thread (the data plane hands stage
+times back to it) and become Prometheus samples only when scraped: prometheus_client's own
+metrics take a lock for every bucket and sum, ~1 µs each, five times a request. The
+exposition is the one prometheus_client's Histogram, Counter and Gauge would write.
 """
 
 from __future__ import annotations
@@ -23,7 +25,12 @@ from prometheus_client import (
     platform_collector,
     process_collector,
 )
-from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
 
@@ -73,6 +80,7 @@ class Metrics:
         self._stages: dict[str, dict[str, Buckets]] = {stage: {} for stage in STAGES}
         self._requests: dict[tuple[str, str, str], list[float]] = {}  # [count, created]
         self._latency: dict[tuple[str, str], Buckets] = {}
+        self._in_flight: dict[tuple[str, str], int] = {}
         self.registry.register(self)
 
     def observe_stage(self, stage: str, model: str, seconds: float) -> None:
@@ -93,6 +101,21 @@ class Metrics:
         if latency is None:
             latency = self._latency[(model, protocol)] = Buckets()
         latency.observe(seconds)
+
+    def enter(self, model: str, protocol: str) -> None:
+        """A request starts (event loop's thread only)."""
+        key = (model, protocol)
+        self._in_flight[key] = self._in_flight.get(key, 0) + 1
+
+    def leave(self, model: str, protocol: str) -> None:
+        """A request is answered (or failed). A name that was never answered but for 404s
+        leaves no series behind: unknown names would grow label sets without bound."""
+        key = (model, protocol)
+        left = self._in_flight.get(key, 1) - 1
+        if left == 0 and key not in self._latency:
+            self._in_flight.pop(key, None)
+        else:
+            self._in_flight[key] = left
 
     def collect(self) -> Iterator[Metric]:
         """The Prometheus families (the registry calls this on a scrape, on the loop's thread)."""
@@ -119,17 +142,30 @@ class Metrics:
         for (model, protocol), buckets in self._latency.items():
             buckets.add_to(latency, {"model_name": model, "protocol": protocol})
         yield latency
+        in_flight = GaugeMetricFamily(
+            "inference_requests_in_flight",
+            "inference requests being answered, by model and protocol",
+            labels=["model_name", "protocol"],
+        )
+        for (model, protocol), count in self._in_flight.items():
+            in_flight.add_metric([model, protocol], count)
+        yield in_flight
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.method != "POST" or not request.path.endswith(INFERENCE_SUFFIXES):
             return await handler(request)
         started = time.perf_counter()
-        response = await handler(request)
-        if response.status != 404:  # unknown names would grow label sets without bound
-            model = request.match_info.get("name", "")
-            protocol = "v2" if request.path.startswith("/v2/") else "v1"
-            self.count_request(model, protocol, str(response.status), time.perf_counter() - started)
+        model = request.match_info.get("name", "")
+        protocol = "v2" if request.path.startswith("/v2/") else "v1"
+        self.enter(model, protocol)
+        try:
+            response = await handler(request)
+            if response.status != 404:  # unknown names would grow label sets without bound
+                seconds = time.perf_counter() - started
+                self.count_request(model, protocol, str(response.status), seconds)
+        finally:
+            self.leave(model, protocol)
         return response
 
     async def handler(self, request: web.Request) -> web.Response:
