@@ -1,14 +1,15 @@
 """A component's KEDA ScaledObject, for the autoscaler class `keda` (pure).
 
 Named like the component's Deployment, which it scales; KEDA then makes and owns an HPA of its
-own (`keda-hpa-<name>`). Triggers come from `autoScaling.metrics` as upstream's raw mode maps
-them: Resource → a `cpu`/`memory` trigger; External → a trigger of its backend (prometheus,
-graphite) with serverAddress, query, threshold (`target.value`) and, for prometheus, namespace
-and a TriggerAuthentication; PodMetric (opentelemetry) → KEDA's `external` trigger to the OTel
-scaler, its query summed over this Deployment's pods. Where upstream writes something KEDA
-refuses, this builds what KEDA takes instead: no metrics give a cpu trigger at the HPA class's
-default target (upstream: no trigger), and maxReplicaCount is at least 1 (upstream: 0 with
-`minReplicas: 0` and no maxReplicas).
+own (`keda-hpa-<name>`), told to leave our owner label off it. Triggers come from
+`autoScaling.metrics` as upstream's raw mode maps them: Resource → a `cpu`/`memory` trigger;
+External → a trigger of its backend (prometheus, graphite) with serverAddress, query,
+threshold (`target.value`) and, for prometheus, namespace and a TriggerAuthentication;
+PodMetric (opentelemetry) → KEDA's `external` trigger to the OTel scaler, its query summed over
+this Deployment's pods. Where upstream writes something KEDA refuses, this builds what KEDA
+takes instead: no metrics give a cpu trigger at the HPA class's default target (upstream: no
+trigger), and maxReplicaCount is at least 1 (upstream: 0 with `minReplicas: 0` and no
+maxReplicas).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from kserve_controller.api.component import (
     PodMetricSource,
     ResourceMetricSource,
 )
+from kserve_controller.build.names import ISVC_LABEL
 from kserve_controller.build.workload import DEFAULT_CPU_TARGET, Workload
 from kserve_controller.config import AutoscalerConfig, ControllerConfig
 
@@ -34,6 +36,9 @@ CRD = "scaledobjects.keda.sh"
 # Annotations KEDA reads on a ScaledObject (pause, HPA ownership transfer ...): passed through
 # from the InferenceService and its component.
 KEDA_DOMAIN = "keda.sh"
+# KEDA copies a ScaledObject's labels onto the HPA it makes, but for these: without our owner
+# label, KEDA's HPA is not one of the objects this controller watches as its own.
+EXCLUDED_LABELS = "scaledobject.keda.sh/hpa-excluded-labels"
 
 
 def build(work: Workload, *, config: ControllerConfig) -> Obj:
@@ -46,8 +51,10 @@ def build(work: Workload, *, config: ControllerConfig) -> Obj:
         for key, value in (work.metadata.get("annotations") or {}).items()
         if key.partition("/")[0].endswith(KEDA_DOMAIN)
     }
-    if passed:
-        metadata["annotations"] = passed
+    excluded = [k for k in passed.get(EXCLUDED_LABELS, "").split(",") if k]
+    if ISVC_LABEL not in excluded:
+        excluded.append(ISVC_LABEL)
+    metadata["annotations"] = {**passed, EXCLUDED_LABELS: ",".join(excluded)}
     spec: Obj = {
         "scaleTargetRef": {"name": work.name},
         "minReplicaCount": minimum,
