@@ -1,6 +1,7 @@
-"""A model store whose faults the test scripts: each GET of a file takes the next fault from a
-queue (`ok` once it is empty). Standard library only, so it runs in the https-server fixture
-image on the cluster (scenario 6) and in a thread on loopback (tests/integration/storage).
+"""A model store whose faults the test scripts: each GET of a file under `faulty/` takes the
+next fault from a queue (`ok` once it is empty); other files are always served whole. Standard
+library only, so it runs in the model-server image on the cluster (scenarios 6 and 7) and in a
+thread on loopback (tests/integration/storage).
 
 Faults: a status code (`503`); `cut` (headers promise the whole file, half is sent, the
 connection closes); `truncated` (the first half, sent as if it were the whole file: an archive
@@ -64,7 +65,7 @@ def handler(root: Path, faults: Faults) -> type[http.server.BaseHTTPRequestHandl
                 self._reply(404, b"not found")
                 return
             body = file.read_bytes()
-            fault = faults.take(self.path)
+            fault = faults.take(self.path) if self.path.startswith("/faulty/") else "ok"
             self.log_message("GET %s -> %s", self.path, fault)
             if fault.isdigit():
                 self._reply(int(fault), b"injected fault")

@@ -48,12 +48,12 @@ class Store:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    root = tmp_path / "store"
-    root.mkdir()
+    root = tmp_path / "store" / "faulty"
+    root.mkdir(parents=True)
     (root / "model.tar.gz").write_bytes(tar({"model.joblib": MODEL, "meta/info.json": b"{}"}))
     (root / "model.tar").write_bytes(tar({"model.joblib": MODEL, "z.json": b"{}"}, mode="w"))
     (root / "model.joblib").write_bytes(MODEL)
-    made = Store(root)
+    made = Store(root.parent)
     thread = threading.Thread(target=made.http.serve_forever, daemon=True)
     thread.start()
     yield made
@@ -84,9 +84,9 @@ async def test_5xx_past_the_retry_bound_fails_naming_it_then_recovers(
 ) -> None:
     store.script("503,503,503")
     with pytest.raises(TransientError, match=r"HTTP 503.*gave up after 3 attempts"):
-        await fetch(f"{store.url}/model.tar.gz", mount, settings=settings)
+        await fetch(f"{store.url}/faulty/model.tar.gz", mount, settings=settings)
     assert _entries(mount) == []  # nothing for the model server to load
-    await fetch(f"{store.url}/model.tar.gz", mount, settings=settings)  # the kubelet's rerun
+    await fetch(f"{store.url}/faulty/model.tar.gz", mount, settings=settings)  # the kubelet's rerun
     _whole(mount)
     assert store.served() == ["503", "503", "503", "ok"]
 
@@ -95,7 +95,7 @@ async def test_5xx_within_the_bound_is_retried_in_one_run(
     store: Store, settings: StorageSettings, mount: Path
 ) -> None:
     store.script("500,502")
-    await fetch(f"{store.url}/model.tar.gz", mount, settings=settings)
+    await fetch(f"{store.url}/faulty/model.tar.gz", mount, settings=settings)
     _whole(mount)
     assert store.served() == ["500", "502", "ok"]
 
@@ -104,7 +104,7 @@ async def test_a_connection_cut_mid_body_is_fetched_again_whole(
     store: Store, settings: StorageSettings, mount: Path
 ) -> None:
     store.script("cut,cut")
-    await fetch(f"{store.url}/model.joblib", mount, settings=settings)
+    await fetch(f"{store.url}/faulty/model.joblib", mount, settings=settings)
     _whole(mount)
     assert store.served() == ["cut", "cut", "ok"]
 
@@ -114,7 +114,7 @@ async def test_a_stalled_connection_times_out_and_is_fetched_again(
 ) -> None:
     settings.read_timeout = 0.5
     store.script("stall:5")
-    await fetch(f"{store.url}/model.tar.gz", mount, settings=settings)
+    await fetch(f"{store.url}/faulty/model.tar.gz", mount, settings=settings)
     _whole(mount)
     assert store.served() == ["stall:5", "ok"]
 
@@ -125,9 +125,9 @@ async def test_a_truncated_archive_is_refused_and_leaves_nothing(
 ) -> None:
     store.script("truncated")
     with pytest.raises(StorageError, match=rf"cannot unpack {name}"):
-        await fetch(f"{store.url}/{name}", mount, settings=settings)
+        await fetch(f"{store.url}/faulty/{name}", mount, settings=settings)
     assert _entries(mount) == []
-    await fetch(f"{store.url}/{name}", mount, settings=settings)
+    await fetch(f"{store.url}/faulty/{name}", mount, settings=settings)
     _whole(mount)
 
 
@@ -135,11 +135,11 @@ async def test_a_tar_cut_at_a_member_boundary_is_refused(
     store: Store, settings: StorageSettings, mount: Path, tmp_path: Path
 ) -> None:
     # tarfile alone takes a missing header as the end: model.joblib would arrive without z.json.
-    whole = (store.root / "model.tar").read_bytes()
+    whole = (store.root / "faulty" / "model.tar").read_bytes()
     first_member = 512 + -(-len(MODEL) // 512) * 512
-    (store.root / "cut.tar").write_bytes(whole[:first_member])
+    (store.root / "faulty" / "cut.tar").write_bytes(whole[:first_member])
     with pytest.raises(StorageError, match=r"cannot unpack cut.tar: .*truncated"):
-        await fetch(f"{store.url}/cut.tar", mount, settings=settings)
+        await fetch(f"{store.url}/faulty/cut.tar", mount, settings=settings)
     assert _entries(mount) == []
 
 
@@ -149,8 +149,12 @@ def test_the_store_reports_what_it_served(store: Store) -> None:
 
     store.script("503")
     with pytest.raises(urllib.error.HTTPError):
-        urllib.request.urlopen(f"{store.url}/model.joblib")
+        urllib.request.urlopen(f"{store.url}/faulty/model.joblib")
     request = urllib.request.Request(f"{store.url}/_faults", data=b"cut, ok", method="PUT")
     with urllib.request.urlopen(request) as answer:
         report: dict[str, Any] = json.load(answer)
-    assert report == {"served": [["/model.joblib", "503"]], "left": ["cut", "ok"]}
+    assert report == {"served": [["/faulty/model.joblib", "503"]], "left": ["cut", "ok"]}
+    (store.root / "plain.bin").write_bytes(b"whole")
+    with urllib.request.urlopen(f"{store.url}/plain.bin") as answer:  # outside faulty/: no fault
+        assert answer.read() == b"whole"
+    assert store.faults.report()["left"] == ["cut", "ok"]
