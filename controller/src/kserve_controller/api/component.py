@@ -225,9 +225,10 @@ class ComponentExtensionSpec(KubeModel):
     )
 
     min_replicas: Annotated[int, Field(ge=0)] | None = None
-    """Fewest replicas (default 1); with autoscalerClass none, the exact count (0 allowed)."""
+    """Fewest replicas (default 1; 0 allowed with autoscalerClass keda); with autoscalerClass
+    none, the exact count (0 allowed)."""
     max_replicas: Annotated[int, Field(ge=0)] | None = None
-    """Most replicas the HorizontalPodAutoscaler may scale to; 0 means unset."""
+    """Most replicas the autoscaler (HPA or KEDA ScaledObject) may scale to; 0 means unset."""
     scale_target: Annotated[int, Field(ge=1)] | None = None
     """Autoscaling target: average utilization in percent for cpu (default 80) or memory."""
     scale_metric: ScaleMetric | None = None
@@ -235,7 +236,8 @@ class ComponentExtensionSpec(KubeModel):
     scale_metric_type: MetricTargetType | None = None
     """Utilization, Value or AverageValue."""
     auto_scaling: AutoScalingSpec | None = None
-    """Explicit autoscaling metrics (HPA reads Resource metrics) and behavior."""
+    """Explicit autoscaling metrics (the hpa class reads Resource ones, keda every type) and
+    behavior."""
     container_concurrency: Annotated[int, Field(ge=0)] | None = None
     """Requests a replica handles at once (a hard limit in Knative mode)."""
     timeout: Annotated[int, Field(ge=0)] | None = None
