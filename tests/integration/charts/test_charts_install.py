@@ -77,6 +77,11 @@ def test_the_controller_role_can_do_its_job(charts: Installed) -> None:
     assert allowed("create", "apps", "deployments")
     assert allowed("create", "autoscaling", "horizontalpodautoscalers")
     assert allowed("create", "networking.k8s.io", "ingresses")
+    # autoscalerClass keda: server-side apply (patch, create) and delete, never update.
+    for verb in ("get", "list", "watch", "create", "patch", "delete"):
+        assert allowed(verb, "keda.sh", "scaledobjects")
+    assert not allowed("update", "keda.sh", "scaledobjects")
+    assert not allowed("get", "keda.sh", "triggerauthentications")
     assert allowed("update", "coordination.k8s.io", "leases", namespace=NAMESPACE)
     assert not allowed("list", "", "secrets")
     assert not allowed("update", "coordination.k8s.io", "leases", namespace="ml")
