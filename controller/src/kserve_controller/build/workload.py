@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kserve_controller.api.component import ResourceMetricSource
+from kserve_controller.build import termination
 from kserve_controller.config import Rollout
 from kserve_controller.spec import Scaling
 
@@ -57,7 +58,10 @@ def deployment(work: Workload, *, rollout: Rollout | None) -> Obj:
     spec: Obj = {
         "selector": {"matchLabels": {"app": work.app}},
         "strategy": strategy(work.strategy, rollout),
-        "template": {"metadata": copy.deepcopy(work.pod_metadata), "spec": restricted(work.pod)},
+        "template": {
+            "metadata": copy.deepcopy(work.pod_metadata),
+            "spec": termination.graceful(restricted(work.pod)),
+        },
     }
     if work.replicas is not None:
         spec["replicas"] = work.replicas
