@@ -53,6 +53,9 @@ log = logging.getLogger(__name__)
 WORKER_LOG_FORMAT = "%(asctime)s %(process)s %(name)s %(levelname)s %(message)s"
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tf "%{User-Agent}i"'
 CUT_OFF_SECONDS = 1.0
+# After the drain, how long open keep-alive connections may still bring one more request
+# (answered with Connection: close) before they are closed (rest/drain.py).
+KEEPALIVE_LINGER_SECONDS = 2.0
 
 
 @dataclass
@@ -117,6 +120,8 @@ class RunningServer:
             log.warning(
                 "grace period over: %d request(s) still in flight are cut off", drain.in_flight
             )
+        elif (server := self.runner.server) is not None:
+            await drain.linger(lambda: len(server.connections), KEEPALIVE_LINGER_SECONDS)
         await self.runner.cleanup()  # close the connections, then unload models
         log.info("stopped")
 

@@ -80,3 +80,62 @@ async def test_sigterm_answers_uploads_in_flight_then_exits_at_once() -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+async def keepalive_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
+    """One request on an open connection; the response's head and body."""
+    body = orjson.dumps({"instances": [1, 2]})
+    head = f"POST /v1/models/count:predict HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}"
+    writer.write(f"{head}\r\n\r\n".encode() + body)
+    await writer.drain()
+    response = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+    length = int(next(
+        line.split(b":")[1] for line in response.split(b"\r\n")
+        if line.lower().startswith(b"content-length")
+    ))  # fmt: skip
+    return response + await asyncio.wait_for(reader.readexactly(length), 10)
+
+
+async def test_sigterm_answers_the_next_request_on_an_idle_keepalive_connection() -> None:
+    # A client that sent on its idle connection as the server closed it would lose the request;
+    # instead the connection is answered once more, with Connection: close.
+    proc, port, _ = start([], script=SERVER)
+    try:
+        await asyncio.to_thread(wait_ready, port)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        first = await keepalive_request(reader, writer)
+        assert first.startswith(b"HTTP/1.1 200 OK") and b"Connection: close" not in first
+        signalled = time.monotonic()
+        os.kill(proc.pid, signal.SIGTERM)
+        await asyncio.sleep(0.5)  # the drain is over (nothing was in flight); the client idles
+        second = await keepalive_request(reader, writer)
+        assert second.startswith(b"HTTP/1.1 200 OK"), second[:200]
+        assert b"Connection: close" in second
+        assert second.endswith(b'{"predictions":[2]}')
+        assert await asyncio.wait_for(reader.read(), 10) == b""  # then the server closes it
+        writer.close()
+        code = await asyncio.to_thread(proc.wait, 30)
+        assert code == 0
+        assert time.monotonic() - signalled < 1.5  # no connection left: no need to linger on
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+async def test_an_idle_connection_never_used_again_holds_the_exit_only_briefly() -> None:
+    proc, port, _ = start([], script=SERVER)
+    try:
+        await asyncio.to_thread(wait_ready, port)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await keepalive_request(reader, writer)
+        signalled = time.monotonic()
+        os.kill(proc.pid, signal.SIGTERM)
+        assert await asyncio.wait_for(reader.read(), 10) == b""  # closed after the linger
+        code = await asyncio.to_thread(proc.wait, 30)
+        took = time.monotonic() - signalled
+        assert code == 0
+        assert 1.5 < took < 5, f"exited {took:.2f} s after SIGTERM"
+        writer.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()

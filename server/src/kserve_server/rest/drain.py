@@ -5,6 +5,11 @@ arriving then never completes, and the process sits out the whole grace period. 
 server stops listening, lets in-flight requests (bodies included) finish while their
 connections keep reading, answers them with `Connection: close`, and stops when the count
 reaches zero (see server.py).
+
+An idle keep-alive connection is the exception: closing it races a client sending on it at
+that instant (its request is lost, and a POST is not retried). So open connections are kept a
+moment longer (`linger`): a client's next request on one is answered, with `Connection: close`,
+and the client takes its following request to another pod.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+LINGER_POLL = 0.02  # seconds
 
 
 class Drain:
@@ -49,3 +55,11 @@ class Drain:
         except TimeoutError:
             return False
         return True
+
+    async def linger(self, open_connections: Callable[[], int], seconds: float) -> None:
+        """Until no connection is open and nothing is in flight, or `seconds` passed."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        # aiohttp sets no event when a connection closes: poll
+        while (open_connections() or self.in_flight) and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(LINGER_POLL)
