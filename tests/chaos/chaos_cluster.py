@@ -196,12 +196,17 @@ IsvcFactory = Callable[..., Isvc]
 
 
 def isvc_manifest(
-    name: str, *, storage_uri: str, replicas: int, predictor: dict[str, Any] | None = None
+    name: str,
+    *,
+    storage_uri: str,
+    replicas: int,
+    predictor: dict[str, Any] | None = None,
+    namespace: str = NAMESPACE,
 ) -> dict[str, Any]:
     """An sklearn InferenceService with a fixed replica count (autoscaler class `none`)."""
     spec: dict[str, Any] = {
         "minReplicas": replicas,
-        "maxReplicas": replicas,
+        "maxReplicas": max(replicas, 1),
         "model": {"modelFormat": {"name": "sklearn"}, "storageUri": storage_uri},
         **(predictor or {}),
     }
@@ -210,7 +215,7 @@ def isvc_manifest(
         "kind": "InferenceService",
         "metadata": {
             "name": name,
-            "namespace": NAMESPACE,
+            "namespace": namespace,
             "annotations": {"serving.kserve.io/autoscalerClass": "none"},
         },
         "spec": {"predictor": spec},
