@@ -306,3 +306,35 @@ def test_gateway_api_crds_install_at_the_pinned_version_and_validate_routes(
         custom.create_namespaced_custom_object(*args, route(1_000_001))
     assert err.value.status == 422
     assert "weight" in err.value.body
+
+
+def test_keda_crds_install_and_validate_scaled_objects(apiserver: kubeapi.ApiServer) -> None:
+    names = apiserver.install_keda_crds()
+    assert {"scaledobjects.keda.sh", "triggerauthentications.keda.sh"} <= set(names)
+    assert apiserver.install_keda_crds() == names  # idempotent
+
+    ns = _namespace(apiserver.client)
+    custom = kubernetes.client.CustomObjectsApi(apiserver.client)
+
+    def scaled_object(min_replicas: int) -> dict[str, Any]:
+        return {
+            "apiVersion": "keda.sh/v1alpha1",
+            "kind": "ScaledObject",
+            "metadata": {"name": _name("so")},
+            "spec": {
+                "scaleTargetRef": {"name": "sklearn-iris-predictor"},
+                "minReplicaCount": min_replicas,
+                "maxReplicaCount": 3,
+                "triggers": [
+                    {"type": "cpu", "metricType": "Utilization", "metadata": {"value": "80"}}
+                ],
+            },
+        }
+
+    args = ("keda.sh", "v1alpha1", ns, "scaledobjects")
+    created = custom.create_namespaced_custom_object(*args, scaled_object(0))
+    assert created["spec"]["minReplicaCount"] == 0
+    with pytest.raises(ApiException) as err:  # the CRD's own rule: min <= max
+        custom.create_namespaced_custom_object(*args, scaled_object(4))
+    assert err.value.status == 422
+    assert "minReplicaCount must be less than or equal to maxReplicaCount" in err.value.body
