@@ -11,7 +11,7 @@ from kserve_server.dataplane import DataPlane
 from kserve_server.payload import logger as payload_logger
 from kserve_server.payload.metrics import PayloadCollector
 from kserve_server.repository import ModelRepository
-from kserve_server.rest import errors, openapi, payload, v1, v2
+from kserve_server.rest import middleware, openapi, payload, v1, v2
 from kserve_server.rest.body import BodyLimits
 from kserve_server.rest.connection import ClientErrorLog
 from kserve_server.rest.decoding import Decoding, DecodingLimits
@@ -27,11 +27,7 @@ def create_app(settings: ServerSettings, repository: ModelRepository) -> web.App
     """The app; models load in the background once it starts (see ModelRepository.lifespan)."""
     metrics = Metrics()
     drain = Drain()
-    middlewares: list[Middleware] = [
-        drain.middleware,
-        metrics.middleware,
-        errors.errors_as_json,
-    ]
+    middlewares: list[Middleware] = [middleware.create(drain=drain, metrics=metrics)]
     logger = payload_logger.create(settings.logger) if settings.logger is not None else None
     if logger is not None:
         middlewares.append(payload.middleware(logger))
@@ -76,13 +72,17 @@ def create_app(settings: ServerSettings, repository: ModelRepository) -> web.App
         metrics.registry.register(collector)
     app.add_routes(
         [
+            # inference first: routes under one prefix (/v2/models ...) are tried in this
+            # order, and no two of them match the same method and path
+            web.post("/v2/models/{name}/infer", v2.infer),
+            web.post("/v1/models/{name}:predict", v1.predict),
+            web.post("/v2/models/{name}/versions/{version}/infer", v2.infer),
+            web.post("/v1/models/{name}:explain", v1.explain),
             web.get("/", v1.live),
             web.get("/metrics", metrics.handler),
             web.get("/openapi.json", openapi_json),
             web.get("/v1/models", v1.list_models),
             web.get("/v1/models/{name}", v1.model_ready),
-            web.post("/v1/models/{name}:predict", v1.predict),
-            web.post("/v1/models/{name}:explain", v1.explain),
             web.get("/v2", v2.server_metadata),
             web.get("/v2/health/live", v2.live),
             web.get("/v2/health/ready", v2.ready),
@@ -91,8 +91,6 @@ def create_app(settings: ServerSettings, repository: ModelRepository) -> web.App
             web.get("/v2/models/{name}/versions/{version}", v2.model_metadata),
             web.get("/v2/models/{name}/ready", v2.model_ready),
             web.get("/v2/models/{name}/versions/{version}/ready", v2.model_ready),
-            web.post("/v2/models/{name}/infer", v2.infer),
-            web.post("/v2/models/{name}/versions/{version}/infer", v2.infer),
             web.post("/v2/repository/index", v2.repository_index),
             web.post("/v2/repository/models/{name}/load", v2.repository_load),
             web.post("/v2/repository/models/{name}/unload", v2.repository_unload),

@@ -15,11 +15,8 @@ and the client takes its following request to another pod.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
-from aiohttp import web
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 LINGER_POLL = 0.02  # seconds
 
 
@@ -30,19 +27,16 @@ class Drain:
         self._idle = asyncio.Event()
         self._idle.set()
 
-    @web.middleware
-    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+    def enter(self) -> None:
+        """A request started (middleware.py); `leave()` when it is answered."""
+        if self.in_flight == 0:  # busy from now: asyncio.Event.clear() costs a call a request
+            self._idle.clear()
         self.in_flight += 1
-        self._idle.clear()
-        try:
-            response = await handler(request)
-            if self.draining and not response.prepared:
-                response.force_close()  # the client's next request goes to another pod
-            return response
-        finally:
-            self.in_flight -= 1
-            if self.in_flight == 0:
-                self._idle.set()
+
+    def leave(self) -> None:
+        self.in_flight -= 1
+        if self.in_flight == 0:
+            self._idle.set()
 
     def begin(self) -> None:
         self.draining = True

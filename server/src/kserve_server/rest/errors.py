@@ -1,4 +1,5 @@
-"""One table from domain errors to HTTP statuses, and the middleware that applies it."""
+"""One table from domain errors to HTTP statuses, and the JSON error responses built from it
+(applied to every request by middleware.py)."""
 
 from __future__ import annotations
 
@@ -57,34 +58,37 @@ def error_response(
     )
 
 
-@web.middleware
-async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every failure leaves as `{"error": "..."}`; never a traceback in a body."""
-    try:
-        return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise  # redirects stay redirects
-        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
-        return error_response(_http_message(exc, request), status=exc.status, headers=headers)
-    except (HttpProcessingError, web.RequestPayloadError) as exc:  # the body broke HTTP
-        fault = connection.client_fault(exc) or "malformed"
-        request.app[CLIENT_ERRORS].warning(
-            "bad request from %s: %s %s: %s", request.remote, request.method, request.path, fault
-        )
-        response = error_response(f"bad request body: {fault}", status=400)
-        response.force_close()  # the rest of the stream cannot be trusted
-        return response
-    except Exception as exc:
-        status = status_for(exc)
-        if status == 500 and not isinstance(exc, ServerError):
-            log.exception("request failed: %s %s", request.method, request.path)
-        response = error_response(public_message(exc), status=status)
-        if isinstance(exc, Overloaded):
-            response.headers["Retry-After"] = str(exc.retry_after)
-        if isinstance(exc, PayloadTooLarge | RequestTimeout):
-            response.force_close()  # the body was not read to its end
-        return response
+def http_error(exc: web.HTTPException, request: web.Request) -> web.Response:
+    """aiohttp's own 4xx/5xx (routing's 404 and 405, a body over client_max_size) as JSON."""
+    headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+    return error_response(_http_message(exc, request), status=exc.status, headers=headers)
+
+
+def broken_body(
+    exc: HttpProcessingError | web.RequestPayloadError, request: web.Request
+) -> web.Response:
+    """A body that broke HTTP as it was read (bad chunking, a failed decompression): 400."""
+    fault = connection.client_fault(exc) or "malformed"
+    request.app[CLIENT_ERRORS].warning(
+        "bad request from %s: %s %s: %s", request.remote, request.method, request.path, fault
+    )
+    response = error_response(f"bad request body: {fault}", status=400)
+    response.force_close()  # the rest of the stream cannot be trusted
+    return response
+
+
+def failure(exc: Exception, request: web.Request) -> web.Response:
+    """Any other exception, by the table; never a traceback in a body (an unexpected 500 is
+    logged with one: call it in the `except` block)."""
+    status = status_for(exc)
+    if status == 500 and not isinstance(exc, ServerError):
+        log.exception("request failed: %s %s", request.method, request.path)
+    response = error_response(public_message(exc), status=status)
+    if isinstance(exc, Overloaded):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, PayloadTooLarge | RequestTimeout):
+        response.force_close()  # the body was not read to its end
+    return response
 
 
 def _http_message(exc: web.HTTPException, request: web.Request) -> str:

@@ -34,8 +34,6 @@ from prometheus_client.metrics_core import (
 from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
 
-from kserve_server.rest.errors import Handler
-
 STAGES = {
     "preprocess": "pre-process request latency",
     "predict": "predict request latency",
@@ -92,7 +90,8 @@ class Metrics:
         buckets.observe(seconds)
 
     def count_request(self, model: str, protocol: str, code: str, seconds: float) -> None:
-        """Called on the event loop's thread only (no locks)."""
+        """One inference request answered (REST: middleware.py; gRPC). Called on the event
+        loop's thread only (no locks)."""
         counter = self._requests.get((model, protocol, code))
         if counter is None:
             counter = self._requests[(model, protocol, code)] = [0.0, time.time()]
@@ -150,23 +149,6 @@ class Metrics:
         for (model, protocol), count in self._in_flight.items():
             in_flight.add_metric([model, protocol], count)
         yield in_flight
-
-    @web.middleware
-    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.method != "POST" or not request.path.endswith(INFERENCE_SUFFIXES):
-            return await handler(request)
-        started = time.perf_counter()
-        model = request.match_info.get("name", "")
-        protocol = "v2" if request.path.startswith("/v2/") else "v1"
-        self.enter(model, protocol)
-        try:
-            response = await handler(request)
-            if response.status != 404:  # unknown names would grow label sets without bound
-                seconds = time.perf_counter() - started
-                self.count_request(model, protocol, str(response.status), seconds)
-        finally:
-            self.leave(model, protocol)
-        return response
 
     async def handler(self, request: web.Request) -> web.Response:
         encoder, content_type = exposition.choose_encoder(request.headers.get("Accept", ""))
