@@ -11,8 +11,8 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from kserve_server import __version__, ids
 from kserve_server.errors import InferenceError, ServerError, ServerNotReady
@@ -23,15 +23,14 @@ from kserve_server.runtimes.base import Model
 log = logging.getLogger(__name__)
 trace = logging.getLogger("kserve_server.trace")
 
-Observer = Callable[[str, str, float], None]  # (stage, model name, seconds), on the loop's thread
 Timings = list[tuple[str, float]]  # (stage, seconds) of one request, in order
+Observer = Callable[[str, Timings], None]  # (model name, its stage timings), on the loop's thread
 # Small requests run inline: the thread hop (tens of µs) is a large share of a small sklearn
 # predict; from a few thousand elements a predict takes milliseconds and would stall the loop.
 INLINE_MAX_ELEMENTS = 4096
-T = TypeVar("T")
 
 
-def _ignore(_stage: str, _model: str, _seconds: float) -> None:
+def _ignore(_model: str, _timings: Timings) -> None:
     return None
 
 
@@ -84,15 +83,23 @@ class DataPlane:
     # inference
     async def infer(self, name: str, request: Request) -> Response:
         model = self.repository.ready_model(name)
-        started = time.perf_counter()
+        started = time.perf_counter() if self.latency_logging else 0.0
         timings: Timings = []
+        stages = (
+            ("preprocess", model.preprocess),
+            ("predict", model.predict),
+            ("postprocess", model.postprocess),
+        )
         try:
+            response: Response
             if _elements(request) <= INLINE_MAX_ELEMENTS:
-                response = self._call(model, request, timings)
+                response = _run_stages(model, stages, request, timings)
             else:
-                response = await asyncio.to_thread(self._call, model, request, timings)
+                response = await asyncio.to_thread(_run_stages, model, stages, request, timings)
         finally:
-            self._observe(model, timings)
+            # here, on the event loop's thread, whichever thread ran the stages: the metrics
+            # take no locks; a copy, as a cancelled request's thread may still be appending
+            self.observe(model.name, timings[:])
         if isinstance(response, InferResponse) and isinstance(request, InferRequest):
             response.model_name = response.model_name or name
             response.id = response.id or request.id or ids.new_id()
@@ -104,36 +111,12 @@ class DataPlane:
         model = self.repository.ready_model(name)
         timings: Timings = []
         try:
-            return await asyncio.to_thread(
-                self._stage, "explain", model, model.explain, request, timings
+            response: Response = await asyncio.to_thread(
+                _run_stages, model, (("explain", model.explain),), request, timings
             )
+            return response
         finally:
-            self._observe(model, timings)
-
-    def _call(self, model: Model, request: Request, timings: Timings) -> Response:
-        request = self._stage("preprocess", model, model.preprocess, request, timings)
-        response = self._stage("predict", model, model.predict, request, timings)
-        return self._stage("postprocess", model, model.postprocess, response, timings)
-
-    def _observe(self, model: Model, timings: Timings) -> None:
-        # here, on the event loop's thread, whichever thread ran the stages: the metrics
-        # take no locks; a copy, as a cancelled request's thread may still be appending
-        for stage, seconds in tuple(timings):
-            self.observe(stage, model.name, seconds)
-
-    def _stage(
-        self, stage: str, model: Model, hook: Callable[[Any], T], value: Any, timings: Timings
-    ) -> T:
-        started = time.perf_counter()
-        try:
-            return hook(value)
-        except (ServerError, NotImplementedError):
-            raise
-        except Exception as exc:
-            log.exception("model %s: %s raised", model.name, stage)
-            raise InferenceError(f"{type(exc).__name__} : {exc}") from exc
-        finally:
-            timings.append((stage, time.perf_counter() - started))
+            self.observe(model.name, timings[:])
 
     # model repository extension
     def index(self, *, ready_only: bool = False) -> list[dict[str, str]]:
@@ -147,9 +130,33 @@ class DataPlane:
         await self.repository.unload(name)
 
 
+def _run_stages(
+    model: Model, stages: Sequence[tuple[str, Callable[[Any], Any]]], value: Any, timings: Timings
+) -> Any:
+    """Each hook on the previous one's result, timed (a failed stage too); a hook's unexpected
+    exception becomes an InferenceError (500) naming it."""
+    started = time.perf_counter()
+    for stage, hook in stages:
+        try:
+            value = hook(value)
+        except (ServerError, NotImplementedError):
+            raise
+        except Exception as exc:
+            log.exception("model %s: %s raised", model.name, stage)
+            raise InferenceError(f"{type(exc).__name__} : {exc}") from exc
+        finally:
+            ended = time.perf_counter()  # the next stage's start
+            timings.append((stage, ended - started))
+            started = ended
+    return value
+
+
 def _elements(request: Request) -> int:
     if isinstance(request, InferRequest):
-        return sum(math.prod(t.shape) for t in request.inputs)
+        count = 0
+        for tensor in request.inputs:
+            count += math.prod(tensor.shape)
+        return count
     first = request.instances[0] if request.instances else None
     width = len(first) if isinstance(first, list | dict) else 1
     return len(request.instances) * width

@@ -85,7 +85,7 @@ def test_samples_are_those_prometheus_client_would_write() -> None:
     )
     # on, between and past the bucket bounds (a value equal to a bound is in that bucket)
     for seconds in (0.0, 0.005, 0.0051, 0.3, 1.0, 9.99, 10.0, 11.0):
-        ours.observe_stage("predict", "m", seconds)
+        ours.observe_stages("m", [("predict", seconds)])
         stage.labels("m").observe(seconds)
         ours.count_request("m", "v2", "200", seconds)
         requests.labels("m", "v2", "200").inc()

@@ -99,6 +99,13 @@ def _plain_parameters(raw: Any) -> bool:
     )
 
 
+def _ints(values: list[Any]) -> bool:
+    for value in values:  # noqa: SIM110 (all() with a generator costs more on a few dims)
+        if type(value) is not int:
+            return False
+    return True
+
+
 def _plain(raw: Any) -> InferRequest | None:
     """`decode(validate(raw))` for a request whose every field pydantic would take unchanged
     (exact types); None for anything else, which then takes pydantic's path and its errors.
@@ -106,11 +113,12 @@ def _plain(raw: Any) -> InferRequest | None:
     if type(raw) is not dict:
         return None
     request_id, inputs, outputs = raw.get("id"), raw.get("inputs"), raw.get("outputs")
+    parameters = raw.get("parameters")
     if not (
         (request_id is None or type(request_id) is str)
         and type(inputs) is list
         and inputs
-        and _plain_parameters(raw.get("parameters"))
+        and (parameters is None or _plain_parameters(parameters))
         and (outputs is None or type(outputs) is list)
     ):
         return None
@@ -121,9 +129,9 @@ def _plain(raw: Any) -> InferRequest | None:
             and item["name"]
             and type(item.get("datatype")) is str
             and type(item.get("shape")) is list
-            and all(type(dim) is int for dim in item["shape"])
+            and _ints(item["shape"])
             and item.get("data") is not None  # missing: decode's error, after validation
-            and _plain_parameters(item.get("parameters"))
+            and ((p := item.get("parameters")) is None or _plain_parameters(p))
         ):
             return None
     for wanted in outputs or ():
@@ -144,7 +152,7 @@ def _plain(raw: Any) -> InferRequest | None:
     requested = None
     if outputs is not None:
         requested = [RequestedOutput(o["name"], o.get("parameters") or {}) for o in outputs]
-    return InferRequest(tensors, request_id, raw.get("parameters") or {}, requested)
+    return InferRequest(tensors, request_id, parameters or {}, requested)
 
 
 def describe(exc: PydanticValidationError) -> str:

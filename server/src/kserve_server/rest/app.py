@@ -52,13 +52,13 @@ def create_app(settings: ServerSettings, repository: ModelRepository) -> web.App
         dataplane: DataPlane = BatchingDataPlane(
             repository,
             batcher=settings.batcher,
-            observe=metrics.observe_stage,
+            observe=metrics.observe_stages,
             latency_logging=settings.enable_latency_logging,
         )
     else:
         dataplane = DataPlane(
             repository,
-            observe=metrics.observe_stage,
+            observe=metrics.observe_stages,
             latency_logging=settings.enable_latency_logging,
         )
     app[DATAPLANE] = dataplane

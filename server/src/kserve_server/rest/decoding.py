@@ -39,6 +39,10 @@ class Decoding:
         self.in_use = 0
         self._waiters: collections.deque[tuple[int, asyncio.Future[None]]] = collections.deque()
 
+    def inline(self, size: int) -> bool:
+        """Whether a body of `size` bytes is decoded inline (`slot` then needs no await)."""
+        return size <= self.limits.inline_max_bytes
+
     def slot(self, size: int) -> contextlib.AbstractAsyncContextManager[Runner]:
         if size <= self.limits.inline_max_bytes:
             return _INLINE_SLOT  # a plain object: a generator-based context manager costs µs

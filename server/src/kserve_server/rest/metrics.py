@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from aiohttp import web
 from prometheus_client import (
@@ -81,13 +81,15 @@ class Metrics:
         self._in_flight: dict[tuple[str, str], int] = {}
         self.registry.register(self)
 
-    def observe_stage(self, stage: str, model: str, seconds: float) -> None:
-        """Called on the event loop's thread only (no locks)."""
-        by_model = self._stages[stage]
-        buckets = by_model.get(model)
-        if buckets is None:
-            buckets = by_model[model] = Buckets()
-        buckets.observe(seconds)
+    def observe_stages(self, model: str, timings: Sequence[tuple[str, float]]) -> None:
+        """One request's stage times, (stage, seconds) each. Called on the event loop's thread
+        only (no locks)."""
+        for stage, seconds in timings:
+            by_model = self._stages[stage]
+            buckets = by_model.get(model)
+            if buckets is None:
+                buckets = by_model[model] = Buckets()
+            buckets.observe(seconds)
 
     def count_request(self, model: str, protocol: str, code: str, seconds: float) -> None:
         """One inference request answered (REST: middleware.py; gRPC). Called on the event

@@ -6,7 +6,7 @@ import orjson
 from aiohttp import web
 
 from kserve_server.errors import InferenceError
-from kserve_server.inference import PredictResponse
+from kserve_server.inference import PredictResponse, Response
 from kserve_server.protocol import cloudevents, v1
 from kserve_server.rest import body
 from kserve_server.rest.keys import BODY_LIMITS, DATAPLANE, DECODING
@@ -39,21 +39,28 @@ async def explain(request: web.Request) -> web.Response:
 
 async def _run(request: web.Request, *, explain: bool) -> web.Response:
     name = request.match_info["name"]
-    dataplane = request.app[DATAPLANE]
+    app = request.app
+    dataplane = app[DATAPLANE]
     dataplane.check_model(name)  # 404/503 before reading a large body
-    raw = await body.read(request, request.app[BODY_LIMITS])
+    raw = await body.read(request, app[BODY_LIMITS])
     event = cloudevents.detect(request.headers, request.content_type)
-    async with request.app[DECODING].slot(len(raw)) as run:
-        decoded = await run(v1.decode, cloudevents.request_body(event, raw) if event else raw)
-        del raw  # a large body's bytes are not needed past decoding
-        if explain:
-            response = await dataplane.explain(name, decoded)
-        else:
-            response = await dataplane.infer(name, decoded)
-        if not isinstance(response, PredictResponse):
-            raise InferenceError(f"model {name} returned a V2 response to a V1 request")
-        payload = await run(v1.encode, response)
+    decoding = app[DECODING]
+    infer = dataplane.explain if explain else dataplane.infer
+    if decoding.inline(len(raw)):  # as `slot` would run it, without the slot's awaits
+        decoded = v1.decode(cloudevents.request_body(event, raw) if event else raw)
+        payload = _encode(name, await infer(name, decoded))
+    else:
+        async with decoding.slot(len(raw)) as run:
+            decoded = await run(v1.decode, cloudevents.request_body(event, raw) if event else raw)
+            del raw  # a large body's bytes are not needed past decoding
+            payload = await run(_encode, name, await infer(name, decoded))
     if event is not None:
         headers, payload = cloudevents.response(event, model=name, body=payload)
         return web.Response(body=payload, headers=headers)
     return web.Response(body=payload, content_type="application/json")
+
+
+def _encode(name: str, response: Response) -> bytes:
+    if not isinstance(response, PredictResponse):
+        raise InferenceError(f"model {name} returned a V2 response to a V1 request")
+    return v1.encode(response)

@@ -8,7 +8,7 @@ import orjson
 from aiohttp import web
 
 from kserve_server.errors import InferenceError, InvalidInput
-from kserve_server.inference import InferRequest, InferResponse
+from kserve_server.inference import InferRequest, InferResponse, Response
 from kserve_server.protocol import v2, v2_binary
 from kserve_server.rest import body
 from kserve_server.rest.keys import BODY_LIMITS, DATAPLANE, DECODING
@@ -57,25 +57,28 @@ async def model_ready(request: web.Request) -> web.Response:
 
 async def infer(request: web.Request) -> web.Response:
     name = request.match_info["name"]
-    dataplane = request.app[DATAPLANE]
+    app = request.app
+    dataplane = app[DATAPLANE]
     dataplane.check_model(name)  # 404/503 before reading a large body
-    raw = await body.read(request, request.app[BODY_LIMITS])
+    raw = await body.read(request, app[BODY_LIMITS])
     header = request.headers.get(v2_binary.HEADER)
-    async with request.app[DECODING].slot(len(raw)) as run:
-        infer_request = await run(_decode, raw, header)
-        del raw  # a large body's bytes are not needed past decoding
+    decoding = app[DECODING]
+    if decoding.inline(len(raw)):  # as `slot` would run it, without the slot's awaits
+        infer_request = _decode(raw, header)
         response = await dataplane.infer(name, infer_request)
-        if not isinstance(response, InferResponse):
-            raise InferenceError(f"model {name} returned a V1 response to a V2 request")
-        binary = v2.binary_outputs(infer_request)
-        if binary:
-            payload, length = await run(v2_binary.encode, response, infer_request, binary=binary)
-            return web.Response(
-                body=payload,
-                content_type="application/octet-stream",
-                headers={v2_binary.HEADER: str(length)},
-            )
-        payload = await run(v2.encode, response, infer_request)
+        payload, binary_length = _encode(name, response, infer_request)
+    else:
+        async with decoding.slot(len(raw)) as run:
+            infer_request = await run(_decode, raw, header)
+            del raw  # a large body's bytes are not needed past decoding
+            response = await dataplane.infer(name, infer_request)
+            payload, binary_length = await run(_encode, name, response, infer_request)
+    if binary_length is not None:
+        return web.Response(
+            body=payload,
+            content_type="application/octet-stream",
+            headers={v2_binary.HEADER: str(binary_length)},
+        )
     return web.Response(body=payload, content_type="application/json")
 
 
@@ -84,6 +87,16 @@ def _decode(raw: bytes, header: str | None) -> InferRequest:
         return v2.parse(v2.loads(raw))
     typed, chunks = v2_binary.split(raw, header)  # binary extension
     return v2.decode(typed, binary=chunks)
+
+
+def _encode(name: str, response: Response, request: InferRequest) -> tuple[bytes, int | None]:
+    """The body, and the length of its JSON part when outputs are sent binary (else None)."""
+    if not isinstance(response, InferResponse):
+        raise InferenceError(f"model {name} returned a V1 response to a V2 request")
+    binary = v2.binary_outputs(request)
+    if binary:
+        return v2_binary.encode(response, request, binary=binary)
+    return v2.encode(response, request), None
 
 
 async def repository_index(request: web.Request) -> web.Response:
