@@ -23,16 +23,21 @@ download() {
   stamp="$WHEELHOUSE/.done-$(hash_files "$lockfile")"
   [ -f "$stamp" ] && return 0
   mkdir -p "$WHEELHOUSE"
-  log "pip download $(basename "$lockfile") into the wheelhouse"
   [ -x "$UV" ] || bash "$ROOT/hack/venv.sh" >/dev/null
-  # pip of uv's own venv (make puts .venv first in PATH, and .venv has no pip); PIP_FIND_LINKS
-  # may point at a local wheel dir: the wheelhouse takes only what the index serves
-  env -u PIP_FIND_LINKS "$(dirname "$UV")/python" -m pip download -q --only-binary=:all: --no-deps \
-    --python-version 3.11 --implementation cp --abi cp311 --abi abi3 --abi none \
-    --platform manylinux_2_36_x86_64 --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 \
-    --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform any \
-    -d "$WHEELHOUSE" -r "$lockfile"
-  touch "$stamp"
+  (
+    # one download at a time: `make images` and hack/tensorflow-venv.sh share the wheelhouse
+    flock -w 3600 8 || die "another download holds $WHEELHOUSE/.lock"
+    [ -f "$stamp" ] && exit 0
+    log "pip download $(basename "$lockfile") into the wheelhouse"
+    # pip of uv's own venv (make puts .venv first in PATH, and .venv has no pip); PIP_FIND_LINKS
+    # may point at a local wheel dir: the wheelhouse takes only what the index serves
+    env -u PIP_FIND_LINKS "$(dirname "$UV")/python" -m pip download -q --only-binary=:all: --no-deps \
+      --python-version 3.11 --implementation cp --abi cp311 --abi abi3 --abi none \
+      --platform manylinux_2_36_x86_64 --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 \
+      --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform any \
+      -d "$WHEELHOUSE" -r "$lockfile"
+    touch "$stamp"
+  ) 8>"$WHEELHOUSE/.lock"
 }
 
 # wheel_paths LOCKFILE: the wheelhouse file of every pin in a lock, one a line.
