@@ -15,11 +15,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import FIXTURE_NS
 from e2e_kube import Cli, port_forward
 from e2e_steps import FIXTURES, Applied, Install, apply_and_wait
 from e2e_timeline import Timeline
 from onnx import TensorProto, helper, numpy_helper
+
+from conftest import FIXTURE_NS
 
 NS = "frameworks"
 BUCKET = "kfserving-examples"

@@ -4,9 +4,7 @@ decodes image bytes, in TF Serving's layout, like upstream's flowers sample."""
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +20,7 @@ if importlib.util.find_spec("tensorflow") is None:  # a failure, never a skip
 import numpy as np
 
 import tensorflow as tf
-from kserve_server import server
-from kserve_server.settings import ModelSpec, ServerSettings
+from kserve_server.settings import ModelSpec
 
 COLORS = {"red": (250, 10, 10), "green": (10, 250, 10), "blue": (10, 10, 250)}
 
@@ -90,26 +87,8 @@ class Served:
 
 
 @pytest.fixture(scope="session")
-def served(flowers_dir: Path) -> Iterator[Served]:
+def served(flowers_dir: Path, server_thread: Any) -> Iterator[Served]:
     """`--framework=tensorflow` on the flowers model, REST and gRPC, on a background thread."""
     models = [ModelSpec(name="flowers", model_dir=flowers_dir, framework="tensorflow")]
-    settings = ServerSettings(host="127.0.0.1", http_port=0, grpc_port=0, grace_period=5)
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    holder: list[server.RunningServer] = []
-
-    async def go() -> None:
-        running = await server.start(settings, models=models)
-        holder.append(running)
-        assert running.repository.loading is not None
-        await asyncio.shield(running.repository.loading)
-        started.set()
-        await running.wait()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(go(),), daemon=True)
-    thread.start()
-    assert started.wait(120), "server did not start"
-    running = holder[0]
-    yield Served(http=f"http://127.0.0.1:{running.port}", grpc=f"127.0.0.1:{running.grpc_port}")
-    loop.call_soon_threadsafe(running.stop)
-    thread.join(30)
+    with server_thread(models, grpc_port=0) as running:
+        yield Served(http=f"http://127.0.0.1:{running.port}", grpc=f"127.0.0.1:{running.grpc_port}")

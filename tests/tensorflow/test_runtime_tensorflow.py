@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import png
 
 import tensorflow as tf
+from conftest import png
 from kserve_server import repository, runtimes
 from kserve_server.errors import InvalidInput, ModelLoadError
 from kserve_server.inference import InferRequest, PredictRequest, Tensor

@@ -12,10 +12,10 @@ from typing import Any
 import grpc
 import numpy as np
 import pytest
-from conftest import Served, png
 from tensorflow_serving.apis import get_model_metadata_pb2, predict_pb2, prediction_service_pb2_grpc
 
 import tensorflow as tf
+from conftest import Served, png
 
 IMAGES = [png("green"), png("red")]
 

@@ -4,19 +4,17 @@ tests/integration/conftest.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from payload_servers import Process
 
-from kserve_server import server
-from kserve_server.settings import ModelSpec, ServerSettings
+from kserve_server.settings import ModelSpec
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -36,7 +34,7 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(tmp_path_factory: pytest.TempPathFactory, server_thread: Any) -> Iterator[Served]:
     out = tmp_path_factory.mktemp("models")
     subprocess.run(
         [sys.executable, str(REPO / "examples" / "train.py"), "--out", str(out)],
@@ -47,27 +45,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         ModelSpec(name="sklearn-iris", model_dir=out / "sklearn-iris"),
         ModelSpec(name="intent-classifier", model_dir=out / "intent-classifier"),
     ]
-    settings = ServerSettings(host="127.0.0.1", http_port=0, grpc_port=0, grace_period=5)
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    holder: list[server.RunningServer] = []
-
-    async def go() -> None:
-        running = await server.start(settings, models=models, models_root=out)
-        holder.append(running)
-        assert running.repository.loading is not None
-        await asyncio.shield(running.repository.loading)
-        started.set()
-        await running.wait()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(go(),), daemon=True)
-    thread.start()
-    assert started.wait(120), "server did not start"
-    running = holder[0]
-    assert running.grpc_port is not None
-    yield Served(http_port=running.port, grpc_port=running.grpc_port)
-    loop.call_soon_threadsafe(running.stop)
-    thread.join(30)
+    with server_thread(models, models_root=out, grpc_port=0) as running:
+        assert running.grpc_port is not None
+        yield Served(http_port=running.port, grpc_port=running.grpc_port)
 
 
 # The tutorial's iris model, trained here, and the server/agent processes a payload test starts

@@ -3,8 +3,6 @@ kserve-tritonserver serves it: `--framework=triton` on a Triton repository with 
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +16,8 @@ import tritonclient.http as triton_http
 from onnx import TensorProto, helper, numpy_helper
 from tritonclient.utils import InferenceServerException
 
-from kserve_server import repository, server
-from kserve_server.settings import ModelSpec, ServerSettings
+from kserve_server import repository
+from kserve_server.settings import ModelSpec
 
 W = np.arange(12, dtype=np.float32).reshape(4, 3) / 10
 ROWS = np.asarray([[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]], dtype=np.float32)
@@ -52,31 +50,13 @@ def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def served(model_path: Path) -> Iterator[tuple[str, str]]:
+def served(model_path: Path, server_thread: Any) -> Iterator[tuple[str, str]]:
     """(http host:port, grpc host:port) of `--framework=triton --model_dir=<repository>`."""
     models = repository.discover(
         ModelSpec(name="isvc-name", model_dir=model_path, framework="triton")
     )
-    settings = ServerSettings(host="127.0.0.1", http_port=0, grpc_port=0, grace_period=5)
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    holder: list[server.RunningServer] = []
-
-    async def go() -> None:
-        running = await server.start(settings, models=models, models_root=model_path)
-        holder.append(running)
-        assert running.repository.loading is not None
-        await asyncio.shield(running.repository.loading)
-        started.set()
-        await running.wait()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(go(),), daemon=True)
-    thread.start()
-    assert started.wait(60), "server did not start"
-    running = holder[0]
-    yield f"127.0.0.1:{running.port}", f"127.0.0.1:{running.grpc_port}"
-    loop.call_soon_threadsafe(running.stop)
-    thread.join(30)
+    with server_thread(models, models_root=model_path, grpc_port=0) as running:
+        yield f"127.0.0.1:{running.port}", f"127.0.0.1:{running.grpc_port}"
 
 
 def expected(model_path: Path) -> Any:

@@ -1,23 +1,22 @@
 """Fixtures: models trained in the session from repo/scikit-learn data; settings → repository →
 app → client (a real socket, via pytest-aiohttp), and a server on a background thread for sync
-clients (curl, tritonclient, schemathesis)."""
+clients (curl, tritonclient, schemathesis) from tests/conftest.py's `server_thread`."""
 
 from __future__ import annotations
 
 import asyncio
 import importlib.util
-import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import orjson
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from kserve_server import server
 from kserve_server.repository import ModelRepository
 from kserve_server.rest import app as rest_app
 from kserve_server.runtimes.base import Model
@@ -77,47 +76,15 @@ async def client(
     yield await aiohttp_client(rest_app.create_app(settings, repository))  # type: ignore[operator]
 
 
-class ThreadServer:
-    """server.start() on its own event loop in a thread, for blocking clients."""
-
-    def __init__(self, settings: ServerSettings, models: Sequence[ModelSpec | Model]) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.started = threading.Event()
-        self.running: server.RunningServer | None = None
-        self.thread = threading.Thread(target=self._main, args=(settings, models), daemon=True)
-
-    def _main(self, settings: ServerSettings, models: Sequence[ModelSpec | Model]) -> None:
-        asyncio.set_event_loop(self.loop)
-
-        async def go() -> None:
-            self.running = await server.start(settings, models=models)
-            await asyncio.shield(self.running.repository.loading or asyncio.sleep(0))
-            self.started.set()
-            await self.running.wait()
-
-        self.loop.run_until_complete(go())
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        assert self.started.wait(60), "server did not start"
-        assert self.running is not None
-        return f"127.0.0.1:{self.running.port}"
-
-    def __exit__(self, *_: object) -> None:
-        assert self.running is not None
-        self.loop.call_soon_threadsafe(self.running.stop)
-        self.thread.join(30)
-
-
 @pytest.fixture(scope="module")
-def live_server(models_dir: Path) -> Iterator[str]:
+def live_server(models_dir: Path, server_thread: Any) -> Iterator[str]:
     """host:port of a server with both tutorial models, on a background thread."""
     models = [
         ModelSpec(name="sklearn-iris", model_dir=models_dir / "sklearn-iris"),
         ModelSpec(name="intent-classifier", model_dir=models_dir / "intent-classifier"),
     ]
-    with ThreadServer(ServerSettings(host="127.0.0.1", http_port=0, grace_period=5), models) as hp:
-        yield hp
+    with server_thread(models) as running:
+        yield f"127.0.0.1:{running.port}"
 
 
 @dataclass
