@@ -59,6 +59,11 @@ e2e: venv ## the tutorial on a real cluster: tools, images, cluster up, tests, c
 chaos: venv ## the fault suite (tests/chaos) on a real cluster, results in bench/results/chaos-<time>.md (KUBECONFIG=...: that cluster)
 	E2E_SUITES=chaos bash hack/e2e.sh
 
+.PHONY: rbac-audit
+rbac-audit: venv ## the controller's RBAC grants vs what it used in test-integration and e2e (audit logs); fails on an unused grant
+	bash hack/tools.sh helm
+	PYTHONPATH=hack $(VENV)/bin/python -m rbacaudit
+
 lint: venv lint-charts ## ruff, mypy, import-linter, helm lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

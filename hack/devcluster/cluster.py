@@ -31,6 +31,7 @@ def control_plane(layout: Layout) -> ControlPlane:
         node=Node(name=layout.node_name, ip=layout.node_ip, api_service_ip=layout.api_service_ip),
         run_dir=layout.run,
         log_dir=layout.logs,
+        audit_log=layout.audit_log,
     )
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from devcluster import kubeconfig, pki
+from devcluster import audit, kubeconfig, pki
 from devcluster.procs import Process
 
 REPO = Path(__file__).resolve().parents[2]
@@ -79,6 +79,8 @@ class ControlPlane:
     run_dir: Path | None = None
     log_dir: Path | None = None  # default: workdir
     startup_seconds: float = 0.0
+    # Set: the controller's requests are audited into this file (devcluster/audit.py).
+    audit_log: Path | None = None
     _procs: dict[str, Process] = field(default_factory=dict, repr=False)
 
     @property
@@ -118,6 +120,8 @@ class ControlPlane:
         binaries = {name: tool(name) for name in self._components()}
         self.write_pki()
         (self.workdir / "etcd").mkdir(mode=0o700)
+        if self.audit_log is not None:
+            audit.prepare(policy=self._audit_policy, log=self.audit_log)
         self._run("etcd", self._etcd_args(binaries["etcd"]))
         self._run("kube-apiserver", self._apiserver_args(binaries["kube-apiserver"]))
         self.wait_ready()
@@ -200,6 +204,10 @@ class ControlPlane:
 
     # --- processes and flags ---------------------------------------------------------------
 
+    @property
+    def _audit_policy(self) -> Path:
+        return self.workdir / "audit-policy.yaml"
+
     def _components(self) -> list[str]:
         names = ["etcd", "kube-apiserver"]
         return names + (["kube-controller-manager", "kube-scheduler"] if self.node else [])
@@ -253,6 +261,8 @@ class ControlPlane:
             "--profiling=false",
             f"--watch-cache={str(self.watch_cache).lower()}",
         ]
+        if self.audit_log is not None:  # a restart appends to the same log
+            args += audit.flags(policy=self._audit_policy, log=self.audit_log)
         if self.node is None:
             return [
                 *args,
@@ -322,11 +332,13 @@ def data_root() -> str | None:
 
 
 @contextlib.contextmanager
-def running_as(kind: type[CP], *, watch_cache: bool = True) -> Iterator[CP]:
+def running_as(
+    kind: type[CP], *, watch_cache: bool = True, audit_log: Path | None = None
+) -> Iterator[CP]:
     """A loopback etcd + kube-apiserver as a `kind` (e.g. a test fixture's subclass with client
-    helpers); always stopped and its data removed on exit."""
+    helpers); always stopped and its data removed on exit (`audit_log`, outside it, is kept)."""
     workdir = Path(tempfile.mkdtemp(prefix="kserve-py-apiserver-", dir=data_root()))
-    server = kind(workdir=workdir, watch_cache=watch_cache)
+    server = kind(workdir=workdir, watch_cache=watch_cache, audit_log=audit_log)
     try:
         server.start()
         yield server

@@ -63,6 +63,11 @@ class Layout:
         return self.cache / "logs" / "cluster"
 
     @property
+    def audit_log(self) -> Path:
+        """The controller's requests (devcluster/audit.py), started afresh by each `up`."""
+        return self.logs / "audit.log"
+
+    @property
     def pki(self) -> Path:
         return self.state / "pki"
 

@@ -175,7 +175,8 @@ def _established(crd: Any) -> bool:
 
 
 @contextlib.contextmanager
-def running(*, watch_cache: bool = True) -> Iterator[ApiServer]:
-    """Starts etcd + kube-apiserver; always stops both and removes their data on exit."""
-    with controlplane.running_as(ApiServer, watch_cache=watch_cache) as server:
+def running(*, watch_cache: bool = True, audit_log: Path | None = None) -> Iterator[ApiServer]:
+    """Starts etcd + kube-apiserver; always stops both and removes their data on exit.
+    `audit_log`: where the controller's requests are recorded (devcluster/audit.py)."""
+    with controlplane.running_as(ApiServer, watch_cache=watch_cache, audit_log=audit_log) as server:
         yield server

@@ -14,7 +14,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from devcluster import controlplane
+from devcluster import audit, controlplane
 from devcluster.procs import Process
 
 NODE = controlplane.Node(name="kserve-py-node", ip="10.250.0.1", api_service_ip="10.96.0.1")
@@ -115,3 +115,22 @@ def test_a_start_begins_a_fresh_log_and_a_restart_appends(tmp_path: Path) -> Non
         while proc.alive() and time.monotonic() < deadline:
             time.sleep(0.01)
     assert log.read_text() == "second\nrestarted\n"
+
+
+def test_the_audit_log_records_the_controllers_namespace_and_starts_afresh(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "logs" / "audit.log"
+    log.parent.mkdir()
+    log.write_text("old run\n")
+    (tmp_path / "logs" / "audit-2026-12-07T10-00-00.000.log").write_text("rotated\n")
+    plane = controlplane.ControlPlane(workdir=tmp_path, audit_log=log)
+    audit.prepare(policy=tmp_path / "policy.yaml", log=log)
+    assert audit.files(log) == []
+    policy = (tmp_path / "policy.yaml").read_text()
+    assert 'userGroups: ["system:serviceaccounts:kserve"]' in policy
+    args = plane._apiserver_args(Path("kube-apiserver"))
+    assert f"--audit-log-path={log}" in args
+    assert "--audit-log-format=json" in args
+    without = controlplane.ControlPlane(workdir=tmp_path)._apiserver_args(Path("kube-apiserver"))
+    assert not [a for a in without if a.startswith("--audit")]
