@@ -38,7 +38,8 @@ cluster_dir="$tools/kubernetes-cluster-$KUBERNETES_VERSION"
 kind_dir="$tools/kind-$KIND_VERSION"
 metrics_server_dir="$tools/metrics-server-$METRICS_SERVER_VERSION"
 gateway_api_dir="$tools/gateway-api-$GATEWAY_API_VERSION"
-traefik_dir="$tools/traefik-$TRAEFIK_VERSION"
+# keyed by the patches and the wrapper too: a changed patch is a different build
+traefik_dir="$tools/traefik-$TRAEFIK_VERSION-$(cat hack/tools/traefik/go.mod hack/tools/traefik/patches/*.patch | sha256sum | cut -c1-12)"
 keda_crds_dir="$tools/keda-crds-$KEDA_VERSION"
 CLUSTER_COMPONENTS=(kube-controller-manager kube-scheduler kubelet kube-proxy)
 
@@ -142,12 +143,33 @@ build_metrics_server() {
     -X k8s.io/client-go/pkg/version.buildDate=1970-01-01T00:00:00Z" sigs.k8s.io/metrics-server/cmd/metrics-server
 }
 
+# Traefik less what the local cluster never runs (hack/tools/traefik/patches/*.patch; each one
+# says what it leaves out and why): about half of its packages, among them the slowest to compile.
+# The module is copied out of the module cache, patched, and built through a copy of the wrapper
+# module that `replace`s Traefik by the patched copy (same requirements, so the same go.sum).
+# A patch that no longer applies exactly (no fuzz: a version bump) fails the build.
 # Traefik's release build stamps its version the same way (`traefik version`, the dashboard).
 build_traefik() {
-  mkdir -p "$1/bin"
-  gobuild traefik "$1/bin" "-X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION \
-    -X github.com/traefik/traefik/v3/pkg/version.BuildDate=1970-01-01T00:00:00Z" \
-    github.com/traefik/traefik/v3/cmd/traefik
+  local out=$1 wrapper=$repo/hack/tools/traefik json src patch
+  command -v patch >/dev/null || { echo "patch is not on PATH (apt-get install patch)"; return 1; }
+  json=$(cd "$wrapper" && go mod download -json "github.com/traefik/traefik/v3@$TRAEFIK_VERSION")
+  src=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json")
+  [ -d "$src" ] || { echo "no module directory for traefik (go mod download said: $json)"; return 1; }
+  mkdir -p "$out/bin" "$out/src/module"
+  cp -r "$src" "$out/src/traefik"
+  chmod -R u+w "$out/src/traefik"   # the module cache is read-only
+  for patch in "$wrapper"/patches/*.patch; do
+    echo "applying ${patch#"$repo"/}"
+    patch -d "$out/src/traefik" -p1 --forward --batch --fuzz=0 --no-backup-if-mismatch -r - <"$patch" ||
+      { echo "${patch#"$repo"/} does not apply to Traefik $TRAEFIK_VERSION"; return 1; }
+  done
+  cp "$wrapper/go.mod" "$wrapper/go.sum" "$out/src/module/"
+  (cd "$out/src/module" &&
+    go mod edit -replace "github.com/traefik/traefik/v3=$out/src/traefik" &&
+    go build -ldflags="-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION \
+      -X github.com/traefik/traefik/v3/pkg/version.BuildDate=1970-01-01T00:00:00Z" \
+      -o "$out/bin/" github.com/traefik/traefik/v3/cmd/traefik)
+  rm -rf "$out/src"
 }
 
 build_kind() {

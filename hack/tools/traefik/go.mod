@@ -2,7 +2,9 @@
 // from its published Go module. A dependency's replace/exclude lines do not apply to the module
 // that requires it, so Traefik's own are copied below. On a version bump: change TRAEFIK_VERSION
 // in hack/versions.env, copy the new release's replace/exclude lines here and run
-// `go get -tool github.com/traefik/traefik/v3/cmd/traefik@<version> && go mod tidy`.
+// `go get -tool github.com/traefik/traefik/v3/cmd/traefik@<version> && go mod tidy`, then remake
+// any of patches/*.patch that no longer applies (hack/tools.sh builds Traefik with them, through
+// a copy of this module that replaces Traefik by the patched copy; it fails if one does not apply).
 module kserve-py.test/hack/tools/traefik
 
 go 1.25.0
