@@ -11,6 +11,7 @@ Fixtures:
   kserve         both charts installed, the controller Ready
   model_store    an in-cluster http file server with two iris models: `model_store.uri(name)`
   isvc_factory   `isvc_factory(name, storage_uri=..., replicas=2)`: applied, Ready; deleted after
+  fault_store    scripted storage faults and an oversized model (chaos_faults.py)
   results        the run's results file (chaos_results.py): `results.add(scenario, summary, ...)`
 """
 
@@ -22,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import chaos_faults
 import pytest
 from chaos_cluster import (
     IMAGE_TAG,
@@ -130,6 +132,15 @@ def model_store(cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     cli.kubectl("rollout", "status", "deployment/models", "-n", STORE_NAMESPACE, "--timeout=3m")
     yield ModelStore()
     cli.kubectl("delete", "namespace", STORE_NAMESPACE, "--ignore-not-found", "--wait=false")
+
+
+@pytest.fixture(scope="session")
+def fault_store(
+    cli: Cli, model_store: ModelStore, tmp_path_factory: pytest.TempPathFactory
+) -> chaos_faults.FaultStore:
+    """A model store whose faults a scenario scripts, beside `model_store` (chaos_faults.py)."""
+    iris = iris_models()["iris-a"]
+    return chaos_faults.deploy(cli, tmp_path_factory.mktemp("faults"), iris_joblib=iris)
 
 
 @pytest.fixture(scope="session")
