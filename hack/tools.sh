@@ -13,6 +13,8 @@
 #   hack/tools.sh keda-crds        KEDA's CRDs (ScaledObject, ...) only: one YAML file per CRD in
 #                            bin/keda-crds/, for the apiserver tests
 #   hack/tools.sh traefik   Traefik, the local cluster's gateway, for its image (hack/images/build.sh)
+#   hack/tools.sh keda       KEDA's operator and metrics API server, for the local cluster's keda image
+#   hack/tools.sh prometheus the Prometheus server, for the local cluster's prometheus image
 #   hack/tools.sh paths      print NAME=PATH for every tool this script knows (installed or not)
 #
 # Each tool is built into a temporary directory and moved into place; `.complete` is written
@@ -41,6 +43,8 @@ gateway_api_dir="$tools/gateway-api-$GATEWAY_API_VERSION"
 # keyed by the patches and the wrapper too: a changed patch is a different build
 traefik_dir="$tools/traefik-$TRAEFIK_VERSION-$(cat hack/tools/traefik/go.mod hack/tools/traefik/patches/*.patch | sha256sum | cut -c1-12)"
 keda_crds_dir="$tools/keda-crds-$KEDA_VERSION"
+keda_dir="$tools/keda-$KEDA_VERSION"
+prometheus_dir="$tools/prometheus-$PROMETHEUS_VERSION"
 CLUSTER_COMPONENTS=(kube-controller-manager kube-scheduler kubelet kube-proxy)
 
 say() { echo "tools: $*" >&2; }
@@ -172,6 +176,27 @@ build_traefik() {
   rm -rf "$out/src"
 }
 
+# Both KEDA binaries in one `go build`: they link the same scalers, so the second costs little.
+build_keda() {
+  mkdir -p "$1/bin"
+  gobuild keda "$1/bin" "-X github.com/kedacore/keda/v2/version.Version=$KEDA_VERSION" \
+    github.com/kedacore/keda/v2/cmd/operator github.com/kedacore/keda/v2/cmd/adapter
+  mv "$1/bin/operator" "$1/bin/keda"
+  mv "$1/bin/adapter" "$1/bin/keda-adapter"
+}
+
+# Service discovery for Kubernetes only (Prometheus' own build tags drop the ~25 cloud ones);
+# no `builtinassets` tag, so no web UI is embedded (the API and /metrics are all we use).
+build_prometheus() {
+  mkdir -p "$1/bin"
+  local v=${PROMETHEUS_VERSION#v0.} pkg=github.com/prometheus/common/version
+  # module v0.3XY.Z is Prometheus 3.XY.Z
+  v="3.$((10#${v%%.*} - 300)).${v#*.}"
+  (cd "$repo/hack/tools/prometheus" && go build -tags remove_all_sd,enable_kubernetes_sd \
+    -ldflags="-s -w -X $pkg.Version=$v -X $pkg.Branch=release -X $pkg.BuildDate=19700101-00:00:00" \
+    -o "$1/bin/prometheus" github.com/prometheus/prometheus/cmd/prometheus)
+}
+
 build_kind() {
   GOBIN="$1/bin" go install -ldflags="-s -w" "sigs.k8s.io/kind@$KIND_VERSION"
 }
@@ -268,6 +293,9 @@ paths() {
   echo "gateway-api-crds=$gateway_api_dir/standard"
   echo "traefik=$traefik_dir/bin/traefik"
   echo "keda-crds=$keda_crds_dir/bases"
+  echo "keda=$keda_dir/bin/keda"
+  echo "keda-adapter=$keda_dir/bin/keda-adapter"
+  echo "prometheus=$prometheus_dir/bin/prometheus"
 }
 
 main() {
@@ -281,9 +309,11 @@ main() {
     metrics-server) need_go; install metrics-server "$METRICS_SERVER_VERSION" "$metrics_server_dir" build_metrics_server ;;
     gateway-api) need_go; gateway_api ;;
     keda-crds) need_go; keda_crds ;;
+    keda) need_go; install keda "$KEDA_VERSION" "$keda_dir" build_keda ;;
+    prometheus) need_go; install prometheus "$PROMETHEUS_VERSION" "$prometheus_dir" build_prometheus ;;
     traefik) need_go; install traefik "$TRAEFIK_VERSION" "$traefik_dir" build_traefik ;;
     paths) paths; return 0 ;;
-    *) say "unknown mode '$mode' (core | helm | cluster | kind | metrics-server | gateway-api | keda-crds | traefik | paths)"; exit 2 ;;
+    *) say "unknown mode '$mode' (core | helm | cluster | kind | metrics-server | gateway-api | keda-crds | keda | prometheus | traefik | paths)"; exit 2 ;;
   esac
   say "$mode ready in $(( $(date +%s) - t0 ))s (bin/)"
 }

@@ -59,3 +59,17 @@ def test_gateway_api_crds_are_the_version_traefik_is_built_against() -> None:
     assert re.search(
         rf"^\s*sigs\.k8s\.io/gateway-api {re.escape(version)}\b", _gomod("traefik"), re.M
     )
+
+
+def test_keda_wrapper_pins_the_release_and_its_kubernetes() -> None:
+    version = _pins()["KEDA_VERSION"]
+    gomod = _gomod("keda")
+    assert re.search(rf"^\s*github\.com/kedacore/keda/v2 {re.escape(version)}\b", gomod, re.M)
+    # KEDA's own replace lines (copied): without them the scalers build against other versions
+    assert re.search(r"^\s*k8s\.io/client-go => k8s\.io/client-go v0\.\d+\.\d+$", gomod, re.M)
+
+
+def test_prometheus_wrapper_pins_the_release() -> None:
+    version = _pins()["PROMETHEUS_VERSION"]
+    gomod = _gomod("prometheus")
+    assert re.search(rf"^\s*github\.com/prometheus/prometheus {re.escape(version)}\b", gomod, re.M)
