@@ -57,7 +57,7 @@ def apiserver_certs(*, ips: Iterable[str]) -> list[Cert]:
 
 
 def cluster_certs(*, node_name: str, node_ip: str) -> list[Cert]:
-    """The rest of a one-node cluster: components, kubelet, aggregation, metrics-server."""
+    """The rest of a one-node cluster: components, kubelet, aggregation, metrics-server, KEDA."""
     return [
         Cert(
             "apiserver-kubelet-client",
@@ -82,6 +82,19 @@ def cluster_certs(*, node_name: str, node_ip: str) -> list[Cert]:
         # the APIService trusts our CA for metrics-server, never "insecureSkipTLSVerify"
         Cert(
             "metrics-server", "metrics-server", server=True, dns=("metrics-server.kube-system.svc",)
+        ),
+        # KEDA's one certificate, as its own cert manager makes it: the operator's gRPC metrics
+        # service and the metrics API server serve it, and present it to each other (mTLS)
+        Cert(
+            "keda",
+            "keda",
+            server=True,
+            client=True,
+            dns=(
+                "keda-operator.keda.svc",
+                "keda-operator.keda.svc.cluster.local",
+                "keda-metrics-apiserver.keda.svc",
+            ),
         ),
     ]
 
