@@ -52,7 +52,7 @@ test-storage: venv ## storage initializer against real S3 (moto), GCS emulator, 
 test-integration: tools venv ## tests on the real kube-apiserver + etcd (storage, server: own targets)
 	$(PYTEST) tests/integration --ignore=tests/integration/storage --ignore=tests/integration/server
 
-e2e: venv ## the tutorial on a real cluster: tools, images, cluster up, tests, cluster down (KUBECONFIG=...: that cluster)
+e2e: venv ## the tutorial on a real cluster: tools, images, cluster up, tests, the fault suite's short form, cluster down (KUBECONFIG=...: that cluster)
 	bash hack/e2e.sh
 
 .PHONY: chaos

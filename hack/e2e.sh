@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # `make e2e`: the tutorial on a real cluster, with a time line of each step.
 #   1. tools (kubectl, helm)  2. images + local registry  3. cluster up  4. pytest tests/e2e
-#   5. with E2E_SUITES naming chaos-short: the fault suite's short scenarios on the same cluster
+#   5. the fault suite's short scenarios on the same cluster (pytest tests/chaos -m short)
 #   6. cluster down, also when a step failed.
 # `make chaos` is this script with E2E_SUITES=chaos: every fault scenario, no tutorial tests.
-# E2E_SUITES: the steps 4-5 to run, of `e2e chaos-short chaos` (default `e2e`).
+# E2E_SUITES: the steps 4-5 to run, of `e2e chaos-short chaos` (default `e2e chaos-short`).
 # With KUBECONFIG already set to a cluster (kind, or one you brought up), steps 2, 3 and 6 are
 # skipped and the tests run against it: its nodes must be able to pull our images.
 set -euo pipefail
@@ -55,7 +55,7 @@ if [ -z "${KUBECONFIG:-}" ]; then
 else
   echo "=== e2e: using the cluster of KUBECONFIG=$KUBECONFIG (no images, cluster up/down here)"
 fi
-suites=" ${E2E_SUITES:-e2e} "
+suites=" ${E2E_SUITES:-e2e chaos-short} "
 if [[ $suites == *" e2e "* ]]; then
   E2E_TIMINGS=$timings step "tests (pytest tests/e2e)" .venv/bin/pytest tests/e2e -p no:cacheprovider || status=$?
 fi
