@@ -91,6 +91,13 @@ def store_manifests() -> list[dict[str, Any]]:
         "containers": [server],
         "volumes": [{"name": "models", "configMap": {"name": "chaos-models", "items": items}}],
     }
+    return deployment_and_service(meta, labels, pod, target_port=8000)
+
+
+def deployment_and_service(
+    meta: dict[str, Any], labels: dict[str, str], pod: dict[str, Any], *, target_port: int
+) -> list[dict[str, Any]]:
+    """A one-replica Deployment of `pod` and its Service on port 80: a store inside the cluster."""
     return [
         {
             "apiVersion": "apps/v1",
@@ -108,7 +115,7 @@ def store_manifests() -> list[dict[str, Any]]:
             "metadata": meta,
             "spec": {
                 "selector": labels,
-                "ports": [{"name": "http", "port": 80, "targetPort": 8000}],
+                "ports": [{"name": "http", "port": 80, "targetPort": target_port}],
             },
         },
     ]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from chaos_cluster import MODEL_SERVER_IMAGE, STORE_NAMESPACE, apply
+from chaos_cluster import MODEL_SERVER_IMAGE, STORE_NAMESPACE, apply, deployment_and_service
 from e2e_kube import Cli
 
 NAME = "faulty"
@@ -93,27 +93,7 @@ def manifests() -> list[dict[str, Any]]:
             {"name": "files", "configMap": {"name": f"{NAME}-files", "items": items}},
         ],
     }
-    return [
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": meta,
-            "spec": {
-                "replicas": 1,
-                "selector": {"matchLabels": labels},
-                "template": {"metadata": {"labels": labels}, "spec": pod},
-            },
-        },
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": meta,
-            "spec": {
-                "selector": labels,
-                "ports": [{"name": "http", "port": 80, "targetPort": PORT}],
-            },
-        },
-    ]
+    return deployment_and_service(meta, labels, pod, target_port=PORT)
 
 
 @dataclass
