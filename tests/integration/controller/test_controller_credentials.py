@@ -244,6 +244,29 @@ async def test_controller_with_an_older_charts_rbac_serves_and_says_what_is_miss
     assert len([r for r in caplog.records if r.levelno >= logging.ERROR]) == 2
 
 
+async def test_a_hugging_face_model_gets_the_hf_token_of_its_service_account(
+    start_controller: Any, admin: Kube, namespace: str
+) -> None:
+    await admin.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "hf-creds", "namespace": namespace},
+            "stringData": {"HF_TOKEN": "hf_integration_token_0001"},
+        }
+    )
+    await admin.create(account(namespace, "hf-creds"))
+    await start_controller()
+    uri = "hf://Qwen/Qwen2-0.5B-Instruct:main"
+    await admin.create(isvc("qwen", namespace, storage_uri=uri, serviceAccountName="models"))
+    await wait_for(lambda: admin.get("Deployment", namespace, "qwen-predictor"), what="Deployment")
+    init, _ = await _initializer(admin, namespace, "qwen")
+    assert init["args"] == [uri, "/mnt/models"]
+    assert _env(init)["HF_TOKEN"] == {"secretKeyRef": {"name": "hf-creds", "key": "HF_TOKEN"}}
+    deploy = await admin.get("Deployment", namespace, "qwen-predictor")
+    assert "hf_integration_token_0001" not in json.dumps(deploy)
+
+
 def storage_config(ns: str, **entries: dict[str, str]) -> dict[str, Any]:
     return {
         "apiVersion": "v1",

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 
 CASES = {
-    "hf-model": ("hf://meta-llama/Llama-3.2-1B", "hf://"),
+    "modelscope-model": ("modelscope://qwen/Qwen2-0.5B", "modelscope://"),
     "azure-model": ("https://acct.blob.core.windows.net/models/iris", "blob.core.windows.net"),
 }
 

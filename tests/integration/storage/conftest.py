@@ -1,5 +1,6 @@
-"""Real servers on loopback for the storage initializer: http(s) with a test CA, moto's S3 server,
-and a GCS emulator. Each fixture starts its server and stops it after the test module."""
+"""Real servers on loopback for the storage initializer: http(s) with a test CA, moto's S3
+server, a GCS emulator and a Hugging Face Hub (hub_server.py). Each fixture starts its server
+and stops it after the test module."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 import trustme
 from aiohttp import web
+from hub_server import HubServer
 from storage_servers import FileServer, FlakyProxy, GcsEmulator, GoogleAuthGate, S3Server, free_port
 
 from kserve_server.storage.settings import StorageSettings
@@ -31,6 +33,10 @@ def settings(tmp_path: Path) -> StorageSettings:
         aws_endpoint_url=None,
         s3_endpoint=None,
         gce_metadata_host=f"127.0.0.1:{free_port()}",  # no metadata server unless a test adds one
+        hf_endpoint=f"http://127.0.0.1:{free_port()}",  # no Hub unless a test adds one
+        hf_token=None,
+        allow_patterns=None,
+        ignore_patterns=None,
     )
 
 
@@ -42,6 +48,19 @@ async def http_server() -> AsyncIterator[FileServer]:
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     server.url = f"http://127.0.0.1:{port}"
+    yield server
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def hub() -> AsyncIterator[HubServer]:
+    server = HubServer()
+    runner = web.AppRunner(server.app(), shutdown_timeout=0.5)
+    await runner.setup()
+    port, cdn_port = free_port(), free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await web.TCPSite(runner, "127.0.0.1", cdn_port).start()
+    server.url, server.cdn_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{cdn_port}"
     yield server
     await runner.cleanup()
 

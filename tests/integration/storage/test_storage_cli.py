@@ -55,7 +55,7 @@ def termination_log(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("uri", "reason"),
     [
-        ("hf://meta-llama/Llama-3", "Hugging Face (hf://) downloads are not implemented yet"),
+        ("modelscope://qwen/Qwen2", "ModelScope (modelscope://) downloads are not implemented yet"),
         ("oci://registry/model:1", "OCI model images (oci://) are not implemented yet"),
         ("hdfs://nn/models/m", "HDFS (hdfs://) is not implemented yet"),
         ("https://acct.blob.core.windows.net/c/m", "Azure storage (blob.core.windows.net)"),
@@ -92,7 +92,9 @@ async def test_a_404_reason_reaches_the_termination_log(
 
 async def test_no_termination_log_file_no_write(tmp_path: Path) -> None:
     absent = tmp_path / "absent-log"
-    done = await run("hf://a/b", str(tmp_path / "m"), env={"STORAGE_TERMINATION_LOG": str(absent)})
+    done = await run(
+        "oci://a/b:1", str(tmp_path / "m"), env={"STORAGE_TERMINATION_LOG": str(absent)}
+    )
     assert done.returncode == 1 and not absent.exists()
 
 

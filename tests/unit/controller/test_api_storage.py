@@ -18,6 +18,7 @@ from kserve_controller.api import storage
         "http://h/m",
         "file:///m",
         "pvc://claim/m",
+        "hf://meta-llama/Llama-3.2-1B:main",
         "/mnt/models",
         "models/iris",
     ],
@@ -30,7 +31,6 @@ def test_fetched_or_mounted_uris_are_accepted_and_supported(uri: str) -> None:
 @pytest.mark.parametrize(
     ("uri", "named"),
     [
-        ("hf://meta-llama/Llama-3", "hf://"),
         ("modelscope://qwen/Qwen", "modelscope://"),
         ("oci://registry/model:1", "oci://"),
         ("oci+native://registry/model:1", "oci+native://"),

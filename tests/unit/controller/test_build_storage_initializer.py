@@ -41,6 +41,11 @@ def test_download_into_an_emptydir() -> None:
     }
 
 
+def test_a_hugging_face_repo_is_downloaded_by_the_initializer() -> None:
+    (init,) = storage_initializer.plan(isvc("hf://Qwen/Qwen2-0.5B:v1"), config=CFG).init_containers
+    assert init["args"] == ["hf://Qwen/Qwen2-0.5B:v1", "/mnt/models"]
+
+
 def test_local_path_needs_a_download_too() -> None:
     assert storage_initializer.plan(isvc("/models/iris"), config=CFG).init_containers
 
@@ -51,7 +56,6 @@ def test_local_path_needs_a_download_too() -> None:
         ("ftp://h/m", InvalidSpec),
         ("hdfs://n/m", NotSupported),
         ("pvc:///x", InvalidSpec),
-        ("hf://org/model", NotSupported),
         ("https://acct.blob.core.windows.net/c/m", NotSupported),
     ],
 )

@@ -17,6 +17,8 @@ ALLOWED_THIRD_PARTY = {
     "boto3",
     "botocore",
     "cryptography",
+    "huggingface_hub",
+    "httpx2",  # huggingface_hub's HTTP client: its transport errors are mapped in hf.py
 }
 
 

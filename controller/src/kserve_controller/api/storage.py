@@ -8,13 +8,12 @@ since the two packages never import each other; a unit test fails when the copie
 import re
 
 # Downloaded by the storage initializer.
-FETCHED = ("gs", "s3", "http", "https", "file")
+FETCHED = ("gs", "s3", "http", "https", "file", "hf")
 # Mounted by the controller (the claim at /mnt/models): nothing to download.
 MOUNTED = ("pvc",)
 # Accepted at admission, as upstream's controller accepts them, but not downloaded yet: the
 # InferenceService says so in a NotSupported condition instead of failing at pod start.
 NOT_YET = {
-    "hf": "Hugging Face (hf://) downloads are not implemented yet",
     "modelscope": "ModelScope (modelscope://) downloads are not implemented yet",
     "oci": "OCI model images (oci://) are not implemented yet",
     "oci+native": "OCI model images (oci+native://) are not implemented yet",

@@ -39,7 +39,7 @@ async def fetch(uri: str, dest: Path, *, settings: StorageSettings) -> None:
             raise NotFoundError(f"no model found at {shown}")
         if scheme in ("", "file"):
             progress.add(sum(f.stat().st_size for f in files))
-        if scheme not in ("http", "https") and len(files) == 1:
+        if scheme not in ("http", "https", "hf") and len(files) == 1:
             only = files[0]
             if archive.is_archive(only.name):  # upstream: a lone archive is unpacked
                 await asyncio.to_thread(
@@ -76,6 +76,10 @@ async def _download(
         from kserve_server.storage import http
 
         await http.download(uri, into, settings=settings, progress=progress)
+    elif scheme == "hf":
+        from kserve_server.storage import hf
+
+        await hf.download(uri, into, settings=settings, progress=progress)
     else:  # schemes.FETCHED names a scheme with no fetcher here
         raise StorageError(f"no fetcher for {scheme}://")
 

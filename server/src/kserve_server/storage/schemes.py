@@ -12,10 +12,9 @@ import re
 
 from kserve_server.storage.uris import scheme_of
 
-FETCHED = ("gs", "s3", "http", "https", "file")
+FETCHED = ("gs", "s3", "http", "https", "file", "hf")
 MOUNTED = ("pvc",)
 NOT_YET = {
-    "hf": "Hugging Face (hf://) downloads are not implemented yet",
     "modelscope": "ModelScope (modelscope://) downloads are not implemented yet",
     "oci": "OCI model images (oci://) are not implemented yet",
     "oci+native": "OCI model images (oci+native://) are not implemented yet",

@@ -88,6 +88,13 @@ class StorageSettings(BaseSettings):
     s3_virtual_bucket: bool = Field(False, validation_alias="S3_USER_VIRTUAL_BUCKET")
     s3_max_file_concurrency: int = Field(4, ge=1, le=64, validation_alias="S3_MAX_FILE_CONCURRENCY")
 
+    # hf:// (huggingface_hub's own names): the Hub or a mirror, and the token the controller
+    # wires from a Secret holding HF_TOKEN; upstream's file patterns (see hf_repo.py).
+    hf_endpoint: str = Field("https://huggingface.co", validation_alias="HF_ENDPOINT")
+    hf_token: SecretStr | None = Field(None, validation_alias="HF_TOKEN")
+    allow_patterns: str | None = Field(None, validation_alias="STORAGE_ALLOW_PATTERNS")
+    ignore_patterns: str | None = Field(None, validation_alias="STORAGE_IGNORE_PATTERNS")
+
     def unpack_limits(self) -> Limits:
         return Limits(
             max_bytes=self.unpack_max_bytes,
