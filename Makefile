@@ -34,7 +34,9 @@ $(EXAMPLE_MODELS)/.stamp: examples/train.py examples/data/intents.csv $(VENV)/.s
 	$(VENV)/bin/python examples/train.py --out $(EXAMPLE_MODELS)
 	touch $@
 
-test: test-unit test-charts test-storage test-server-integration test-tensorflow test-integration test-images test-cluster e2e ## every test suite: unit, integration, images, cluster smoke, e2e on a real local cluster
+# rbac-audit last: it reads the apiserver audit logs test-integration and e2e write (no cluster of its own).
+test: test-unit test-charts test-storage test-server-integration test-tensorflow test-integration test-images test-cluster e2e ## every test suite: unit, integration, images, cluster smoke, e2e on a real local cluster; then the RBAC audit of their logs
+	$(MAKE) --no-print-directory rbac-audit
 
 test-unit: venv ## unit tests: no cluster, no network beyond loopback
 	$(PYTEST) tests/unit
@@ -60,7 +62,7 @@ chaos: venv ## the fault suite (tests/chaos) on a real cluster, results in bench
 	E2E_SUITES=chaos bash hack/e2e.sh
 
 .PHONY: rbac-audit
-rbac-audit: venv ## the controller's RBAC grants vs what it used in test-integration and e2e (audit logs); fails on an unused grant
+rbac-audit: venv ## the controller's RBAC grants vs what it used in test-integration and e2e (audit logs; part of make test); fails on an unused grant
 	bash hack/tools.sh helm
 	PYTHONPATH=hack $(VENV)/bin/python -m rbacaudit
 

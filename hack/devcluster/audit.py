@@ -11,6 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[2]
+# The controller integration suite's apiserver (tests/integration/controller) writes here; the
+# local cluster's is Layout.audit_log. `make rbac-audit` reads both.
+INTEGRATION_LOG = REPO / "build" / "audit" / "integration-controller.log"
+
 # The chart's release namespace in the integration tests (controller_env.NAMESPACE) and e2e.
 AUDITED_GROUP = "system:serviceaccounts:kserve"
 

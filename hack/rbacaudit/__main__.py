@@ -1,6 +1,7 @@
-"""`python -m rbacaudit [--log PATH ...] [--report PATH]`: render the kserve chart with the
-pinned helm, read the audit logs, write and print the report; exit 1 on an unused grant, or
-when a log is missing or holds no request of the controller (then nothing was measured)."""
+"""`python -m rbacaudit [--log PATH ...] [--manifests PATH] [--report PATH]`: read the audit
+logs, take the controller's grants from the kserve chart (rendered with the pinned helm, or
+already rendered at PATH), write and print the report; exit 1 on an unused grant, or when a log
+is missing or holds no request of the controller (then nothing was measured)."""
 
 from __future__ import annotations
 
@@ -13,63 +14,81 @@ from pathlib import Path
 import yaml
 
 from devcluster import audit
+from devcluster.layout import Layout
 from rbacaudit import grants, report
 
 REPO = Path(__file__).resolve().parents[2]
 NAMESPACE = "kserve"  # where the tests and the e2e install the chart (devcluster/audit.py)
-INTEGRATION_LOG = REPO / "build" / "audit" / "integration-controller.log"
+CHART = REPO / "charts" / "kserve"
+RULES = "charts/kserve/templates/controller-rbac.yaml"
 REPORT = REPO / "build" / "audit" / "rbac-report.md"
 
 
-def cluster_log() -> Path:
-    home = Path(os.environ.get("HOME", "/root"))
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "kserve-py"
-    return cache / "logs" / "cluster" / "audit.log"
-
-
-def rendered_chart() -> list[dict[str, object]]:
+def rendered_chart() -> str:
     helm = REPO / "bin" / "helm"
     if not helm.exists():
         raise SystemExit(f"rbac-audit: helm not found at {helm}: run `make tools`")
-    out = subprocess.run(
-        [str(helm), "template", "kserve", str(REPO / "charts" / "kserve"), "-n", NAMESPACE],
+    return subprocess.run(
+        [str(helm), "template", "kserve", str(CHART), "-n", NAMESPACE],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+def unused_message(verdict: report.Verdict, *, origins: list[str]) -> str:
+    """Names the grant and the role that holds it."""
+    p = verdict.permission
+    return (
+        f"{' and '.join(origins)} grants {p.verb!r} on {p.group or 'core'}/{p.resource}; "
+        "no request of the controller in the audit logs used it"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--log", type=Path, action="append", help="an audit log (repeatable)")
+    parser.add_argument("--manifests", type=Path, help="the chart as rendered (helm template)")
     parser.add_argument("--report", type=Path, default=REPORT)
     args = parser.parse_args(argv)
-    logs: list[Path] = args.log or [INTEGRATION_LOG, cluster_log()]
+    cluster_log = Layout.from_env(os.environ).audit_log
+    writers = {audit.INTEGRATION_LOG: "make test-integration", cluster_log: "make e2e"}
+    logs: list[Path] = args.log or list(writers)
+    text = args.manifests.read_text() if args.manifests else rendered_chart()
     user = grants.user(NAMESPACE)
-    granted = grants.controller_permissions(rendered_chart(), namespace=NAMESPACE)
+    origins = grants.granted_by(
+        [doc for doc in yaml.safe_load_all(text) if doc], namespace=NAMESPACE
+    )
     usage = report.Usage()
     sources, problems = [], []
     for log in logs:
-        before = usage.events
+        own = report.Usage()
         paths = audit.files(log)
         if not paths:
-            problems.append(f"no audit log at {log}")
+            writer = writers.get(log, "the suite that writes it")
+            problems.append(f"no audit log at {log}: run {writer} first")
         for path in paths:
             with path.open() as lines:
-                usage.add(report.events(lines), user=user)
-        sources.append((str(log), usage.events - before))
-        if paths and usage.events == before:
+                own.add(report.events(lines), user=user)
+        sources.append(report.Source(str(log), own))
+        usage.merge(own)
+        if paths and not own.events:
             problems.append(f"{log} holds no request of {user}")
-    verdicts = report.judge(granted, usage)
-    text = report.markdown(verdicts, usage, user=user, sources=sources)
+    verdicts = report.judge(set(origins), usage)
     args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(text)
-    print(text)
+    args.report.write_text(report.markdown(verdicts, usage, user=user, sources=sources))
+    print(args.report.read_text())
     print(f"rbac-audit: report in {args.report}")
-    problems += [f"granted, never used: {v.permission.shown()}" for v in report.unused(verdicts)]
+    unused = report.unused(verdicts) if usage.events else []  # nothing measured: all unused
+    problems += [unused_message(v, origins=origins[v.permission]) for v in unused]
     for problem in problems:
         print(f"rbac-audit: FAILED: {problem}", file=sys.stderr)
+    if unused:
+        print(
+            f"rbac-audit: remove each from {RULES}, or name the path that needs it in "
+            f"hack/rbacaudit/grants.py (RARE); logs read: {', '.join(map(str, logs))}",
+            file=sys.stderr,
+        )
     return 1 if problems else 0
 
 

@@ -75,13 +75,19 @@ def user(namespace: str, name: str = CONTROLLER_SA) -> str:
 
 def controller_permissions(manifests: Iterable[Obj], *, namespace: str) -> set[Permission]:
     """Every permission the roles bound to the controller's ServiceAccount grant."""
+    return set(granted_by(manifests, namespace=namespace))
+
+
+def granted_by(manifests: Iterable[Obj], *, namespace: str) -> dict[Permission, list[str]]:
+    """Each permission the controller's ServiceAccount holds → the roles that grant it
+    ("ClusterRole kserve-manager-role"), so a failure can say where to remove it."""
     docs = [m for m in manifests if isinstance(m, dict)]
     roles = {
         (m["kind"], m["metadata"]["name"]): m
         for m in docs
         if m.get("kind") in ("ClusterRole", "Role")
     }
-    granted: set[Permission] = set()
+    granted: dict[Permission, list[str]] = {}
     for binding in docs:
         if binding.get("kind") not in ("ClusterRoleBinding", "RoleBinding"):
             continue
@@ -94,13 +100,17 @@ def controller_permissions(manifests: Iterable[Obj], *, namespace: str) -> set[P
                 f"{binding['kind']} {binding['metadata']['name']} names a missing "
                 f"{ref['kind']} {ref['name']}"
             )
+        origin = f"{ref['kind']} {ref['name']}"
         for rule in role.get("rules") or []:
-            granted |= {
+            for perm in (
                 Permission(group, resource, verb)
                 for group in rule.get("apiGroups") or [""]
                 for resource in rule.get("resources") or []
                 for verb in rule.get("verbs") or []
-            }
+            ):
+                origins = granted.setdefault(perm, [])
+                if origin not in origins:
+                    origins.append(origin)
     return granted
 
 

@@ -23,6 +23,9 @@ class Usage:
     answered: Counter[Permission] = field(default_factory=Counter)
     refused: Counter[Permission] = field(default_factory=Counter)
     events: int = 0
+    # stageTimestamp of the first and last event counted (RFC 3339, UTC: sorts as text)
+    first: str = ""
+    last: str = ""
 
     def add(self, events: Iterable[Obj], *, user: str) -> None:
         for event in events:
@@ -34,6 +37,10 @@ class Usage:
             if event["stage"] == "ResponseStarted" and event.get("verb") != "watch":
                 continue  # only a watch may never complete
             self.events += 1
+            stamp = str(event.get("stageTimestamp") or "")
+            if stamp:
+                self.first = min(self.first or stamp, stamp)
+                self.last = max(self.last, stamp)
             resource = ref.get("resource", "")
             if ref.get("subresource"):
                 resource += f"/{ref['subresource']}"
@@ -44,6 +51,27 @@ class Usage:
                 # A server-side apply (or PUT) that made the object is also authorized as
                 # create; the log names only the request's own verb.
                 self.answered[Permission(perm.group, perm.resource, "create")] += 1
+
+    def merge(self, other: Usage) -> None:
+        self.answered.update(other.answered)
+        self.refused.update(other.refused)
+        self.events += other.events
+        stamps = [t for t in (self.first, other.first) if t]
+        self.first = min(stamps) if stamps else ""
+        self.last = max(self.last, other.last)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One audit log read: where, and the controller's events in it."""
+
+    path: str
+    usage: Usage
+
+    def shown(self) -> str:
+        u = self.usage
+        span = f", {u.first} to {u.last}" if u.first else ""
+        return f"`{self.path}` ({u.events} events{span})"
 
 
 def events(lines: Iterable[str]) -> Iterable[Obj]:
@@ -73,14 +101,12 @@ def unused(verdicts: list[Verdict]) -> list[Verdict]:
     return [v for v in verdicts if v.why == "UNUSED"]
 
 
-def markdown(
-    verdicts: list[Verdict], usage: Usage, *, user: str, sources: list[tuple[str, int]]
-) -> str:
+def markdown(verdicts: list[Verdict], usage: Usage, *, user: str, sources: list[Source]) -> str:
     lines = [
         "# The controller's RBAC: granted vs used",
         "",
-        f"Identity: `{user}`. Audit logs (controller requests): "
-        + ", ".join(f"`{path}` ({count})" for path, count in sources)
+        f"Identity: `{user}`. Audit logs (its requests): "
+        + ", ".join(source.shown() for source in sources)
         + ".",
         "",
         f"{len(verdicts)} permissions granted: {sum(v.why == 'used' for v in verdicts)} used, "

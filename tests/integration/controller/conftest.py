@@ -13,17 +13,15 @@ import pytest
 import yaml
 from controller_env import REPO, Installed, Running, install, settings
 
+from devcluster import audit
 from kserve_controller.kube.client import Kube
 from kserve_controller.manager import Manager
-
-# The controller's requests in this suite, for `make rbac-audit` (hack/rbacaudit).
-AUDIT_LOG = REPO / "build" / "audit" / "integration-controller.log"
 
 
 @pytest.fixture(scope="session")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
-    try:
-        with kubeapi.running(audit_log=AUDIT_LOG) as server:
+    try:  # the controller's requests are kept for `make rbac-audit` (hack/rbacaudit)
+        with kubeapi.running(audit_log=audit.INTEGRATION_LOG) as server:
             yield install(server, tmp_path_factory.mktemp("controller"))
     except kubeapi.ToolMissingError as err:
         pytest.fail(str(err), pytrace=False)

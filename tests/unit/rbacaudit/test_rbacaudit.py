@@ -59,6 +59,14 @@ def event(verb: str, resource: str, *, group: str = "", code: int = 200, **extra
     }
 
 
+def test_each_grant_names_the_roles_that_hold_it() -> None:
+    both = [*MANIFESTS, binding("ClusterRoleBinding", "viewer", "ClusterRole", SUBJECT)]
+    origins = grants.granted_by(both, namespace="kserve")
+    assert origins[Permission("apps", "deployments", "delete")] == ["ClusterRole manager"]
+    assert origins[Permission("coordination.k8s.io", "leases", "get")] == ["Role leader"]
+    assert origins[Permission("", "secrets", "*")] == ["ClusterRole viewer"]
+
+
 def test_the_controllers_grants_come_from_its_bindings_only() -> None:
     assert grants.controller_permissions(MANIFESTS, namespace="kserve") == {
         Permission("apps", "deployments", "get"),
@@ -87,10 +95,24 @@ def test_unused_grants_are_named_and_refused_requests_listed() -> None:
     verdicts = report.judge(granted, usage)
     assert [v.permission.shown() for v in report.unused(verdicts)] == ["apps deployments delete"]
     assert usage.refused == {Permission("", "secrets", "get"): 1}
-    text = report.markdown(verdicts, usage, user=USER, sources=[("audit.log", usage.events)])
+    text = report.markdown(verdicts, usage, user=USER, sources=[report.Source("audit.log", usage)])
     assert "| apps | deployments | delete | 0 | UNUSED |" in text
     assert "| core | pods/status | list | 1 | used |" in text
     assert "- core secrets get: 1" in text
+    assert "`audit.log` (5 events)" in text
+
+
+def test_a_source_shows_the_time_its_events_span() -> None:
+    usage = report.Usage()
+    usage.add(
+        [
+            {**event("list", "pods"), "stageTimestamp": "2026-12-07T21:00:05.000001Z"},
+            {**event("get", "pods"), "stageTimestamp": "2026-12-07T21:00:01.000001Z"},
+        ],
+        user=USER,
+    )
+    shown = report.Source("a.log", usage).shown()
+    assert shown == "`a.log` (2 events, 2026-12-07T21:00:01.000001Z to 2026-12-07T21:00:05.000001Z)"
 
 
 def test_a_watch_counts_when_it_starts() -> None:
