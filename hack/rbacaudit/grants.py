@@ -32,7 +32,8 @@ class Permission:
         return f"{self.group or 'core'} {self.resource} {self.verb}"
 
 
-# Grants no request shows, with the path that needs them.
+# Grants no request shows, with the path that needs them. KEDA mode is measured: the apiserver
+# suite runs the keda class with KEDA's CRDs installed (test_controller_keda.py).
 RARE: dict[Permission, str] = {
     Permission("serving.kserve.io", "inferenceservices/finalizers", "update"): (
         "no request uses it: the OwnerReferencesPermissionEnforcement admission plugin "
@@ -42,15 +43,6 @@ RARE: dict[Permission, str] = {
     Permission("serving.kserve.io", "inferencegraphs/finalizers", "update"): (
         "as inferenceservices/finalizers, for the router's Deployment and Service of a graph"
     ),
-    # autoscalerClass keda: neither the integration apiserver nor the e2e cluster runs KEDA
-    # yet, so only the probe for its CRD (list) is measured.
-    **{
-        Permission("keda.sh", "scaledobjects", verb): (
-            "autoscalerClass keda: the ScaledObject that replaces the HPA is applied (create, "
-            "patch), watched and deleted on a class switch; no suite runs KEDA yet"
-        )
-        for verb in ("create", "patch", "watch", "delete")
-    },
 }
 
 
