@@ -119,7 +119,20 @@ def markdown(verdicts: list[Verdict], usage: Usage, *, user: str, sources: list[
     for v in verdicts:
         p = v.permission
         lines.append(f"| {p.group or 'core'} | {p.resource} | {p.verb} | {v.requests} | {v.why} |")
-    if usage.refused:
+    granted = [v.permission for v in verdicts]
+    refused = sorted(usage.refused.items())
+    missing = [(p, n) for p, n in refused if not any(g.covers(p) for g in granted)]
+    denied = [(p, n) for p, n in refused if (p, n) not in missing]
+    if missing:
         lines += ["", "Refused (403): asked for without a grant.", ""]
-        lines += [f"- {p.shown()}: {n}" for p, n in sorted(usage.refused.items())]
+        lines += [f"- {p.shown()}: {n}" for p, n in missing]
+    if denied:
+        lines += [
+            "",
+            "Refused (403) though granted: a write into a namespace being deleted is refused "
+            "with 403 too, and a controller still running while its RBAC is uninstalled is "
+            "refused everything.",
+            "",
+        ]
+        lines += [f"- {p.shown()}: {n}" for p, n in denied]
     return "\n".join(lines) + "\n"

@@ -98,7 +98,7 @@ def test_unused_grants_are_named_and_refused_requests_listed() -> None:
     text = report.markdown(verdicts, usage, user=USER, sources=[report.Source("audit.log", usage)])
     assert "| apps | deployments | delete | 0 | UNUSED |" in text
     assert "| core | pods/status | list | 1 | used |" in text
-    assert "- core secrets get: 1" in text
+    assert "asked for without a grant.\n\n- core secrets get: 1" in text
     assert "`audit.log` (5 events)" in text
 
 
@@ -113,6 +113,15 @@ def test_a_source_shows_the_time_its_events_span() -> None:
     )
     shown = report.Source("a.log", usage).shown()
     assert shown == "`a.log` (2 events, 2026-12-07T21:00:01.000001Z to 2026-12-07T21:00:05.000001Z)"
+
+
+def test_a_403_on_a_granted_permission_is_listed_apart() -> None:
+    usage = report.Usage()
+    usage.add([event("patch", "services", code=403)], user=USER)  # a namespace being deleted
+    verdicts = report.judge({Permission("", "services", "patch")}, usage)
+    text = report.markdown(verdicts, usage, user=USER, sources=[])
+    assert "asked for without a grant" not in text
+    assert "Refused (403) though granted" in text and "- core services patch: 1" in text
 
 
 def test_a_watch_counts_when_it_starts() -> None:
