@@ -103,7 +103,11 @@ class ModelRepository:
         return entry
 
     def ready_model(self, name: str) -> Model:
-        entry = self.entry(name)
+        """The model, if serving and loaded; else ModelNotFound or ModelNotReady (the reason).
+        Twice a request (before the body is read, and at inference): `entry` is inlined."""
+        entry = self._entries.get(name)
+        if entry is None or not entry.serving:
+            raise ModelNotFound(name)
         if entry.state is not State.READY:
             raise ModelNotReady(name, entry.reason)
         return entry.model

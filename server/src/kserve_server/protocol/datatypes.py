@@ -66,14 +66,16 @@ def from_json(data: Any, *, datatype: str, shape: list[int], what: str) -> np.nd
     """JSON `data` (flat or nested row-major) → an array of `shape`; a bare string is one BYTES."""
     dtype = check_datatype(datatype, what=what)
     count = element_count(shape, what=what)
-    if isinstance(data, str) and datatype == "BYTES":
-        data = [data]  # kserve#2746: a lone string is a one-element BYTES tensor
-    if not isinstance(data, list):
-        raise InvalidInput(f"{what}: 'data' must be a list, got {type(data).__name__}")
     if datatype == "BYTES":
+        if isinstance(data, str):
+            data = [data]  # kserve#2746: a lone string is a one-element BYTES tensor
+        elif not isinstance(data, list):
+            raise InvalidInput(f"{what}: 'data' must be a list, got {type(data).__name__}")
         flat = _flatten_bytes(data, what=what)
         array = np.empty(len(flat), dtype=object)
         array[:] = flat
+    elif not isinstance(data, list):
+        raise InvalidInput(f"{what}: 'data' must be a list, got {type(data).__name__}")
     else:
         array = _numeric(data, dtype=dtype, datatype=datatype, what=what)
     if array.size != count:
@@ -86,6 +88,7 @@ def from_json(data: Any, *, datatype: str, shape: list[int], what: str) -> np.nd
 def _numeric(
     data: list[Any], *, dtype: np.dtype[Any], datatype: str, what: str
 ) -> np.ndarray[Any, Any]:
+    """`data` as `dtype`, as nested as it came (from_json reshapes it)."""
     try:
         raw = np.asarray(data)
     except ValueError as exc:  # ragged nesting
@@ -106,8 +109,8 @@ def _numeric(
             if raw.min() < info.min or raw.max() > info.max:
                 raise InvalidInput(f"{what}: a value is out of range for {datatype}")
             if kind == "f":  # integers past int64 arrive as floats: convert the exact originals
-                return np.asarray(data, dtype=dtype).reshape(-1)
-        return raw.astype(dtype, copy=False).reshape(-1)
+                return np.asarray(data, dtype=dtype)
+        return raw.astype(dtype, copy=False)
     except (ValueError, OverflowError, TypeError) as exc:
         raise InvalidInput(f"{what}: data does not fit {datatype}: {exc}") from None
 

@@ -39,6 +39,7 @@ def create_app(settings: ServerSettings, repository: ModelRepository) -> web.App
         max_bytes=settings.max_body_bytes,
         first_byte_timeout=settings.body_first_byte_timeout,
         total_timeout=settings.body_read_timeout,
+        tapped=logger is not None,
     )
     app[DECODING] = Decoding(
         DecodingLimits(

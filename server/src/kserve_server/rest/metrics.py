@@ -46,7 +46,10 @@ _LE = [floatToGoString(bound) for bound in BOUNDS]  # type: ignore[no-untyped-ca
 
 
 class Buckets:
-    """One label set of a histogram: counts per bucket (not cumulative), sum, creation time."""
+    """One label set of a histogram: counts per bucket (not cumulative), sum, creation time.
+    Metrics observes a value in place (a method call each was a measurable share of a small
+    request): `counts[bisect_left(BOUNDS, seconds)] += 1` (the first bound >= seconds) and
+    `sum += seconds`."""
 
     __slots__ = ("counts", "created", "sum")
 
@@ -54,10 +57,6 @@ class Buckets:
         self.counts = [0] * len(BOUNDS)
         self.sum = 0.0
         self.created = time.time()
-
-    def observe(self, seconds: float) -> None:
-        self.counts[bisect.bisect_left(BOUNDS, seconds)] += 1  # first bound >= seconds
-        self.sum += seconds
 
     def add_to(self, family: HistogramMetricFamily, labels: dict[str, str]) -> None:
         cumulative, total = [], 0
@@ -84,12 +83,14 @@ class Metrics:
     def observe_stages(self, model: str, timings: Sequence[tuple[str, float]]) -> None:
         """One request's stage times, (stage, seconds) each. Called on the event loop's thread
         only (no locks)."""
+        stages = self._stages
         for stage, seconds in timings:
-            by_model = self._stages[stage]
+            by_model = stages[stage]
             buckets = by_model.get(model)
             if buckets is None:
                 buckets = by_model[model] = Buckets()
-            buckets.observe(seconds)
+            buckets.counts[bisect.bisect_left(BOUNDS, seconds)] += 1
+            buckets.sum += seconds
 
     def count_request(self, model: str, protocol: str, code: str, seconds: float) -> None:
         """One inference request answered (REST: middleware.py; gRPC). Called on the event
@@ -101,7 +102,8 @@ class Metrics:
         latency = self._latency.get((model, protocol))
         if latency is None:
             latency = self._latency[(model, protocol)] = Buckets()
-        latency.observe(seconds)
+        latency.counts[bisect.bisect_left(BOUNDS, seconds)] += 1
+        latency.sum += seconds
 
     def enter(self, model: str, protocol: str) -> None:
         """A request starts (event loop's thread only)."""

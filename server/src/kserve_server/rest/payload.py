@@ -17,8 +17,7 @@ from aiohttp.typedefs import Middleware
 from kserve_server.payload.logger import PayloadLogger
 from kserve_server.rest import body
 from kserve_server.rest.errors import Handler
-
-INFERENCE_SUFFIXES = (":predict", ":explain", "/infer")
+from kserve_server.rest.metrics import INFERENCE_SUFFIXES
 
 
 def _now() -> datetime.datetime:

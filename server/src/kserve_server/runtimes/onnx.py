@@ -94,6 +94,7 @@ class OnnxModel(base.Model):
         self.outputs: list[Port] = []
         self._inputs: dict[str, Port] = {}
         self._tensor_outputs: list[str] = []
+        self._datatypes: dict[str, str] = {}  # output name → V2 datatype (onnxruntime's type)
 
     def model_file(self) -> Path:
         if self.model_dir.is_dir() and (self.config is not None or triton.versions(self.model_dir)):
@@ -122,6 +123,7 @@ class OnnxModel(base.Model):
             self._check_config(self.config)
         self._inputs = {port.name: port for port in self.inputs}
         self._tensor_outputs = [port.name for port in self.outputs if port.datatype]
+        self._datatypes = {port.name: port.datatype for port in self.outputs}
         self.session = session
         log.info(
             "model %s: loaded %s (inputs %s, outputs %s)",
@@ -187,11 +189,10 @@ class OnnxModel(base.Model):
         if request.outputs is not None:
             names = [o.name for o in request.outputs if o.name in self._tensor_outputs]
         results = self._run(names, feeds)
-        outputs = [
-            Tensor(name=name, datatype="", shape=list(value.shape), data=value)
-            for name, value in zip(names, results, strict=True)
-        ]
-        return InferResponse(outputs=outputs)
+        outputs = []
+        for name, value in zip(names, results, strict=True):  # a loop: no comprehension's frame
+            outputs.append(Tensor(name, self._datatypes[name], list(value.shape), value))
+        return InferResponse(outputs)
 
     def _predict_v1(self, request: PredictRequest) -> PredictResponse:
         instances = request.instances
@@ -230,11 +231,13 @@ class OnnxModel(base.Model):
 
     def _array(self, port: Port, data: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """The input as the graph takes it: its dtype, a shape that fits the model's."""
-        if port.shape and (data.ndim != len(port.shape) or not _fits(data.shape, port.fixed)):
-            raise InvalidInput(
-                f"input '{port.name}': shape {list(data.shape)} does not match "
-                f"the model's {port.shape}"
-            )
+        if port.shape:
+            shape = data.shape
+            if len(shape) != len(port.shape):
+                raise _shape_mismatch(port, shape)
+            for axis, size in port.fixed:
+                if shape[axis] != size:
+                    raise _shape_mismatch(port, shape)
         if port.datatype == "BYTES":
             flat = [
                 v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
@@ -267,11 +270,10 @@ class OnnxModel(base.Model):
             raise
 
 
-def _fits(shape: tuple[int, ...], fixed: list[tuple[int, int]]) -> bool:
-    for axis, size in fixed:  # noqa: SIM110 (all() with a generator costs more on a few dims)
-        if shape[axis] != size:
-            return False
-    return True
+def _shape_mismatch(port: Port, shape: tuple[int, ...]) -> InvalidInput:
+    return InvalidInput(
+        f"input '{port.name}': shape {list(shape)} does not match the model's {port.shape}"
+    )
 
 
 def _as_array(values: list[Any], port: Port) -> np.ndarray[Any, Any]:
