@@ -64,7 +64,9 @@ def datatype_of(array: np.ndarray[Any, Any]) -> str:
 
 def from_json(data: Any, *, datatype: str, shape: list[int], what: str) -> np.ndarray[Any, Any]:
     """JSON `data` (flat or nested row-major) → an array of `shape`; a bare string is one BYTES."""
-    dtype = check_datatype(datatype, what=what)
+    dtype = NUMPY.get(datatype)
+    if dtype is None:
+        dtype = check_datatype(datatype, what=what)  # raises, naming the datatypes
     count = element_count(shape, what=what)
     if datatype == "BYTES":
         if isinstance(data, str):

@@ -16,7 +16,7 @@ from kserve_server.rest.body import BodyLimits
 from kserve_server.rest.connection import ClientErrorLog
 from kserve_server.rest.decoding import Decoding, DecodingLimits
 from kserve_server.rest.drain import Drain
-from kserve_server.rest.keys import BODY_LIMITS, CLIENT_ERRORS, DATAPLANE, DECODING, DRAIN
+from kserve_server.rest.keys import CLIENT_ERRORS, DATAPLANE, DRAIN
 from kserve_server.rest.metrics import Metrics
 from kserve_server.settings import ServerSettings
 
@@ -35,13 +35,13 @@ def create_app(settings: ServerSettings, repository: ModelRepository) -> web.App
     app[METRICS] = metrics
     app[DRAIN] = drain
     app[CLIENT_ERRORS] = ClientErrorLog()
-    app[BODY_LIMITS] = BodyLimits(
+    body_limits = BodyLimits(
         max_bytes=settings.max_body_bytes,
         first_byte_timeout=settings.body_first_byte_timeout,
         total_timeout=settings.body_read_timeout,
         tapped=logger is not None,
     )
-    app[DECODING] = Decoding(
+    decoding = Decoding(
         DecodingLimits(
             inline_max_bytes=settings.max_inline_decode_bytes,
             max_bytes=settings.max_decoding_bytes,
@@ -63,6 +63,8 @@ def create_app(settings: ServerSettings, repository: ModelRepository) -> web.App
             latency_logging=settings.enable_latency_logging,
         )
     app[DATAPLANE] = dataplane
+    v1_api = v1.Endpoints(dataplane, body_limits=body_limits, decoding=decoding)
+    v2_api = v2.Endpoints(dataplane, body_limits=body_limits, decoding=decoding)
     if logger is not None or isinstance(dataplane, BatchingDataPlane):
         batchers = (
             {"v1": dataplane.v1.stats, "v2": dataplane.v2.stats}
@@ -75,26 +77,26 @@ def create_app(settings: ServerSettings, repository: ModelRepository) -> web.App
         [
             # inference first: routes under one prefix (/v2/models ...) are tried in this
             # order, and no two of them match the same method and path
-            web.post("/v2/models/{name}/infer", v2.infer),
-            web.post("/v1/models/{name}:predict", v1.predict),
-            web.post("/v2/models/{name}/versions/{version}/infer", v2.infer),
-            web.post("/v1/models/{name}:explain", v1.explain),
-            web.get("/", v1.live),
+            web.post("/v2/models/{name}/infer", v2_api.infer),
+            web.post("/v1/models/{name}:predict", v1_api.predict),
+            web.post("/v2/models/{name}/versions/{version}/infer", v2_api.infer),
+            web.post("/v1/models/{name}:explain", v1_api.explain),
+            web.get("/", v1_api.live),
             web.get("/metrics", metrics.handler),
             web.get("/openapi.json", openapi_json),
-            web.get("/v1/models", v1.list_models),
-            web.get("/v1/models/{name}", v1.model_ready),
-            web.get("/v2", v2.server_metadata),
-            web.get("/v2/health/live", v2.live),
-            web.get("/v2/health/ready", v2.ready),
-            web.get("/v2/models", v2.list_models),
-            web.get("/v2/models/{name}", v2.model_metadata),
-            web.get("/v2/models/{name}/versions/{version}", v2.model_metadata),
-            web.get("/v2/models/{name}/ready", v2.model_ready),
-            web.get("/v2/models/{name}/versions/{version}/ready", v2.model_ready),
-            web.post("/v2/repository/index", v2.repository_index),
-            web.post("/v2/repository/models/{name}/load", v2.repository_load),
-            web.post("/v2/repository/models/{name}/unload", v2.repository_unload),
+            web.get("/v1/models", v1_api.list_models),
+            web.get("/v1/models/{name}", v1_api.model_ready),
+            web.get("/v2", v2_api.server_metadata),
+            web.get("/v2/health/live", v2_api.live),
+            web.get("/v2/health/ready", v2_api.ready),
+            web.get("/v2/models", v2_api.list_models),
+            web.get("/v2/models/{name}", v2_api.model_metadata),
+            web.get("/v2/models/{name}/versions/{version}", v2_api.model_metadata),
+            web.get("/v2/models/{name}/ready", v2_api.model_ready),
+            web.get("/v2/models/{name}/versions/{version}/ready", v2_api.model_ready),
+            web.post("/v2/repository/index", v2_api.repository_index),
+            web.post("/v2/repository/models/{name}/load", v2_api.repository_load),
+            web.post("/v2/repository/models/{name}/unload", v2_api.repository_unload),
         ]
     )
     if settings.enable_docs_url:

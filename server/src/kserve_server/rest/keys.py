@@ -3,13 +3,9 @@
 from aiohttp import web
 
 from kserve_server.dataplane import DataPlane
-from kserve_server.rest.body import BodyLimits
 from kserve_server.rest.connection import ClientErrorLog
-from kserve_server.rest.decoding import Decoding
 from kserve_server.rest.drain import Drain
 
 DATAPLANE = web.AppKey("dataplane", DataPlane)
-BODY_LIMITS = web.AppKey("body_limits", BodyLimits)
-DECODING = web.AppKey("decoding", Decoding)
 CLIENT_ERRORS = web.AppKey("client_errors", ClientErrorLog)
 DRAIN = web.AppKey("drain", Drain)
