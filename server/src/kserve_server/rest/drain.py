@@ -24,18 +24,18 @@ class Drain:
     def __init__(self) -> None:
         self.in_flight = 0
         self.draining = False
+        # set when nothing is in flight, while `wait` waits: a small request is answered before
+        # the next one starts, and setting and clearing an asyncio.Event each cost a call
         self._idle = asyncio.Event()
-        self._idle.set()
+        self._waiting = False
 
     def enter(self) -> None:
         """A request started (middleware.py); `leave()` when it is answered."""
-        if self.in_flight == 0:  # busy from now: asyncio.Event.clear() costs a call a request
-            self._idle.clear()
         self.in_flight += 1
 
     def leave(self) -> None:
         self.in_flight -= 1
-        if self.in_flight == 0:
+        if self.in_flight == 0 and self._waiting:
             self._idle.set()
 
     def begin(self) -> None:
@@ -44,10 +44,16 @@ class Drain:
     async def wait(self, grace: float) -> bool:
         """Whether every request in flight finished within `grace` seconds."""
         await asyncio.sleep(0)  # a request whose headers just arrived starts its handler
+        if self.in_flight == 0:
+            return True
+        self._idle.clear()
+        self._waiting = True
         try:
             await asyncio.wait_for(self._idle.wait(), grace)
         except TimeoutError:
             return False
+        finally:
+            self._waiting = False
         return True
 
     async def linger(self, open_connections: Callable[[], int], seconds: float) -> None:
