@@ -96,6 +96,8 @@ def _numeric(
     except ValueError as exc:  # ragged nesting
         raise InvalidInput(f"{what}: 'data' is not a rectangular array: {exc}") from None
     kind = raw.dtype.kind
+    if kind == "f" and dtype.kind == "f":  # floats for a float tensor, as most requests send
+        return raw.astype(dtype, copy=False)  # (what the checks below come to for them)
     if raw.size and kind not in "biuf":
         raise InvalidInput(f"{what}: {datatype} data must be numbers, got {_sample(raw)}")
     if datatype == "BOOL":
