@@ -337,6 +337,22 @@ async def test_rest_errors_are_400_naming_the_input(client: AppClient) -> None:
     assert "input 'x': shape [1, 2]" in (await resp.json())["error"]
 
 
+@pytest.mark.parametrize("wanted", [["probabilities"], ["label", "probabilities"]])
+async def test_rest_unknown_requested_output_is_400_naming_it(
+    client: AppClient, wanted: list[str]
+) -> None:
+    """Asking for no known output at all was a 500 (onnxruntime, asked for none, ran all)."""
+    body = {
+        "inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}],
+        "outputs": [{"name": name} for name in wanted],
+    }
+    resp = await client.post("/v2/models/linear/infer", json=body)
+    assert resp.status == 400
+    assert (await resp.json())["error"] == (
+        "Unexpected inference output 'probabilities' for model 'linear'"
+    )
+
+
 async def test_corrupt_model_exits_with_the_reason_as_termination_message(tmp_path: Path) -> None:
     """What the controller turns into Ready=False ModelLoadFailed with this message."""
     from kserve_server import server

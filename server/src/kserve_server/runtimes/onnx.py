@@ -187,7 +187,12 @@ class OnnxModel(base.Model):
             feeds[tensor.name] = self._array(port, tensor.data)
         names = self._tensor_outputs
         if request.outputs is not None:
-            names = [o.name for o in request.outputs if o.name in self._tensor_outputs]
+            names = [o.name for o in request.outputs]
+            for name in names:  # as v2.select_outputs says it (asked for none, onnxruntime
+                if not self._datatypes.get(name):  # would run them all)
+                    raise InvalidInput(
+                        f"Unexpected inference output '{name}' for model '{self.name}'"
+                    )
         results = self._run(names, feeds)
         outputs = []
         for name, value in zip(names, results, strict=True):  # a loop: no comprehension's frame
