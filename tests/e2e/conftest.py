@@ -3,6 +3,8 @@
 Session fixtures run the tutorial's set-up steps once, in its order, timing each: the in-cluster
 stand-ins for GCS and GitHub (`environment`), the two `helm install`s (`kserve`), and the two
 InferenceServices (`iris`, `intent`). The tests then check what a user sees at each step.
+One step more than the tutorial: its namespaces (and kserve's) enforce Pod Security
+"restricted", so every pod there must be admitted under it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import kubernetes.config
 import pytest
 import trustme
 from e2e_kube import REPO, Cli, rel
-from e2e_steps import FIXTURES, Applied, Install, apply_and_wait
+from e2e_steps import FIXTURES, RESTRICTED, Applied, Install, apply_and_wait
 from e2e_timeline import TIMELINE, Timeline
 
 FIXTURE_NS = "kserve-e2e"
@@ -145,6 +147,7 @@ def kserve(
     ca = tmp_path_factory.mktemp("ca") / "cabundle.crt"
     test_ca.cert_pem.write_to_path(str(ca))
     cli.kubectl("create", "namespace", "kserve")
+    cli.kubectl("label", "namespace", "kserve", RESTRICTED)  # the controller passes "restricted"
     cli.kubectl("create", "configmap", "kserve-e2e-ca", "-n", "kserve", f"--from-file={ca}")
     with TIMELINE.step("helm install kserve-crd --wait"):
         crd = cli.helm(

@@ -220,3 +220,28 @@ def diagnose(cli: Cli, namespace: str) -> str:
         )
         out.append(f"$ {shlex.join(argv)}\n{result.stdout}{result.stderr}")
     return "\n".join(out)
+
+
+# Tries to create a file in each directory given; prints {dir: "writable" | the error}.
+WRITE_PROBE = """\
+import json, os, sys
+def probe(d):
+    path = os.path.join(d, ".kserve-write-probe")
+    try:
+        open(path, "w").close()
+    except OSError as err:
+        return err.strerror
+    os.unlink(path)
+    return "writable"
+print(json.dumps({d: probe(d) for d in sys.argv[1:]}))
+"""
+
+
+def writable(
+    cli: Cli, namespace: str, target: str, *dirs: str, container: str | None = None
+) -> dict[str, str]:
+    """Which of `dirs` the running process of `target` (pod/x, deploy/x) can write in:
+    `kubectl exec` with the image's python3, as that container's user."""
+    pick = ["-c", container] if container else []
+    args = ["exec", "-n", namespace, target, *pick, "--", "python3", "-c", WRITE_PROBE, *dirs]
+    return dict(json.loads(cli.kubectl(*args, echo=False)))

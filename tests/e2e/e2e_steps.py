@@ -13,6 +13,9 @@ from e2e_timeline import TIMELINE
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # apply -> Ready, measured on this 2-core machine and then doubled or more (cold image pulls)
 READY_WITHIN = 300.0
+# The namespaces the tutorial's and the graph's pods run in, and kserve's, enforce Pod Security
+# "restricted": every pod we create there is admitted under it, or the step fails.
+RESTRICTED = "pod-security.kubernetes.io/enforce=restricted"
 
 
 @dataclass
@@ -32,10 +35,17 @@ class Applied:
     ready: dict[str, Any] = field(default_factory=dict)
 
 
-def apply_and_wait(cli: Cli, path: Path, *, name: str, namespace: str, what: str) -> Applied:
-    """`kubectl apply -f PATH`, then `kubectl get inferenceservice` until READY True with a URL."""
+def restricted_namespace(cli: Cli, namespace: str) -> None:
+    """`kubectl create namespace NS` (unless it exists), labelled to enforce "restricted"."""
     if not cli.kubectl("get", "namespace", namespace, "--ignore-not-found").strip():
         cli.kubectl("create", "namespace", namespace)
+    cli.kubectl("label", "namespace", namespace, RESTRICTED, "--overwrite")
+
+
+def apply_and_wait(cli: Cli, path: Path, *, name: str, namespace: str, what: str) -> Applied:
+    """`kubectl apply -f PATH` into a "restricted" namespace, then `kubectl get
+    inferenceservice` until READY True with a URL."""
+    restricted_namespace(cli, namespace)
     applied = Applied(name=name, namespace=namespace, applied_at=time.monotonic())
     cli.kubectl("apply", "-f", rel(path))
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import joblib
 import pytest
-from e2e_kube import Cli, curl, port_forward, wait_for
+from e2e_kube import Cli, curl, port_forward, wait_for, writable
 from e2e_steps import Applied, Install
 from e2e_timeline import Timeline
 
@@ -130,6 +130,37 @@ def test_sklearn_iris_v2_infer(cli: Cli, iris: Applied, models: Path) -> None:
     assert ready["ready"] is True
     assert body["model_name"] == "sklearn-iris"
     assert body["outputs"][0]["data"] == expected
+
+
+READ_ONLY = "Read-only file system"
+# Where our images keep their code (/opt/app, /opt/venv), the root, and the emptyDir at /tmp.
+PROBED = ("/", "/opt/app", "/tmp")
+LOCKED = {"/": READ_ONLY, "/opt/app": READ_ONLY, "/tmp": "writable"}
+
+
+def test_our_processes_run_on_a_read_only_root_filesystem(cli: Cli, iris: Applied) -> None:
+    """kserve and ml enforce Pod Security "restricted", so the controller and the predictor
+    pod were admitted under it; the model server, its storage initializer and the controller
+    cannot write their image, only their /tmp."""
+    for namespace in ("kserve", "ml"):
+        labels = cli.json("get", "namespace", namespace)["metadata"].get("labels") or {}
+        assert labels.get("pod-security.kubernetes.io/enforce") == "restricted", labels
+    pods = cli.json("get", "pods", "-n", "ml", "-l", "serving.kserve.io/inferenceservice")
+    [pod] = [
+        p
+        for p in pods["items"]
+        if p["metadata"]["name"].startswith("sklearn-iris-predictor-")
+        and p["status"].get("phase") == "Running"
+        and not p["metadata"].get("deletionTimestamp")
+    ]
+    [init] = pod["spec"]["initContainers"]
+    assert init["securityContext"]["readOnlyRootFilesystem"] is True, init
+    [done] = pod["status"]["initContainerStatuses"]
+    assert done["state"]["terminated"]["exitCode"] == 0, done  # it downloaded the model
+    name = f"pod/{pod['metadata']['name']}"
+    assert writable(cli, "ml", name, *PROBED, container="kserve-container") == LOCKED
+    controller = "deploy/kserve-controller-manager"
+    assert writable(cli, "kserve", controller, *PROBED, container="kserve-controller") == LOCKED
 
 
 def test_intent_classifier_answers_the_three_curls(

@@ -13,8 +13,8 @@ from typing import Any
 
 import joblib
 import pytest
-from e2e_kube import Cli, condition, curl, diagnose, port_forward, rel, wait_for
-from e2e_steps import FIXTURES, READY_WITHIN, Install
+from e2e_kube import Cli, condition, curl, diagnose, port_forward, rel, wait_for, writable
+from e2e_steps import FIXTURES, READY_WITHIN, Install, restricted_namespace
 from e2e_timeline import Timeline
 
 NS = "graph"
@@ -25,8 +25,7 @@ JSON = ("-H", "Content-Type: application/json")
 
 @pytest.fixture(scope="module")
 def graph(cli: Cli, kserve: Install, environment_ready: None, timeline: Timeline) -> Iterator[Any]:
-    if not cli.kubectl("get", "namespace", NS, "--ignore-not-found").strip():
-        cli.kubectl("create", "namespace", NS)
+    restricted_namespace(cli, NS)
     t0 = time.monotonic()
     cli.kubectl("apply", "-f", rel(FIXTURES / "graph.yaml"))
 
@@ -52,6 +51,11 @@ def test_the_graph_is_listed_ready_with_a_url(cli: Cli, graph: Any) -> None:
     assert pod["securityContext"].get("runAsNonRoot") or pod["containers"][0].get(
         "securityContext", {}
     ).get("runAsNonRoot"), "the router pod must run as non-root"
+    # admitted in a namespace enforcing "restricted"; its image is read-only to it
+    labels = cli.json("get", "namespace", NS)["metadata"].get("labels") or {}
+    assert labels.get("pod-security.kubernetes.io/enforce") == "restricted", labels
+    probed = writable(cli, NS, f"deploy/{GRAPH}", "/", "/opt/app")
+    assert probed == {"/": "Read-only file system", "/opt/app": "Read-only file system"}
 
 
 def test_the_switch_routes_each_request_to_its_model(

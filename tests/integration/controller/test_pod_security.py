@@ -1,9 +1,10 @@
 """Every pod we create passes Pod Security Standards "restricted": the apiserver's own
 PodSecurity admission (on by default) judges a Pod made from each Deployment's pod template,
 dry-run, in a namespace that enforces "restricted". The predictor on the chart's runtime
-(with its storage initializer), a custom transformer and a custom predictor that set no
+(with its storage initializer), a custom transformer, explainer and predictor that set no
 securityContext, the logger's agent sidecar, a canary, an InferenceGraph's router and the
-chart's own controller Deployment."""
+chart's own controller Deployment. Our own processes (model server, storage initializer, router,
+controller) run on a read-only root filesystem."""
 
 from __future__ import annotations
 
@@ -81,6 +82,7 @@ async def test_every_pod_we_create_is_admitted_under_restricted(
         {"trafficPercent": 20, "predictor": {"name": "v2", **runtime["spec"]["predictor"]}}
     ]
     runtime["spec"]["transformer"] = {"containers": [CUSTOM]}
+    runtime["spec"]["explainer"] = {"containers": [CUSTOM]}
     custom = isvc("custom", ns)
     custom["spec"]["predictor"] = {"containers": [CUSTOM], "logger": {"mode": "all"}}
     graph = {
@@ -93,7 +95,8 @@ async def test_every_pod_we_create_is_admitted_under_restricted(
     for body in (runtime, custom, graph):
         await admin.create(body)
 
-    names = ["runtime-predictor", "runtime-transformer", "runtime-v2-predictor"]
+    names = ["runtime-predictor", "runtime-transformer", "runtime-explainer"]
+    names.append("runtime-v2-predictor")
     names.append("custom-predictor")
     deployments = {}
     for name in names:
@@ -111,6 +114,17 @@ async def test_every_pod_we_create_is_admitted_under_restricted(
 
     pods = deployments["runtime-predictor"]["spec"]["template"]["spec"]
     assert [c["name"] for c in pods["initContainers"]] == ["storage-initializer"]
+    ours = [
+        *pods["initContainers"],
+        pods["containers"][0],  # the chart's runtime: our model server
+        *deployments["graph"]["spec"]["template"]["spec"]["containers"],
+        *deployments["controller"]["spec"]["template"]["spec"]["containers"],
+    ]
+    assert [c["name"] for c in ours] == [
+        "storage-initializer", "kserve-container", "graph", "kserve-controller"
+    ]  # fmt: skip
+    for container in ours:
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True, container["name"]
     custom_pod = deployments["custom-predictor"]["spec"]["template"]["spec"]
     assert [c["name"] for c in custom_pod["containers"]] == ["kserve-container", "agent"]
     for name, deployment in deployments.items():

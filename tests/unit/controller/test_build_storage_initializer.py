@@ -33,7 +33,10 @@ def test_download_into_an_emptydir() -> None:
     plan = storage_initializer.plan(isvc("https://h/m.pkl"), config=CFG)
     (init,) = plan.init_containers
     assert init["args"] == ["https://h/m.pkl", "/mnt/models"]
-    assert plan.volumes == [{"name": "kserve-provision-location", "emptyDir": {}}]
+    assert plan.volumes == [
+        {"name": "kserve-provision-location", "emptyDir": {}},
+        {"name": "storage-initializer-tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+    ]
     assert plan.mount == {
         "name": "kserve-provision-location",
         "mountPath": "/mnt/models",
@@ -44,6 +47,16 @@ def test_download_into_an_emptydir() -> None:
 def test_a_hugging_face_repo_is_downloaded_by_the_initializer() -> None:
     (init,) = storage_initializer.plan(isvc("hf://Qwen/Qwen2-0.5B:v1"), config=CFG).init_containers
     assert init["args"] == ["hf://Qwen/Qwen2-0.5B:v1", "/mnt/models"]
+
+
+def test_the_initializer_writes_only_the_model_and_tmp() -> None:
+    (init,) = storage_initializer.plan(isvc("s3://b/m"), config=CFG).init_containers
+    assert init["securityContext"]["readOnlyRootFilesystem"] is True
+    assert init["securityContext"]["allowPrivilegeEscalation"] is False
+    assert [(m["name"], m["mountPath"]) for m in init["volumeMounts"]] == [
+        ("kserve-provision-location", "/mnt/models"),
+        ("storage-initializer-tmp", "/tmp"),
+    ]
 
 
 def test_local_path_needs_a_download_too() -> None:

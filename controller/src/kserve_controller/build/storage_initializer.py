@@ -27,6 +27,10 @@ MOUNT_PATH = "/mnt/models"
 VOLUME = "kserve-provision-location"
 PVC_VOLUME = "kserve-pvc-source"
 CA_VOLUME = "cabundle-cert"
+# Its root filesystem is read-only; /tmp is for what a fetcher writes beside the model (the
+# system CA store joined with a custom bundle, for S3).
+TMP_VOLUME = "storage-initializer-tmp"
+TMP_SIZE = "64Mi"
 # The configured CA bundle ConfigMap is copied into each InferenceService namespace as this.
 CA_COPY = "global-ca-bundle"
 CA_FILE = "cabundle.crt"
@@ -67,8 +71,12 @@ def plan(
     creds = credentials or Injection()
     # Credentials are per Secret, so they win over the cluster-wide env of the config.
     env = merge_env([{"name": e.name, "value": e.value} for e in config.env], creds.env)
-    mounts: list[Obj] = [{"name": VOLUME, "mountPath": MOUNT_PATH}, *creds.mounts]
-    volumes += creds.volumes
+    mounts: list[Obj] = [
+        {"name": VOLUME, "mountPath": MOUNT_PATH},
+        {"name": TMP_VOLUME, "mountPath": "/tmp"},
+        *creds.mounts,
+    ]
+    volumes += [{"name": TMP_VOLUME, "emptyDir": {"sizeLimit": TMP_SIZE}}, *creds.volumes]
     ca = _ca_bundle(env, config)
     if ca is not None:
         ca_name, ca_path = ca
@@ -91,7 +99,7 @@ def plan(
         "resources": config.requirements(),
         "terminationMessagePolicy": "FallbackToLogsOnError",
         "volumeMounts": mounts,
-        "securityContext": copy.deepcopy(workload.NON_ROOT),
+        "securityContext": copy.deepcopy(workload.LOCKED_DOWN),
     }
     if env:
         container["env"] = env

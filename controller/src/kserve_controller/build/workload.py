@@ -29,7 +29,8 @@ NON_ROOT: Obj = {
     "runAsNonRoot": True,
     "capabilities": {"drop": ["ALL"]},
 }
-# Ours alone (the router): also unprivileged with a read-only root filesystem.
+# Ours alone (the router, the storage initializer): also unprivileged with a read-only root
+# filesystem.
 LOCKED_DOWN: Obj = {"privileged": False, **NON_ROOT, "readOnlyRootFilesystem": True}
 # Every pod's defaults, so it passes Pod Security "restricted" unless its YAML says otherwise.
 POD_SECURITY: Obj = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
