@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import e2e_dns
+import e2e_gateway
 import kubernetes.client
 import kubernetes.config
 import pytest
@@ -68,6 +69,18 @@ def cli() -> Cli:
             "(run `make e2e`, or `make cluster-up` and export the KUBECONFIG it prints)"
         )
     return Cli(kubeconfig=Path(kubeconfig))
+
+
+@pytest.fixture(scope="session")
+def gateway(cli: Cli) -> str:
+    """http://127.0.0.1:<port>: the loopback host port of the cluster's gateway."""
+    found = e2e_gateway.address(cli)
+    if found is None:
+        pytest.fail(
+            "this cluster has no gateway (deployment kube-system/traefik with a web hostPort): "
+            "`make cluster-up` deploys it"
+        )
+    return found
 
 
 @pytest.fixture(scope="session")
