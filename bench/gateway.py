@@ -9,7 +9,10 @@ It deploys what an InferenceService's predictor is, by itself (namespace gateway
 model-server image with the iris model from a ConfigMap, a Service, an Ingress of the chart's
 class for host iris.gateway-bench.example.com), so no chart or model store is needed, and
 removes it after. Rounds alternate direct and gateway so drift on a shared machine falls on
-both; the figures are medians over rounds. Writes bench/results/gateway-<time>.json.
+both; the figures are medians over rounds. `--cells 16 16:20 1`: per cell, N connections, each
+pausing D ms before each request when given (a paced load: at 16 connections as fast as answered
+one model-server pod is saturated, and a p50 then measures its queue, not the gateway). Writes
+bench/results/gateway-<time>.json.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import base64
 import datetime
 import io
 import json
+import os
 import pathlib
 import statistics
 import subprocess
@@ -154,18 +158,33 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
+def cell(text: str) -> tuple[int, int | None]:
+    """ "16" -> 16 connections as fast as answered; "16:20" -> each pausing 20 ms between its
+    requests (a paced load that need not saturate the model server)."""
+    connections, _, delay = text.partition(":")
+    return int(connections), int(delay) if delay else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--kubeconfig", required=True)
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--cells",
+        nargs="+",
+        type=cell,
+        default=[cell("16")],
+        help="CONNECTIONS[:DELAY_MS] per cell (default 16)",
+    )
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    load_before = os.getloadavg()
     try:
-        runs = measure(deploy(args.kubeconfig), args)
+        where = deploy(args.kubeconfig)
+        cells = [measure(where, args, connections=c, delay_ms=d) for c, d in args.cells]
     finally:
         kubectl(args.kubeconfig, "delete", "namespace", NAMESPACE, "--wait=false")
-    report(runs, args)
+    report(cells, args, loadavg=(load_before, os.getloadavg()))
 
 
 def routed(url: str, host: str | None) -> None:
@@ -185,8 +204,13 @@ def routed(url: str, host: str | None) -> None:
 
 
 def measure(
-    where: dict[str, tuple[str, str | None]], args: argparse.Namespace
-) -> dict[str, list[dict[str, Any]]]:
+    where: dict[str, tuple[str, str | None]],
+    args: argparse.Namespace,
+    *,
+    connections: int,
+    delay_ms: int | None,
+) -> dict[str, Any]:
+    """One cell: rounds alternating direct and gateway; medians and what the gateway adds."""
     runs: dict[str, list[dict[str, Any]]] = {"direct": [], "gateway": []}
     with tempfile.TemporaryDirectory(prefix="kserve-gateway-bench-") as tmp:
         body = pathlib.Path(tmp) / "body.json"
@@ -196,11 +220,12 @@ def measure(
             return load.wrk(
                 url=url,
                 body_file=body,
-                connections=args.connections,
+                connections=connections,
                 seconds=seconds,
                 core=WRK_CORE,
                 script=SCRIPT,
                 host=host,
+                delay_ms=delay_ms,
             )
 
         for url, host in where.values():  # warm both paths, unrecorded
@@ -209,16 +234,10 @@ def measure(
         for _ in range(args.rounds):
             for label, (url, host) in where.items():
                 runs[label].append(wrk(url, host, args.seconds))
-    return runs
-
-
-def report(runs: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> None:
     direct, gateway = summary(runs["direct"]), summary(runs["gateway"])
-    result = {
-        "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "connections": args.connections,
-        "seconds": args.seconds,
-        "rounds": args.rounds,
+    return {
+        "connections": connections,
+        "delay_ms": delay_ms,
         "direct": direct,
         "gateway": gateway,
         "added_p50_ms": (gateway["p50_us"] - direct["p50_us"]) / 1000,
@@ -226,19 +245,40 @@ def report(runs: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> N
         "rps_ratio": gateway["rps"] / direct["rps"],
         "runs": runs,
     }
+
+
+def report(
+    cells: list[dict[str, Any]],
+    args: argparse.Namespace,
+    *,
+    loadavg: tuple[tuple[float, float, float], tuple[float, float, float]],
+) -> None:
+    result = {
+        "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "seconds": args.seconds,
+        "rounds": args.rounds,
+        "loadavg_before": loadavg[0],
+        "loadavg_after": loadavg[1],
+        "cells": cells,
+    }
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S")
     out = REPO / "bench" / "results" / f"gateway-{stamp}Z.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"{'':8} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'errors':>7}")
-    for label, s in (("direct", direct), ("gateway", gateway)):
+    print(f"{'cell':12} {'':8} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'errors':>7}")
+    for c in cells:
+        name = f"{c['connections']} conn" + (f" +{c['delay_ms']}ms" if c["delay_ms"] else "")
+        for label in ("direct", "gateway"):
+            s = c[label]
+            print(
+                f"{name:12} {label:8} {s['p50_us'] / 1000:8.2f} {s['p99_us'] / 1000:8.2f} "
+                f"{s['rps']:8.0f} {s['errors']:7.0f}"
+            )
         print(
-            f"{label:8} {s['p50_us'] / 1000:8.2f} {s['p99_us'] / 1000:8.2f} {s['rps']:8.0f} "
-            f"{s['errors']:7.0f}"
+            f"{name:12} gateway adds {c['added_p50_ms']:.2f} ms at p50, "
+            f"{c['added_p99_ms']:.2f} ms at p99; {c['rps_ratio']:.2f}x the req/s"
         )
-    print(
-        f"gateway adds {result['added_p50_ms']:.2f} ms at p50, {result['added_p99_ms']:.2f} ms "
-        f"at p99; {result['rps_ratio']:.2f}x the req/s ({out.relative_to(REPO)})"
-    )
+    before, after = loadavg[0][0], loadavg[1][0]
+    print(f"load average {before:.2f} before, {after:.2f} after ({out.relative_to(REPO)})")
 
 
 if __name__ == "__main__":

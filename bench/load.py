@@ -49,9 +49,11 @@ def wrk(
     core: int,
     script: pathlib.Path,
     host: str | None = None,
+    delay_ms: int | None = None,
 ) -> dict[str, Any]:
     """One wrk run on one thread pinned to `core`; the parsed BENCH_JSON line. `host`: a Host
-    header (a gateway routes by it)."""
+    header (a gateway routes by it); `delay_ms`: each connection pauses that long before each
+    request (post.lua), a load below what the server can take."""
     argv = [
         "taskset",
         "-c",
@@ -68,6 +70,8 @@ def wrk(
         url,
     ]
     env = {**os.environ, "BENCH_BODY": str(body_file)}
+    if delay_ms is not None:
+        env["BENCH_DELAY_MS"] = str(delay_ms)
     out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout
     line = next((x for x in out.splitlines() if x.startswith("BENCH_JSON ")), None)
     if line is None:

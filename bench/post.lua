@@ -1,10 +1,19 @@
 -- wrk script: POSTs the JSON body in $BENCH_BODY, counts non-2xx answers, and prints one
 -- line "BENCH_JSON {...}" with totals and latency percentiles (microseconds) for the harness.
+-- With $BENCH_DELAY_MS, each connection waits that long before each request (a paced load);
+-- wrk starts a request's clock after the wait, so latencies do not include it.
 local f = assert(io.open(os.getenv("BENCH_BODY"), "rb"))
 wrk.method = "POST"
 wrk.body = f:read("*a")
 f:close()
 wrk.headers["Content-Type"] = "application/json"
+
+local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "")
+if pause then
+  function delay()
+    return pause
+  end
+end
 
 local threads = {}
 function setup(thread)

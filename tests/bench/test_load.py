@@ -62,6 +62,25 @@ def test_wrk_reports_non_2xx_answers_as_errors(flaky_server: str, tmp_path: Path
     assert 0 < stats["p50_us"] <= stats["p99_us"] <= stats["max_us"]
 
 
+def test_a_paced_load_waits_between_requests_outside_the_latency(
+    flaky_server: str, tmp_path: Path
+) -> None:
+    body = tmp_path / "body.json"
+    body.write_bytes(b'{"instances": [[1, 2, 3, 4]]}')
+    stats = load.wrk(
+        url=flaky_server,
+        body_file=body,
+        connections=2,
+        seconds=1,
+        core=0,
+        script=REPO / "bench" / "post.lua",
+        delay_ms=50,
+    )
+    # 2 connections x one request per 50 ms (plus its time): at most 40 a second
+    assert 20 <= stats["rps"] <= 40
+    assert stats["p50_us"] < 50_000  # the pause is not counted as latency
+
+
 def test_answers_are_checked_before_load() -> None:
     path, _, expected = load.bodies()["v2-batch"]
     assert path == "/v2/models/iris/infer" and len(expected) == 64
