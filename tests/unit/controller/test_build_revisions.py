@@ -117,3 +117,17 @@ def test_promotion_drops_the_copy() -> None:
 
 def test_revisions_percent_reads_the_predictor() -> None:
     assert revisions.percent(isvc("gs://m/v1", 30)) == 30
+
+
+def test_the_latest_gets_nothing_in_the_pass_that_starts_its_rollout() -> None:
+    # The copy is up and the latest still runs the old template, fully rolled out: this pass
+    # updates it; its percent waits until it runs the new one (else p% would go to the old
+    # version's pods while they are replaced, and LATEST would show p too early).
+    running = v1_running()
+    first = desired(isvc("gs://m/v2", 20), latest=running)
+    prev = find(first.objects, "Deployment", "iris-predictor-prev")
+    assert prev is not None
+    d = desired(isvc("gs://m/v2", 20), latest=running, prev=deployed(prev, ready=True))
+    assert not d.held
+    assert route_backends(d) == [("iris-predictor-prev", 100), ("iris-predictor", 0)]
+    assert [(t["tag"], t["percent"]) for t in d.traffic or []] == [("prev", 100), ("latest", 0)]

@@ -72,7 +72,9 @@ def plan(
     if not available(prev):
         # The copy starts from the running version; the latest waits for it.
         return Rollout(objects=frozen, hold_latest=True, traffic=_traffic(isvc, 100, 0))
-    latest_ready = _rolled_out(latest)
+    # The latest's percent waits until it runs the changed template: in the pass that updates
+    # it, it is still rolled out, but with the old one.
+    latest_ready = not changed and _rolled_out(latest)
     share = p if latest_ready else 0
     weights = {copy_name: 100 - share, latest_name: share}
     return Rollout(objects=frozen, weights=weights, traffic=_traffic(isvc, 100 - share, share))
