@@ -9,10 +9,10 @@ It deploys what an InferenceService's predictor is, by itself (namespace gateway
 model-server image with the iris model from a ConfigMap, a Service, an Ingress of the chart's
 class for host iris.gateway-bench.example.com), so no chart or model store is needed, and
 removes it after. Rounds alternate direct and gateway so drift on a shared machine falls on
-both; the figures are medians over rounds. `--cells 16 16:20 1`: per cell, N connections, each
-pausing D ms before each request when given (a paced load: at 16 connections as fast as answered
-one model-server pod is saturated, and a p50 then measures its queue, not the gateway). Writes
-bench/results/gateway-<time>.json.
+both; the figures are medians over rounds. `--cells 16 16:80 1` (the default): per cell, N
+connections, each pausing D ms before each request when given (a paced load: at 16 connections
+as fast as answered one model-server pod is saturated, and a p50 then measures its queue, not
+the gateway). Writes bench/results/gateway-<time>.json.
 """
 
 from __future__ import annotations
@@ -172,8 +172,8 @@ def main() -> None:
         "--cells",
         nargs="+",
         type=cell,
-        default=[cell("16")],
-        help="CONNECTIONS[:DELAY_MS] per cell (default 16)",
+        default=[cell("16"), cell("16:80"), cell("1")],
+        help="CONNECTIONS[:DELAY_MS] per cell (default 16 16:80 1)",
     )
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rounds", type=int, default=3)
