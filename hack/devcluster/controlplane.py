@@ -9,7 +9,9 @@ metrics-server). `make generate` runs the loopback one to read the pinned apiser
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -21,7 +23,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from devcluster import audit, kubeconfig, pki
 from devcluster.procs import Process
@@ -173,6 +175,31 @@ class ControlPlane:
             time.sleep(0.1)
         log = self._process("kube-apiserver")
         raise RuntimeError(f"kube-apiserver not ready in {timeout:.0f}s ({last}):\n{log.tail()}")
+
+    # --- etcd ------------------------------------------------------------------------------
+
+    def etcd_revision(self) -> int:
+        body = self._etcd_call("/v3/kv/range", {"key": base64.b64encode(b"/").decode()})
+        return int(body["header"]["revision"])
+
+    def compact_etcd(self) -> int:
+        """Compacts etcd to its current revision and returns it. A watch or list from an older
+        resourceVersion then gets 410 Gone, as after a long disconnect in a real cluster: at
+        once with `watch_cache=False`; with the watch cache, after `restart_apiserver()` (the
+        cache keeps recent history in memory and a restart drops it)."""
+        revision = self.etcd_revision()
+        self._etcd_call("/v3/kv/compaction", {"revision": revision, "physical": True})
+        return revision
+
+    def _etcd_call(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        req = urllib.request.Request(
+            self.etcd_url + path,
+            data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            body: dict[str, Any] = json.load(resp)
+        return body
 
     # --- certificates and kubeconfigs ------------------------------------------------------
 

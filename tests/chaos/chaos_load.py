@@ -1,10 +1,12 @@
-"""Steady load against one URL while a fault happens, and the record of every request.
+"""Steady load against one URL (or a few in turn) during a fault, and a record of each request.
 
 `steady(url, body=..., rate=...)` runs paced workers (a fixed number of requests a second,
 whatever the answers take: a fast failure does not turn into a flood of them) in a thread with
-its own event loop, until the `with` block ends. Half the workers keep their connection alive
-between requests (as a gateway or an SDK session does), half open one per request (as curl
-does): a rollout can break either. Nothing is retried; every failure is counted by kind.
+its own event loop, until the `with` block ends; `mixed([Target, ...], rate=...)` sends each
+target in turn (V1 and V2 requests, say), each outcome named by its target. Half the workers
+keep their connection alive between requests (as a gateway or an SDK session does), half open
+one per request (as curl does): a rollout can break either. Nothing is retried; every failure
+is counted by kind.
 
 The client runs on the node of the local one-node cluster (this host), where kube-proxy sends
 a connection to a Service's ClusterIP exactly as it does a pod's: the same rules pick the
@@ -41,6 +43,7 @@ class Outcome:
     latency: float  # seconds
     kind: str  # OK, or the failure: refused, reset, disconnected, timeout, http-503, wrong, ...
     keepalive: bool = False
+    target: str = ""  # the Target's name
 
     @property
     def failed(self) -> bool:
@@ -123,9 +126,15 @@ class Recorder:
         with self._lock:
             return list(self.outcomes)
 
-    def summary(self, *, fault: str | None = None, since: float = 0.0) -> Summary:
-        """The record from `since` on; `fault` names the mark that splits before from after."""
-        outcomes = sorted((o for o in self.snapshot() if o.start >= since), key=lambda o: o.start)
+    def summary(
+        self, *, fault: str | None = None, since: float = 0.0, until: float | None = None
+    ) -> Summary:
+        """The record of requests started from `since` (until `until`); `fault` names the mark
+        that splits before from after."""
+        outcomes = sorted(
+            (o for o in self.snapshot() if o.start >= since and (until is None or o.start < until)),
+            key=lambda o: o.start,
+        )
         at = self.marks[fault] if fault is not None else None
         before = [o.latency for o in outcomes if o.kind == OK and (at is None or o.start < at)]
         after = [o.latency for o in outcomes if o.kind == OK and at is not None and o.start >= at]
@@ -187,14 +196,22 @@ def classify(err: BaseException) -> str:
     return type(err).__name__
 
 
-@dataclass
-class SteadyLoad:
+@dataclass(frozen=True)
+class Target:
+    """One request the load sends: where, what, and how its answer is checked."""
+
     url: str
     body: bytes
+    check: Check | None = None
+    name: str = ""
+    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
+
+
+@dataclass
+class SteadyLoad:
+    targets: list[Target]
     rate: float  # requests a second, all workers together
     workers: int = 8
-    check: Check | None = None
-    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
     recorder: Recorder = field(default_factory=Recorder)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -214,8 +231,10 @@ class SteadyLoad:
     def mark(self, name: str, at: float | None = None) -> float:
         return self.recorder.mark(name, at)
 
-    def summary(self, *, fault: str | None = None, since: float = 0.0) -> Summary:
-        return self.recorder.summary(fault=fault, since=since)
+    def summary(
+        self, *, fault: str | None = None, since: float = 0.0, until: float | None = None
+    ) -> Summary:
+        return self.recorder.summary(fault=fault, since=since, until=until)
 
     def _run(self) -> None:
         try:
@@ -235,7 +254,8 @@ class SteadyLoad:
             session = aiohttp.ClientSession(connector=connector, timeout=timeout)
             sessions.append(session)
             offset = i * period / self.workers  # spread the workers over one period
-            tasks.append(asyncio.create_task(self._worker(session, keepalive, period, offset)))
+            worker = self._worker(session, keepalive, period, offset, first=i)
+            tasks.append(asyncio.create_task(worker))
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -243,29 +263,38 @@ class SteadyLoad:
                 await session.close()
 
     async def _worker(
-        self, session: aiohttp.ClientSession, keepalive: bool, period: float, offset: float
+        self,
+        session: aiohttp.ClientSession,
+        keepalive: bool,
+        period: float,
+        offset: float,
+        *,
+        first: int,
     ) -> None:
         next_at = self.recorder.now() + offset
+        turn = first  # workers start on different targets, then each takes them in turn
         while not self._stop.is_set():
             delay = next_at - self.recorder.now()
             if delay > 0:
                 await asyncio.sleep(delay)
             next_at = max(next_at + period, self.recorder.now() - period)  # no catch-up burst
+            target = self.targets[turn % len(self.targets)]
+            turn += 1
             start = self.recorder.now()
-            kind = await self._one(session)
+            kind = await self._one(session, target)
             latency = self.recorder.now() - start
-            self.recorder.add(Outcome(start, latency, kind, keepalive))
+            self.recorder.add(Outcome(start, latency, kind, keepalive, target.name))
 
-    async def _one(self, session: aiohttp.ClientSession) -> str:
+    async def _one(self, session: aiohttp.ClientSession, target: Target) -> str:
         try:
-            async with session.post(self.url, data=self.body, headers=self.headers) as resp:
+            async with session.post(target.url, data=target.body, headers=target.headers) as resp:
                 body = await resp.read()
                 status = resp.status
         except Exception as err:  # every failure is counted by kind, none retried
             return classify(err)
         if status != 200:
             return f"http-{status}"
-        if self.check is not None and self.check(status, body) is not None:
+        if target.check is not None and target.check(status, body) is not None:
             return "wrong-answer"
         return OK
 
@@ -275,7 +304,14 @@ def steady(
     url: str, *, body: bytes, rate: float, workers: int = 8, check: Check | None = None
 ) -> Iterator[SteadyLoad]:
     """Load running for the duration of the block; the record stays on the yielded object."""
-    load = SteadyLoad(url=url, body=body, rate=rate, workers=workers, check=check)
+    with mixed([Target(url, body, check)], rate=rate, workers=workers) as load:
+        yield load
+
+
+@contextmanager
+def mixed(targets: list[Target], *, rate: float, workers: int = 8) -> Iterator[SteadyLoad]:
+    """`steady` over several targets, sent in turn."""
+    load = SteadyLoad(targets=targets, rate=rate, workers=workers)
     load.start()
     try:
         yield load

@@ -4,11 +4,8 @@ client helpers tests use."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -141,31 +138,6 @@ class ApiServer(controlplane.ControlPlane):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"CRD {name} still present after {timeout}s")
             time.sleep(0.1)
-
-    # --- etcd ------------------------------------------------------------------------------
-
-    def etcd_revision(self) -> int:
-        body = self._etcd_call("/v3/kv/range", {"key": base64.b64encode(b"/").decode()})
-        return int(body["header"]["revision"])
-
-    def compact_etcd(self) -> int:
-        """Compacts etcd to its current revision and returns it. A watch or list from an older
-        resourceVersion then gets 410 Gone, as after a long disconnect in a real cluster: at
-        once with `watch_cache=False`; with the watch cache, after `restart_apiserver()` (the
-        cache keeps recent history in memory and a restart drops it)."""
-        revision = self.etcd_revision()
-        self._etcd_call("/v3/kv/compaction", {"revision": revision, "physical": True})
-        return revision
-
-    def _etcd_call(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-        req = urllib.request.Request(
-            self.etcd_url + path,
-            data=json.dumps(payload).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            body: dict[str, Any] = json.load(resp)
-        return body
 
 
 def _established(crd: Any) -> bool:

@@ -115,6 +115,23 @@ def test_a_wrong_answer_and_a_timeout_are_failures(
     assert set(load.summary().by_kind) == {"timeout"}
 
 
+def test_mixed_load_sends_each_target_in_turn_and_names_its_outcomes(server: Server) -> None:
+    def wants_v2(status: int, body: bytes) -> str | None:
+        return "not a V2 answer" if b"outputs" not in body else None
+
+    targets = [
+        chaos_load.Target(url(server), b"{}", name="v1"),
+        chaos_load.Target(url(server), b"{}", check=wants_v2, name="v2"),
+    ]
+    with chaos_load.mixed(targets, rate=40, workers=4) as load:
+        time.sleep(1.0)
+    record = load.recorder.snapshot()
+    by_target = {name: [o for o in record if o.target == name] for name in ("v1", "v2")}
+    assert abs(len(by_target["v1"]) - len(by_target["v2"])) <= 4  # one each per worker, at most
+    assert {o.kind for o in by_target["v1"]} == {OK}
+    assert {o.kind for o in by_target["v2"]} == {"wrong-answer"}  # the test server answers V1
+
+
 def outcomes(*spec: tuple[float, str]) -> list[Outcome]:
     return [Outcome(start=t, latency=0.01, kind=kind) for t, kind in spec]
 
@@ -137,6 +154,8 @@ def test_summary_splits_latency_at_the_fault_mark() -> None:
     assert summary.added_p99 == pytest.approx(0.020)
     assert [w.second for w in summary.windows] == list(range(10))
     assert summary.failures() == "none"
+    late = recorder.summary(since=5.0, until=7.0)
+    assert late.total == 20 and late.p99_before == pytest.approx(0.030)
 
 
 def test_percentile_nearest_rank() -> None:

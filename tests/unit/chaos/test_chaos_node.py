@@ -36,3 +36,25 @@ def test_container_id_from_pod_status() -> None:
     assert chaos_node.container_id(pod, "kserve-container") == CID
     with pytest.raises(AssertionError, match="no running container 'x'"):
         chaos_node.container_id(pod, "x")
+
+
+def test_rss_sums_the_container_processes(tmp_path: Path) -> None:
+    for pid, cgroup, rss in (("201", CID, 1000), ("202", CID, 24), ("203", "ab" * 32, 7)):
+        (tmp_path / pid).mkdir()
+        (tmp_path / pid / "cgroup").write_text(f"0::/kubepods/pod1/{cgroup}\n")
+        (tmp_path / pid / "status").write_text(
+            f"Name:\tpython3\nVmRSS:\t   {rss} kB\nThreads:\t4\n"
+        )
+    assert chaos_node.rss_bytes(CID, proc=tmp_path) == 1024 * 1024
+
+
+def test_a_restart_reuses_the_command_line_environment_and_directory(tmp_path: Path) -> None:
+    proc = tmp_path / "301"
+    proc.mkdir()
+    (proc / "cmdline").write_bytes(b"/usr/bin/containerd\0--config\0/etc/c.toml\0")
+    (proc / "environ").write_bytes(b"PATH=/usr/bin:/bin\0HOME=/root\0")
+    (proc / "cwd").symlink_to(tmp_path)
+    launch = chaos_node.Launch.of(301, proc=tmp_path)
+    assert launch.argv == ["/usr/bin/containerd", "--config", "/etc/c.toml"]
+    assert launch.env == {"PATH": "/usr/bin:/bin", "HOME": "/root"}
+    assert launch.cwd == str(tmp_path)
