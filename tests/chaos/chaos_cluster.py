@@ -8,6 +8,7 @@ import json
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,6 +228,76 @@ def isvc_manifest(
         },
         "spec": {"predictor": spec},
     }
+
+
+# -- the controller, as a user watches it ---------------------------------------------------
+
+CONTROLLER_LABELS = "app=kserve-controller,control-plane=kserve-controller-manager"
+CONTROLLER_METRICS_PORT = 8080  # the chart's `metrics` port
+CHILDREN = {  # kind -> the name of InferenceService NAME's child (autoscaler class none)
+    "deployment": "{}-predictor",
+    "service": "{}-predictor",
+    "ingress": "{}",
+}
+
+
+def controller_pod(cli: Cli) -> dict[str, Any]:
+    found = cli.json("get", "pods", "-n", "kserve", "-l", CONTROLLER_LABELS)["items"]
+    assert len(found) == 1, [p["metadata"]["name"] for p in found]
+    return dict(found[0])
+
+
+def controller_writes(cli: Cli) -> float:
+    """The controller's writes to the apiserver so far (kserve_controller_api_writes_total, all
+    verbs and kinds), read from its /metrics as Prometheus would scrape it."""
+    ip = controller_pod(cli)["status"]["podIP"]
+    url = f"http://{ip}:{CONTROLLER_METRICS_PORT}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        text = resp.read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("kserve_controller_api_writes_total{")
+    )
+
+
+def names(cli: Cli, kind: str, namespace: str) -> list[str]:
+    out = cli.kubectl("get", kind, "-n", namespace, "-o", "name", echo=False)
+    return [line.split("/", 1)[1] for line in out.split()]
+
+
+def observed_generation(isvc: dict[str, Any]) -> int | None:
+    return (isvc.get("status") or {}).get("observedGeneration")
+
+
+def batch_converged(cli: Cli, namespace: str, wanted: list[str]) -> bool:
+    """Every InferenceService of `wanted` has its status for its generation, and the namespace
+    holds exactly their children (CHILDREN), no more, no fewer."""
+    found = cli.json("get", "inferenceservices", "-n", namespace)["items"]
+    observed = [i for i in found if observed_generation(i) == i["metadata"]["generation"]]
+    return len(observed) == len(wanted) and all(
+        sorted(names(cli, kind, namespace)) == sorted(pattern.format(n) for n in wanted)
+        for kind, pattern in CHILDREN.items()
+    )
+
+
+def owned_exactly(cli: Cli, namespace: str, wanted: list[str]) -> None:
+    """Asserts none of `wanted` lost, none of their children duplicated or orphaned: each child
+    is controlled by the live InferenceService its name belongs to."""
+    isvcs = cli.json("get", "inferenceservices", "-n", namespace)["items"]
+    assert sorted(i["metadata"]["name"] for i in isvcs) == sorted(wanted)  # none lost
+    uids = {i["metadata"]["name"]: i["metadata"]["uid"] for i in isvcs}
+    for kind, pattern in CHILDREN.items():
+        children = cli.json("get", kind, "-n", namespace)["items"]
+        assert len(children) == len(wanted), kind  # none duplicated
+        for child in children:
+            owners = child["metadata"].get("ownerReferences") or []
+            controllers = [o for o in owners if o.get("controller")]
+            assert len(controllers) == 1, (kind, child["metadata"]["name"], owners)
+            owner = controllers[0]
+            assert owner["kind"] == "InferenceService"
+            assert uids.get(owner["name"]) == owner["uid"], (kind, child["metadata"]["name"])
+            assert child["metadata"]["name"] == pattern.format(owner["name"])
 
 
 def iris_check(status: int, body: bytes) -> str | None:

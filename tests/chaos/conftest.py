@@ -7,19 +7,20 @@ cluster, after the e2e tests (hack/e2e.sh). Both charts are installed as the e2e
 `kserve` is there already; what this suite installed it uninstalls.
 
 Fixtures:
-  cli            kubectl/helm/curl against the cluster (tests/e2e/e2e_kube.py)
-  kserve         both charts installed, the controller Ready
-  model_store    an in-cluster http file server with two iris models: `model_store.uri(name)`
-  isvc_factory   `isvc_factory(name, storage_uri=..., replicas=2)`: applied, Ready; deleted after
-  fault_store    scripted storage faults and an oversized model (chaos_faults.py)
-  results        the run's results file (chaos_results.py): `results.add(scenario, summary, ...)`
+  cli              kubectl/helm/curl against the cluster (tests/e2e/e2e_kube.py)
+  kserve           both charts installed, the controller Ready
+  model_store      an in-cluster http file server with two iris models: `model_store.uri(name)`
+  fresh_namespace  `fresh_namespace(name)`: a namespace of a scenario's own; deleted after
+  isvc_factory     `isvc_factory(name, storage_uri=..., replicas=2)`: applied, Ready; deleted after
+  fault_store      scripted storage faults and an oversized model (chaos_faults.py)
+  results          the run's results file (chaos_results.py): `results.add(scenario, summary, ...)`
 """
 
 from __future__ import annotations
 
 import os
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,23 @@ def namespace(cli: Cli, kserve: None) -> Iterator[str]:
     yield NAMESPACE
     # before the controller goes (when this suite installed it), so nothing is left half-done
     cli.kubectl("delete", "namespace", NAMESPACE, "--wait", "--timeout=120s", check=False)
+
+
+@pytest.fixture
+def fresh_namespace(cli: Cli, kserve: None) -> Iterator[Callable[[str], str]]:
+    """`fresh_namespace(name)`: a namespace of a scenario's own, made afresh (what an earlier
+    run left is removed first); deleted after, and waited on (its objects may be many)."""
+    made: list[str] = []
+
+    def make(name: str) -> str:
+        cli.kubectl("delete", "namespace", name, "--ignore-not-found", "--wait")
+        cli.kubectl("create", "namespace", name)
+        made.append(name)
+        return name
+
+    yield make
+    for name in made:
+        cli.kubectl("delete", "namespace", name, "--wait", "--timeout=300s", check=False)
 
 
 @pytest.fixture
