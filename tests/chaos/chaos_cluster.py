@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -307,56 +306,3 @@ def iris_check(status: int, body: bytes) -> str | None:
     except (ValueError, KeyError, TypeError):
         return f"not a V1 answer: {body[:200]!r}"
     return None if len(predictions) == 1 and predictions[0] in (0, 1, 2) else str(predictions)
-
-
-class EndpointWatch:
-    """When a pod IP left and rejoined a Service's ready endpoints, on the load's clock: polls
-    the Service's EndpointSlices (what kube-proxy routes by) every `every` seconds."""
-
-    def __init__(
-        self, cli: Cli, *, namespace: str, service: str, ip: str, clock: Callable[[], float],
-        every: float = 0.05,
-    ) -> None:  # fmt: skip
-        import kubernetes.client
-        import kubernetes.config
-
-        api = kubernetes.config.new_client_from_config(config_file=str(cli.kubeconfig))
-        self.discovery = kubernetes.client.DiscoveryV1Api(api)
-        self.namespace, self.service, self.ip = namespace, service, ip
-        self.clock, self.every = clock, every
-        self.left: float | None = None
-        self.rejoined: float | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="endpoint-watch", daemon=True)
-
-    def ready(self) -> bool:
-        slices = self.discovery.list_namespaced_endpoint_slice(
-            self.namespace, label_selector=f"kubernetes.io/service-name={self.service}"
-        )
-        return any(
-            self.ip in (endpoint.addresses or [])
-            and (endpoint.conditions is None or endpoint.conditions.ready is not False)
-            for one in slices.items
-            for endpoint in one.endpoints or []
-        )
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            try:
-                ready = self.ready()
-            except Exception:  # an API hiccup: the next poll tells
-                continue
-            now = self.clock()
-            if not ready and self.left is None:
-                self.left = now
-            elif ready and self.left is not None and self.rejoined is None:
-                self.rejoined = now
-
-    def __enter__(self) -> EndpointWatch:
-        assert self.ready(), f"{self.ip} is not a ready endpoint of {self.service} to begin with"
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 from devcluster import cluster, node
 from devcluster.controlplane import ControlPlane
 from devcluster.layout import Layout
+from rbacaudit import grants, report
 
 PROC = Path("/proc")
 
@@ -86,6 +88,41 @@ def layout() -> Layout:
 def control_plane() -> ControlPlane:
     """The local cluster's etcd and kube-apiserver (for compaction and restarts)."""
     return cluster.control_plane(layout())
+
+
+WRITES = ("create", "update", "patch", "delete", "deletecollection")
+
+
+def audit_offset(log: Path | None = None) -> int:
+    """Where the apiserver's audit log ends now: `controller_writes_since` reads on from here."""
+    log = log or layout().audit_log
+    return log.stat().st_size if log.exists() else 0
+
+
+def controller_writes_since(offset: int, *, log: Path | None = None) -> Counter[str]:
+    """The controller's writes (by `<verb> <resource>[/<subresource>]`) in the apiserver's audit
+    log since `offset` (devcluster/audit.py keeps the kserve namespace's service accounts),
+    except its leader lease's renewals: those are not reconciles."""
+    log = log or layout().audit_log
+    with log.open("rb") as handle:
+        handle.seek(offset)
+        lines = handle.read().decode(errors="replace").splitlines()
+    user = grants.user("kserve")
+    found: Counter[str] = Counter()
+    for event in report.events(lines):
+        ref = event.get("objectRef") or {}
+        if (
+            (event.get("user") or {}).get("username") != user
+            or event.get("stage") != "ResponseComplete"
+            or event.get("verb") not in WRITES
+            or ref.get("resource") == "leases"
+        ):
+            continue
+        resource = ref.get("resource", "") + (
+            f"/{ref['subresource']}" if ref.get("subresource") else ""
+        )
+        found[f"{event['verb']} {resource}"] += 1
+    return found
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,8 @@ SCENARIO_TIMEOUT = 900  # a scenario's own bound covers the session fixtures it 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if Path(item.path).is_relative_to(Path(__file__).parent):
+        here = Path(item.path).is_relative_to(Path(__file__).parent)
+        if here and item.get_closest_marker("timeout") is None:  # a scenario's own bound wins
             item.add_marker(pytest.mark.timeout(SCENARIO_TIMEOUT))
 
 

@@ -13,9 +13,10 @@ import time
 
 import chaos_node
 import pytest
-from chaos_cluster import IRIS_BODY, EndpointWatch, IsvcFactory, iris_check
+from chaos_cluster import IRIS_BODY, IsvcFactory, iris_check
 from chaos_load import steady
 from chaos_results import ResultsFile
+from chaos_watch import EndpointWatch
 from e2e_kube import condition, wait_for
 
 RATE = 60  # requests a second

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -58,3 +59,33 @@ def test_a_restart_reuses_the_command_line_environment_and_directory(tmp_path: P
     assert launch.argv == ["/usr/bin/containerd", "--config", "/etc/c.toml"]
     assert launch.env == {"PATH": "/usr/bin:/bin", "HOME": "/root"}
     assert launch.cwd == str(tmp_path)
+
+
+def test_the_controllers_writes_in_the_audit_log_leave_out_lease_renewals(tmp_path: Path) -> None:
+    controller = "system:serviceaccount:kserve:kserve-controller-manager"
+
+    def event(verb: str, resource: str, *, user: str = controller, **ref: str) -> str:
+        return json.dumps({
+            "stage": "ResponseComplete", "verb": verb, "user": {"username": user},
+            "objectRef": {"resource": resource, **ref},
+        })  # fmt: skip
+
+    log = tmp_path / "audit.log"
+    log.write_text(event("patch", "deployments") + "\n")
+    offset = chaos_node.audit_offset(log)
+    lines = [
+        event("patch", "deployments"),
+        event("patch", "inferenceservices", subresource="status"),
+        event("update", "leases"),  # the leader's renewal
+        event("get", "deployments"),
+        event("create", "events"),
+        event(
+            "patch", "deployments", user="system:serviceaccount:kube-system:deployment-controller"
+        ),
+    ]
+    with log.open("a") as out:
+        out.write("\n".join(lines) + "\n")
+    writes = chaos_node.controller_writes_since(offset, log=log)
+    assert writes == {
+        "patch deployments": 1, "patch inferenceservices/status": 1, "create events": 1
+    }  # fmt: skip

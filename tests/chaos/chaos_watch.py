@@ -1,0 +1,168 @@
+"""Polls on the load's clock while a fault happens (or a soak runs): when a pod left and
+rejoined a Service's endpoints, what an InferenceService's Ready condition said meanwhile, and
+a container's resident memory."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import chaos_node
+from e2e_kube import Cli
+
+
+def api_client(cli: Cli) -> Any:
+    import kubernetes.config
+
+    return kubernetes.config.new_client_from_config(config_file=str(cli.kubeconfig))
+
+
+class EndpointWatch:
+    """When a pod IP left and rejoined a Service's ready endpoints, on the load's clock: polls
+    the Service's EndpointSlices (what kube-proxy routes by) every `every` seconds."""
+
+    def __init__(
+        self, cli: Cli, *, namespace: str, service: str, ip: str, clock: Callable[[], float],
+        every: float = 0.05,
+    ) -> None:  # fmt: skip
+        import kubernetes.client
+
+        self.discovery = kubernetes.client.DiscoveryV1Api(api_client(cli))
+        self.namespace, self.service, self.ip = namespace, service, ip
+        self.clock, self.every = clock, every
+        self.left: float | None = None
+        self.rejoined: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="endpoint-watch", daemon=True)
+
+    def ready(self) -> bool:
+        slices = self.discovery.list_namespaced_endpoint_slice(
+            self.namespace, label_selector=f"kubernetes.io/service-name={self.service}"
+        )
+        return any(
+            self.ip in (endpoint.addresses or [])
+            and (endpoint.conditions is None or endpoint.conditions.ready is not False)
+            for one in slices.items
+            for endpoint in one.endpoints or []
+        )
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                ready = self.ready()
+            except Exception:  # an API hiccup: the next poll tells
+                continue
+            now = self.clock()
+            if not ready and self.left is None:
+                self.left = now
+            elif ready and self.left is not None and self.rejoined is None:
+                self.rejoined = now
+
+    def __enter__(self) -> EndpointWatch:
+        assert self.ready(), f"{self.ip} is not a ready endpoint of {self.service} to begin with"
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+@dataclass(frozen=True)
+class Said:
+    """What the Ready condition said, from `at` (load clock) on."""
+
+    at: float
+    status: str
+    reason: str
+    message: str
+
+
+class ReadyLog:
+    """Every change of an InferenceService's Ready condition (status, reason, message), on the
+    load's clock: polls every `every` seconds while in the `with` block. A poll the apiserver
+    did not answer (the fault may be its own) is skipped."""
+
+    def __init__(
+        self, cli: Cli, *, namespace: str, name: str, clock: Callable[[], float],
+        every: float = 0.5,
+    ) -> None:  # fmt: skip
+        import kubernetes.client
+
+        self.api = kubernetes.client.CustomObjectsApi(api_client(cli))
+        self.namespace, self.name, self.clock, self.every = namespace, name, clock, every
+        self.said: list[Said] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ready-log", daemon=True)
+
+    def poll(self) -> None:
+        obj = self.api.get_namespaced_custom_object(
+            "serving.kserve.io", "v1beta1", self.namespace, "inferenceservices", self.name,
+            _request_timeout=5,
+        )  # fmt: skip
+        conds = (obj.get("status") or {}).get("conditions") or []
+        ready = next((c for c in conds if c.get("type") == "Ready"), {})
+        now = Said(
+            self.clock(),
+            str(ready.get("status", "")),
+            str(ready.get("reason", "")),
+            str(ready.get("message", "")),
+        )
+        last = self.said[-1] if self.said else None
+        if last is None or (last.status, last.reason, last.message) != (
+            now.status, now.reason, now.message,
+        ):  # fmt: skip
+            self.said.append(now)
+
+    def not_ready(self) -> list[Said]:
+        return [s for s in self.said if s.status != "True"]
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.poll()
+            except Exception:  # the apiserver did not answer: the next poll tells
+                continue
+
+    def __enter__(self) -> ReadyLog:
+        self.poll()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+class RssLog:
+    """A container's resident memory (chaos_node.rss_bytes), sampled every `every` seconds on
+    the load's clock while in the `with` block: `samples` is [(at, bytes)]."""
+
+    def __init__(self, cid: str, *, clock: Callable[[], float], every: float = 5.0) -> None:
+        self.cid, self.clock, self.every = cid, clock, every
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-log", daemon=True)
+
+    def sample(self) -> None:
+        self.samples.append((self.clock(), chaos_node.rss_bytes(self.cid)))
+
+    def at(self, moment: float) -> int:
+        """The first sample at or after `moment` (the last one if none is)."""
+        return next((b for t, b in self.samples if t >= moment), self.samples[-1][1])
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.sample()
+
+    def __enter__(self) -> RssLog:
+        self.sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self.sample()

@@ -1,0 +1,100 @@
+"""Scenario 8 (`make chaos` only): a soak of mixed V1/V2 load on one model server.
+
+SOAK_SECONDS (default 600; set it lower to try the scenario) of paced load, V1 predict and V2
+infer in turn, after a warm-up that is not measured: no request may fail, the server's resident
+memory (every process of its container, read on the node) may grow less than 10 % from the
+soak's start to its end, and the last minute's p99 latency may be at most 1.25 times the first
+minute's. The server must be the same process throughout (no restart hides a leak).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+
+import chaos_node
+import pytest
+from chaos_cluster import IRIS_BODY, IRIS_ROW, IsvcFactory, iris_check
+from chaos_load import Target, mixed
+from chaos_results import ResultsFile
+from chaos_watch import RssLog
+
+SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS") or 600)
+RATE = 40  # requests a second, V1 and V2 together
+WARM_UP = 30.0  # seconds of load before the soak: first allocations, connection pools
+MINUTE = min(60.0, SOAK_SECONDS / 2)  # the first and last windows compared
+RSS_GROWTH = 0.10
+P99_RATIO = 1.25
+V2_BODY = json.dumps(
+    {"inputs": [{"name": "input-0", "shape": [1, 4], "datatype": "FP32", "data": IRIS_ROW}]}
+).encode()
+
+
+def v2_check(status: int, body: bytes) -> str | None:
+    """A V2 answer for IRIS_ROW: one iris class."""
+    try:
+        data = json.loads(body)["outputs"][0]["data"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return f"not a V2 answer: {body[:200]!r}"
+    return None if len(data) == 1 and data[0] in (0, 1, 2) else str(data)
+
+
+def mib(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB"
+
+
+def msec(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+@pytest.mark.timeout(SOAK_SECONDS + WARM_UP + 600)
+def test_mixed_v1_v2_soak(isvc_factory: IsvcFactory, results: ResultsFile) -> None:
+    isvc = isvc_factory("soak", replicas=1)
+    [pod] = isvc.pods()
+    cid = chaos_node.container_id(pod, "kserve-container")
+    targets = [
+        Target(isvc.predict_url(), IRIS_BODY, iris_check, name="v1"),
+        Target(isvc.service_url(f"/v2/models/{isvc.name}/infer"), V2_BODY, v2_check, name="v2"),
+    ]
+    with mixed(targets, rate=RATE) as load, RssLog(cid, clock=load.recorder.now) as rss:
+        time.sleep(WARM_UP)
+        start = load.mark("soak")
+        time.sleep(SOAK_SECONDS)
+        end = load.mark("end")
+    [after] = isvc.pods()
+    assert chaos_node.container_id(after, "kserve-container") == cid, "the server restarted"
+    whole = load.summary(since=start, until=end)
+    first = load.summary(since=start, until=start + MINUTE)
+    last = load.summary(since=end - MINUTE, until=end)
+    assert first.p99_before is not None and last.p99_before is not None, "no answer at all"
+    ratio = last.p99_before / first.p99_before
+    rss_start, rss_end = rss.at(start), rss.at(end)
+    growth = rss_end / rss_start - 1
+    peak = max(b for t, b in rss.samples if start <= t <= end + rss.every)
+    by_target = {
+        t.name: sum(o.target == t.name for o in load.recorder.snapshot() if start <= o.start < end)
+        for t in targets
+    }
+    # the row's "added" latency: last minute minus first; nothing to recover from
+    row = dataclasses.replace(
+        whole,
+        p50_before=first.p50_before,
+        p99_before=first.p99_before,
+        p50_after=last.p50_before,
+        p99_after=last.p99_before,
+        recovery=0.0 if whole.failed == 0 else None,
+    )
+    notes = (
+        f"{SOAK_SECONDS:.0f} s, {RATE} req/s V1/V2 in turn ({by_target['v1']:,} / "
+        f"{by_target['v2']:,}) after {WARM_UP:.0f} s warm-up; p99 first {MINUTE:.0f} s "
+        f"{msec(first.p99_before)}, last {msec(last.p99_before)} ({ratio:.2f}x); RSS "
+        f"{mib(rss_start)} -> {mib(rss_end)} ({growth * 100:+.1f} %), peak {mib(peak)}"
+    )
+    results.add("8. soak, mixed V1/V2", row, notes=notes)
+    print(f"soak: {whole.total} requests, failures: {whole.failures()}")
+    print(notes)
+    assert whole.failed == 0, whole.failures()
+    assert growth < RSS_GROWTH, notes
+    assert ratio <= P99_RATIO, notes
