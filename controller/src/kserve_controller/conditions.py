@@ -30,10 +30,17 @@ def available(deployment: Obj | None) -> bool:
     return any(c.get("type") == "Available" and c.get("status") == "True" for c in conds)
 
 
-def from_deployment(kind: str, deployment: Obj | None, *, load_failure: str | None = None) -> Obj:
+def from_deployment(
+    kind: str,
+    deployment: Obj | None,
+    *,
+    load_failure: str | None = None,
+    stranded: tuple[str, str] | None = None,
+) -> Obj:
     """Condition `kind` from the Deployment: True once Available; else the most telling reason
-    (a failed model load when `load_failure` is given, a ReplicaFailure, a stalled rollout, the
-    Available condition's own reason), Unknown while the Deployment has no conditions yet."""
+    (a failed model load when `load_failure` is given, pods stranded on a silent node when
+    `stranded` (reason, message) is, a ReplicaFailure, a stalled rollout, the Available
+    condition's own reason), Unknown while the Deployment has no conditions yet."""
     if deployment is None:
         return condition(kind, "False", "DeploymentNotCreated", "Deployment not created yet")
     name = deployment["metadata"]["name"]
@@ -43,6 +50,8 @@ def from_deployment(kind: str, deployment: Obj | None, *, load_failure: str | No
         return condition(kind, "True")
     if load_failure is not None:
         return condition(kind, "False", "ModelLoadFailed", load_failure)
+    if stranded is not None:
+        return condition(kind, "False", *stranded)
     for dep_kind, bad in (("ReplicaFailure", "True"), ("Progressing", "False")):
         cond = conds.get(dep_kind)
         if cond and cond.get("status") == bad:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
-from kserve_controller import conditions, pod_failure, scaler_status, spec
+from kserve_controller import conditions, pod_failure, pod_readiness, scaler_status, spec
 from kserve_controller.api.inferenceservice import FailureReason
 from kserve_controller.build import ingress, storage_initializer
 from kserve_controller.config import ControllerConfig
@@ -52,7 +52,7 @@ def compute(
     each keda-class component, by component (None: not there); `keda_missing`: their CRD is not
     served."""
     model_status = _model_status(pods, deployment_available=_available(deployment))
-    predictor = _deployment_condition(PREDICTOR_READY, deployment, model_status)
+    predictor = _deployment_condition(PREDICTOR_READY, deployment, model_status, pods=pods)
     waiting = ingress_waits_for(isvc, deployment=deployment, others=others or {}, config=config)
     if ingress_cond is None:
         ingress_cond = _ingress_condition(isvc, waiting, ingress_obj, config)
@@ -197,11 +197,16 @@ def _with_ready(
     return out
 
 
-def _deployment_condition(kind: str, deployment: Obj | None, model_status: Obj) -> Obj:
+def _deployment_condition(
+    kind: str, deployment: Obj | None, model_status: Obj, *, pods: list[Obj] | None = None
+) -> Obj:
     failure: Obj = model_status.get("lastFailureInfo") or {}
     blocked = bool(failure) and model_status.get("transitionStatus") == "BlockedByFailedLoad"
     return conditions.from_deployment(
-        kind, deployment, load_failure=str(failure.get("message", "")) if blocked else None
+        kind,
+        deployment,
+        load_failure=str(failure.get("message", "")) if blocked else None,
+        stranded=pod_readiness.stranded(pods or []),
     )
 
 
