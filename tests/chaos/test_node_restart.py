@@ -25,8 +25,8 @@ from e2e_kube import Cli, condition, wait_for
 RATE = 30  # requests a second
 WARM_UP = 5.0
 # kube-controller-manager's --node-monitor-grace-period is 50 s (Kubernetes 1.32 on): down
-# longer than that, the control plane notices the node is gone
-DOWN_SECONDS = 60.0
+# well past that, the control plane notices the node is gone and marks its pods not ready
+DOWN_SECONDS = 75.0
 BACK_WITHIN = 180.0
 SETTLE = 5.0
 
