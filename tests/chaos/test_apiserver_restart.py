@@ -4,8 +4,9 @@ pod runs, so the batch fits on this machine).
 
 Compaction to etcd's newest revision, then an apiserver restart (its watch cache, the history a
 watch resumes from, goes with it): a watch resuming from an older resourceVersion gets 410 Gone
-and lists again. Then every InferenceService converges, Ready, with exactly its own children,
-and the controller stays quiet afterwards: over an idle window its write counter (/metrics)
+and lists again. Then every InferenceService converges, Ready, with exactly its own children
+(and its Ingress admitted by the gateway: IngressAdmitted), and the controller stays quiet
+afterwards: over an idle window its write counter (/metrics)
 stays, no InferenceService or child changes (resourceVersions), and the apiserver's audit log
 holds no write of its ServiceAccount but the leader lease's renewals.
 """
@@ -98,10 +99,16 @@ def test_apiserver_restarted_and_etcd_compacted_during_reconciles(
         if not batch_converged(cli, namespace, wanted):
             return False
         found = cli.json("get", "inferenceservices", "-n", namespace)["items"]
-        return all(condition(i, "Ready").get("status") == "True" for i in found)
+        # Ready, and the gateway (Traefik) admitted the Ingress: it writes each Ingress's
+        # load-balancer address, a few a second, and the controller shows it in the status
+        return all(
+            condition(i, cond).get("status") == "True"
+            for i in found
+            for cond in ("Ready", "IngressAdmitted")
+        )
 
     wait_for(
-        f"all {COUNT} InferenceServices converged and Ready",
+        f"all {COUNT} InferenceServices converged, Ready and admitted by the gateway",
         converged,
         timeout=CONVERGE_WITHIN,
         every=2,
@@ -126,7 +133,7 @@ def test_apiserver_restarted_and_etcd_compacted_during_reconciles(
         f"{COUNT} InferenceServices (autoscaler none, minReplicas 0) applied; etcd compacted at "
         f"revision {revision} and kube-apiserver restarted ({DOWN_SECONDS:.0f} s down) with "
         f"{made_before} of {COUNT} Deployments made; apiserver back "
-        f"{back_at - fault_at:.0f} s after, all converged and Ready "
+        f"{back_at - fault_at:.0f} s after, all converged, Ready and admitted "
         f"{done_at - fault_at:.0f} s after; controller restarts: "
         f"{controller_restarts}; its writes from the apply to convergence: {total} "
         f"({', '.join(f'{n} {w}' for w, n in writes_to_converge.most_common())}); "
