@@ -83,8 +83,10 @@ def test_kubelet_and_containerd_restarted_under_load(
     print(f"node restart under load: {summary.total} requests, failures: {summary.failures()}")
     print(notes)
     print("events:", *told, sep="\n  ")
-    # While not Ready, the status said why: a reason and a message, each time it changed.
+    # While not Ready, the status said why: a reason and a message, each time it changed; while
+    # the node was silent, that the node was (not only that the Deployment lacks replicas).
     assert all(g.reason and g.message for g in gaps), gaps
+    assert any(g.reason == "NodeNotReporting" and f"node {node}" in g.message for g in gaps), gaps
     # Back: served from the Ready mark on, without a failure.
     late = [o for o in load.recorder.snapshot() if o.failed and o.start >= back]
     assert not late, late[:5]
