@@ -78,6 +78,25 @@ def rss_bytes(cid: str, *, proc: Path = PROC) -> int:
     return total
 
 
+def cpu_seconds(cid: str, *, proc: Path = PROC) -> float:
+    """CPU time (user + system) every live process of the container has used, in seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in container_pids(cid, proc=proc):
+        try:
+            stat = (proc / str(pid) / "stat").read_text()
+        except OSError:  # exited meanwhile
+            continue
+        fields = stat.rpartition(")")[2].split()  # after the command, which may hold spaces
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / ticks
+
+
+def load_average(*, proc: Path = PROC) -> float:
+    """The node's 1-minute load average (runnable tasks; the machine has os.cpu_count())."""
+    return float((proc / "loadavg").read_text().split()[0])
+
+
 # --- the cluster's own processes (hack/devcluster runs them on this host) ------------------
 
 

@@ -1,6 +1,6 @@
 """Polls on the load's clock while a fault happens (or a soak runs): when a pod left and
 rejoined a Service's endpoints, what an InferenceService's Ready condition said meanwhile, and
-a container's resident memory."""
+a container's resident memory and CPU time with the node's load."""
 
 from __future__ import annotations
 
@@ -136,28 +136,43 @@ class ReadyLog:
         self._thread.join(timeout=10)
 
 
-class RssLog:
-    """A container's resident memory (chaos_node.rss_bytes), sampled every `every` seconds on
-    the load's clock while in the `with` block: `samples` is [(at, bytes)]."""
+@dataclass(frozen=True)
+class Usage:
+    at: float  # load clock
+    rss: int  # bytes, the container's processes together
+    cpu: float  # seconds of CPU they have used so far
+    load: float  # the node's 1-minute load average
+
+
+class UsageLog:
+    """A container's resident memory and CPU time (chaos_node), and the node's load average,
+    sampled every `every` seconds on the load's clock while in the `with` block."""
 
     def __init__(self, cid: str, *, clock: Callable[[], float], every: float = 5.0) -> None:
         self.cid, self.clock, self.every = cid, clock, every
-        self.samples: list[tuple[float, int]] = []
+        self.samples: list[Usage] = []
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="rss-log", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="usage-log", daemon=True)
 
     def sample(self) -> None:
-        self.samples.append((self.clock(), chaos_node.rss_bytes(self.cid)))
+        self.samples.append(
+            Usage(
+                self.clock(),
+                chaos_node.rss_bytes(self.cid),
+                chaos_node.cpu_seconds(self.cid),
+                chaos_node.load_average(),
+            )
+        )
 
-    def at(self, moment: float) -> int:
+    def at(self, moment: float) -> Usage:
         """The first sample at or after `moment` (the last one if none is)."""
-        return next((b for t, b in self.samples if t >= moment), self.samples[-1][1])
+        return next((u for u in self.samples if u.at >= moment), self.samples[-1])
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
             self.sample()
 
-    def __enter__(self) -> RssLog:
+    def __enter__(self) -> UsageLog:
         self.sample()
         self._thread.start()
         return self

@@ -19,7 +19,7 @@ import pytest
 from chaos_cluster import IRIS_BODY, IRIS_ROW, IsvcFactory, iris_check
 from chaos_load import Target, mixed
 from chaos_results import ResultsFile
-from chaos_watch import RssLog
+from chaos_watch import UsageLog
 
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS") or 600)
 RATE = 40  # requests a second, V1 and V2 together
@@ -58,7 +58,7 @@ def test_mixed_v1_v2_soak(isvc_factory: IsvcFactory, results: ResultsFile) -> No
         Target(isvc.predict_url(), IRIS_BODY, iris_check, name="v1"),
         Target(isvc.service_url(f"/v2/models/{isvc.name}/infer"), V2_BODY, v2_check, name="v2"),
     ]
-    with mixed(targets, rate=RATE) as load, RssLog(cid, clock=load.recorder.now) as rss:
+    with mixed(targets, rate=RATE) as load, UsageLog(cid, clock=load.recorder.now) as usage:
         time.sleep(WARM_UP)
         start = load.mark("soak")
         time.sleep(SOAK_SECONDS)
@@ -70,9 +70,15 @@ def test_mixed_v1_v2_soak(isvc_factory: IsvcFactory, results: ResultsFile) -> No
     last = load.summary(since=end - MINUTE, until=end)
     assert first.p99_before is not None and last.p99_before is not None, "no answer at all"
     ratio = last.p99_before / first.p99_before
-    rss_start, rss_end = rss.at(start), rss.at(end)
-    growth = rss_end / rss_start - 1
-    peak = max(b for t, b in rss.samples if start <= t <= end + rss.every)
+    u_start, u_first, u_last, u_end = (
+        usage.at(t) for t in (start, start + MINUTE, end - MINUTE, end)
+    )
+    growth = u_end.rss / u_start.rss - 1
+    peak = max(u.rss for u in usage.samples if start <= u.at <= end + usage.every)
+    # the server's CPU per answer, first and last window: what the server does, whatever else
+    # runs on this (shared) machine; the load average says how busy the machine was
+    cpu_first = (u_first.cpu - u_start.cpu) / max(first.total, 1)
+    cpu_last = (u_end.cpu - u_last.cpu) / max(last.total, 1)
     by_target = {
         t.name: sum(o.target == t.name for o in load.recorder.snapshot() if start <= o.start < end)
         for t in targets
@@ -90,11 +96,19 @@ def test_mixed_v1_v2_soak(isvc_factory: IsvcFactory, results: ResultsFile) -> No
         f"{SOAK_SECONDS:.0f} s, {RATE} req/s V1/V2 in turn ({by_target['v1']:,} / "
         f"{by_target['v2']:,}) after {WARM_UP:.0f} s warm-up; p99 first {MINUTE:.0f} s "
         f"{msec(first.p99_before)}, last {msec(last.p99_before)} ({ratio:.2f}x); RSS "
-        f"{mib(rss_start)} -> {mib(rss_end)} ({growth * 100:+.1f} %), peak {mib(peak)}"
+        f"{mib(u_start.rss)} -> {mib(u_end.rss)} ({growth * 100:+.1f} %), peak {mib(peak)}; "
+        f"server CPU a request {msec(cpu_first)} first, {msec(cpu_last)} last; node load "
+        f"average {u_first.load:.1f} first, {u_end.load:.1f} last ({os.cpu_count()} CPUs)"
     )
     results.add("8. soak, mixed V1/V2", row, notes=notes)
     print(f"soak: {whole.total} requests, failures: {whole.failures()}")
     print(notes)
+    for at in range(int(start), int(end), int(MINUTE)):  # the trend, window by window
+        window = load.summary(since=at, until=min(at + MINUTE, end))
+        print(
+            f"  +{at - start:4.0f} s: {window.total} requests, p50 {msec(window.p50_before or 0)}, "
+            f"p99 {msec(window.p99_before or 0)}, load average {usage.at(at + MINUTE).load:.1f}"
+        )
     assert whole.failed == 0, whole.failures()
     assert growth < RSS_GROWTH, notes
     assert ratio <= P99_RATIO, notes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -89,3 +90,18 @@ def test_the_controllers_writes_in_the_audit_log_leave_out_lease_renewals(tmp_pa
     assert writes == {
         "patch deployments": 1, "patch inferenceservices/status": 1, "create events": 1
     }  # fmt: skip
+
+
+def test_cpu_time_of_the_container_and_the_node_load(tmp_path: Path) -> None:
+    ticks = os.sysconf("SC_CLK_TCK")
+    for pid, cgroup, (utime, stime) in (
+        ("401", CID, (3 * ticks, ticks)),
+        ("402", "cd" * 32, (9, 9)),
+    ):
+        (tmp_path / pid).mkdir()
+        (tmp_path / pid / "cgroup").write_text(f"0::/kubepods/pod1/{cgroup}\n")
+        rest = " ".join(["0"] * 10)  # state .. cmajflt: fields 3-13
+        (tmp_path / pid / "stat").write_text(f"{pid} (python3 -m x) S {rest} {utime} {stime} 0 0\n")
+    assert chaos_node.cpu_seconds(CID, proc=tmp_path) == 4.0
+    (tmp_path / "loadavg").write_text("1.52 0.98 0.60 3/245 12345\n")
+    assert chaos_node.load_average(proc=tmp_path) == 1.52
