@@ -48,6 +48,10 @@ test-server-integration: venv ## model server vs the upstream kserve SDK client 
 test-tensorflow: ## TensorFlow runtime: unit + TF Serving clients, in TensorFlow's own cached venv
 	py=$$(bash hack/tensorflow-venv.sh); PYTHONPATH=$(CURDIR)/server/src $$py -m pytest -p no:cacheprovider tests/tensorflow
 
+.PHONY: test-huggingface
+test-huggingface: ## Hugging Face runtime + OpenAI-compatible API (openai client, curl), in torch's own cached venv
+	py=$$(bash hack/torch-venv.sh); PYTHONPATH=$(CURDIR)/server/src $$py -m pytest -p no:cacheprovider tests/huggingface
+
 test-storage: venv ## storage initializer against real S3 (moto), GCS emulator, http(s) on loopback
 	$(PYTEST) tests/integration/storage
 

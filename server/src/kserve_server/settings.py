@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kserve_server.payload_settings import BatcherSettings, LoggerSettings
@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
 # "triton": a Triton model repository, each model served by the runtime of its backend
-Framework = Literal["sklearn", "xgboost", "lightgbm", "onnx", "tensorflow", "triton"]
+Framework = Literal["sklearn", "xgboost", "lightgbm", "onnx", "tensorflow", "triton", "huggingface"]
 FRAMEWORKS: tuple[Framework, ...] = (
     "sklearn",
     "xgboost",
@@ -23,6 +23,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
     "onnx",
     "tensorflow",
     "triton",
+    "huggingface",
 )
 
 
@@ -95,6 +96,12 @@ class ServerSettings(BaseSettings):
     access_log_format: str | None = None
     enable_latency_logging: bool = False
     enable_docs_url: bool = False
+    # the OpenAI-compatible API's path prefix: /<prefix>/v1/chat/completions ... (upstream's name)
+    openai_route_prefix: str = Field(
+        default="openai",
+        pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$",
+        validation_alias=AliasChoices("openai_route_prefix", "KSERVE_OPENAI_ROUTE_PREFIX"),
+    )
     exit_on_load_failure: bool = Field(
         default=True, description="exit 1 when a model fails to load (a crash loop shows it)"
     )

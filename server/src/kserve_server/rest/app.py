@@ -11,7 +11,7 @@ from kserve_server.dataplane import DataPlane
 from kserve_server.payload import logger as payload_logger
 from kserve_server.payload.metrics import PayloadCollector
 from kserve_server.repository import ModelRepository
-from kserve_server.rest import middleware, openapi, payload, v1, v2
+from kserve_server.rest import middleware, openai, openapi, payload, v1, v2
 from kserve_server.rest.body import BodyLimits
 from kserve_server.rest.connection import ClientErrorLog
 from kserve_server.rest.decoding import Decoding, DecodingLimits
@@ -99,6 +99,8 @@ def create_app(settings: ServerSettings, repository: ModelRepository) -> web.App
             web.post("/v2/repository/models/{name}/unload", v2_api.repository_unload),
         ]
     )
+    openai_api = openai.Endpoints(dataplane.repository, body_limits=body_limits)
+    app.add_routes(openai_api.routes(settings.openai_route_prefix))
     if settings.enable_docs_url:
         app.router.add_get("/docs", docs)
     if logger is not None:  # cleaned up after the repository: the last requests get logged

@@ -151,9 +151,92 @@ def document() -> dict[str, Any]:
             "post": _op("unload a model", "Load", params=(NAME,), errors=("404",))
         },
     }
+    schemas.update(_openai_schemas())
+    paths.update(_openai_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "kserve-py model server", "version": __version__},
         "paths": paths,
         "components": {"schemas": schemas},
+    }
+
+
+OPENAI = "/openai/v1"  # the default prefix (KSERVE_OPENAI_ROUTE_PREFIX)
+
+
+def _openai_schemas() -> dict[str, Any]:
+    text = {"type": "string"}
+    return {
+        "OpenAIError": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["message", "type"],
+                    "properties": {"message": text, "type": text, "param": {}, "code": {}},
+                }
+            },
+        },
+        "OpenAIObject": {"type": "object", "properties": {"object": text}},
+        "CompletionRequest": {
+            "type": "object",
+            "required": ["model", "prompt"],
+            "properties": {"model": text, "prompt": {}, "max_tokens": {"type": "integer"}},
+        },
+        "ChatCompletionRequest": {
+            "type": "object",
+            "required": ["model", "messages"],
+            "properties": {"model": text, "messages": {"type": "array"}, "stream": {}},
+        },
+        "EmbeddingRequest": {
+            "type": "object",
+            "required": ["model", "input"],
+            "properties": {"model": text, "input": {}},
+        },
+    }
+
+
+def _openai_op(summary: str, *, body: str | None, errors: tuple[str, ...]) -> dict[str, Any]:
+    op = _op(summary, "OpenAIObject", body=body, errors=())
+    for code in errors:
+        op["responses"][code] = {
+            "description": OPENAI_ERRORS[code],
+            "content": {"application/json": {"schema": _ref("OpenAIError")}},
+        }
+    return op
+
+
+OPENAI_ERRORS = {
+    "400": "bad request, unknown model, unsupported parameter or a prompt over max_model_len",
+    "404": "no such text model (or no rerank)",
+    "413": "request body over the configured limit",
+    "503": "model not loaded (yet)",
+}
+GENERATE = ("400", "413", "503")
+
+
+def _openai_paths() -> dict[str, Any]:
+    model = {"name": "model_name", "in": "path", "required": True, "schema": {"type": "string"}}
+    card = _openai_op("OpenAI: a text model", body=None, errors=("404", "503"))
+    card["parameters"] = [model]
+    return {
+        f"{OPENAI}/models": {"get": _openai_op("OpenAI: text models", body=None, errors=())},
+        f"{OPENAI}/models/{{model_name}}": {"get": card},
+        f"{OPENAI}/completions": {
+            "post": _openai_op("OpenAI: completions", body="CompletionRequest", errors=GENERATE)
+        },
+        f"{OPENAI}/chat/completions": {
+            "post": _openai_op(
+                "OpenAI: chat completions (stream: server-sent events)",
+                body="ChatCompletionRequest",
+                errors=GENERATE,
+            )
+        },
+        f"{OPENAI}/embeddings": {
+            "post": _openai_op("OpenAI: embeddings", body="EmbeddingRequest", errors=GENERATE)
+        },
+        f"{OPENAI}/rerank": {
+            "post": _openai_op("OpenAI: rerank (not available)", body=None, errors=("404",))
+        },
     }

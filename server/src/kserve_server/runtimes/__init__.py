@@ -17,6 +17,7 @@ MODULES = {
     "onnx": "kserve_server.runtimes.onnx",
     "tensorflow": "kserve_server.runtimes.tensorflow",
     "triton": "kserve_server.runtimes.triton",
+    "huggingface": "kserve_server.runtimes.huggingface",
 }
 
 
