@@ -35,7 +35,7 @@ $(EXAMPLE_MODELS)/.stamp: examples/train.py examples/data/intents.csv $(VENV)/.s
 	touch $@
 
 # rbac-audit last: it reads the apiserver audit logs test-integration and e2e write (no cluster of its own).
-test: test-unit test-charts test-storage test-server-integration test-tensorflow test-integration test-images test-cluster e2e ## every test suite: unit, integration, images, cluster smoke, e2e on a real local cluster; then the RBAC audit of their logs
+test: test-unit test-charts test-storage test-server-integration test-tensorflow test-huggingface test-integration test-images test-cluster e2e ## every test suite: unit, integration, images, cluster smoke, e2e on a real local cluster; then the RBAC audit of their logs
 	$(MAKE) --no-print-directory rbac-audit
 
 test-unit: venv ## unit tests: no cluster, no network beyond loopback
