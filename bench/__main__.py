@@ -17,7 +17,7 @@ import tempfile
 import time
 from typing import Any
 
-from bench import chart, load, onnx_cell, payload_cell, report, servers, versions
+from bench import chart, load, onnx_cell, payload_cell, report, servers, startup_cell, versions
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SERVER_CORE, WRK_CORE = 1, 0
@@ -36,7 +36,8 @@ def main() -> None:
     parser.add_argument(
         "--only",
         default="",
-        help="comma list of servers to run (default all); `onnx`, `payload`: that cell alone",
+        help="comma list of servers to run (default all); `onnx`, `payload`, `startup`: that "
+        "cell alone",
     )
     args = parser.parse_args()
     quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
@@ -51,7 +52,7 @@ def main() -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     only = set(filter(None, args.only.split(",")))
     with tempfile.TemporaryDirectory(prefix="kserve-bench-") as tmp:
-        if only - {"onnx", "payload"} or not only:
+        if only - {"onnx", "payload", "startup"} or not only:
             result = run(args, plan=plan, work=pathlib.Path(tmp))
             stamp = result["meta"]["finished"].replace(":", "").replace("-", "")
             write(result, out_dir=out_dir, stamp=stamp)
@@ -83,6 +84,19 @@ def main() -> None:
             (out_dir / "payload-latest.json").write_text(json.dumps(payload, indent=1) + "\n")
             (out_dir / "payload-latest.md").write_text(payload_cell.markdown(payload))
             print(payload_cell.markdown(payload))
+        if not only or "startup" in only:
+            startup = startup_cell.run(
+                ours_bin=args.ours_bin,
+                our_python=args.our_python,
+                repo=REPO,
+                work=pathlib.Path(tmp),
+                runs=3 if quick else 10,
+                server_core=SERVER_CORE,
+            )
+            startup["finished"] = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            (out_dir / "startup-latest.json").write_text(json.dumps(startup, indent=1) + "\n")
+            (out_dir / "startup-latest.md").write_text(startup_cell.markdown(startup))
+            print(startup_cell.markdown(startup))
 
 
 def run(args: argparse.Namespace, *, plan: dict[str, Any], work: pathlib.Path) -> dict[str, Any]:

@@ -185,11 +185,12 @@ def main(argv: list[str] | None = None) -> None:
         batcher = flags.batcher_settings(args)
     except flags.FlagError as exc:
         sys.exit(f"kserve-model-server: invalid arguments: {exc}")
-    from kserve_server.payload import logger as payload_logger
+    if logger is not None:
+        from kserve_server.payload import logger as payload_logger
 
-    reason = payload_logger.unavailable(logger) if logger is not None else None
-    if reason is not None:
-        sys.exit(f"kserve-model-server: {reason}")
+        reason = payload_logger.unavailable(logger)
+        if reason is not None:
+            sys.exit(f"kserve-model-server: {reason}")
     try:
         settings = ServerSettings(
             host=args.host,

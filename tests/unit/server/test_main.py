@@ -166,6 +166,29 @@ def test_limit_flags_override_env_which_overrides_defaults(
     assert settings.body_first_byte_timeout == 30.0 and settings.max_decoding_bytes == 64 << 20
 
 
+def test_env_is_read_in_any_case_nested_settings_as_json_and_bad_values_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pydantic import ValidationError
+
+    from kserve_server.settings import ServerSettings
+
+    monkeypatch.setenv("kserve_server_grace_period", "7.5")
+    monkeypatch.setenv("KSERVE_SERVER_LOGGER", '{"url": "http://sink:8000", "mode": "request"}')
+    monkeypatch.setenv("KSERVE_SERVER_NOT_A_FIELD", "1")  # not ours to refuse: ignored
+    monkeypatch.setenv("KSERVE_OPENAI_ROUTE_PREFIX", "llm/api")  # upstream's name, no prefix
+    settings = ServerSettings()
+    assert settings.grace_period == 7.5
+    assert settings.openai_route_prefix == "llm/api"
+    assert ServerSettings(openai_route_prefix="x").openai_route_prefix == "x"
+    assert settings.logger is not None and settings.logger.url == "http://sink:8000"
+    assert settings.logger.mode == "request"
+    monkeypatch.setenv("KSERVE_SERVER_HTTP_PORT", "eighty")
+    with pytest.raises(ValidationError, match="http_port"):
+        ServerSettings()
+    assert ServerSettings(http_port=81).http_port == 81  # given beats the environment
+
+
 SLOW = textwrap.dedent(
     """
     import logging, sys, time

@@ -1,4 +1,8 @@
-"""create_app: the aiohttp application from explicit parts; the whole route table is here."""
+"""create_app: the aiohttp application from explicit parts; the whole route table is here.
+
+What only a setting turns on (payload logging, batching, the OpenAPI document) is imported when
+it is used, so a server without it starts without importing it.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,9 @@ import orjson
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from kserve_server.batching import BatchingDataPlane
 from kserve_server.dataplane import DataPlane
-from kserve_server.payload import logger as payload_logger
-from kserve_server.payload.metrics import PayloadCollector
 from kserve_server.repository import ModelRepository
-from kserve_server.rest import middleware, openai, openapi, payload, v1, v2
+from kserve_server.rest import middleware, openai, v1, v2
 from kserve_server.rest.body import BodyLimits
 from kserve_server.rest.connection import ClientErrorLog
 from kserve_server.rest.decoding import Decoding, DecodingLimits
@@ -28,8 +29,12 @@ def create_app(settings: ServerSettings, repository: ModelRepository) -> web.App
     metrics = Metrics()
     drain = Drain()
     middlewares: list[Middleware] = [middleware.create(drain=drain, metrics=metrics)]
-    logger = payload_logger.create(settings.logger) if settings.logger is not None else None
-    if logger is not None:
+    logger = None
+    if settings.logger is not None:
+        from kserve_server.payload import logger as payload_logger
+        from kserve_server.rest import payload
+
+        logger = payload_logger.create(settings.logger)
         middlewares.append(payload.middleware(logger))
     app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
     app[METRICS] = metrics
@@ -49,13 +54,18 @@ def create_app(settings: ServerSettings, repository: ModelRepository) -> web.App
             max_wait=settings.decoding_wait_timeout,
         )
     )
+    batchers = None
     if settings.batcher is not None:
-        dataplane: DataPlane = BatchingDataPlane(
+        from kserve_server.batching import BatchingDataPlane
+
+        batching = BatchingDataPlane(
             repository,
             batcher=settings.batcher,
             observe=metrics.observe_stages,
             latency_logging=settings.enable_latency_logging,
         )
+        batchers = {"v1": batching.v1.stats, "v2": batching.v2.stats}
+        dataplane: DataPlane = batching
     else:
         dataplane = DataPlane(
             repository,
@@ -65,12 +75,9 @@ def create_app(settings: ServerSettings, repository: ModelRepository) -> web.App
     app[DATAPLANE] = dataplane
     v1_api = v1.Endpoints(dataplane, body_limits=body_limits, decoding=decoding)
     v2_api = v2.Endpoints(dataplane, body_limits=body_limits, decoding=decoding)
-    if logger is not None or isinstance(dataplane, BatchingDataPlane):
-        batchers = (
-            {"v1": dataplane.v1.stats, "v2": dataplane.v2.stats}
-            if isinstance(dataplane, BatchingDataPlane)
-            else None
-        )
+    if logger is not None or batchers is not None:
+        from kserve_server.payload.metrics import PayloadCollector
+
         collector = PayloadCollector(sink=logger.sink if logger else None, batchers=batchers)
         metrics.registry.register(collector)
     app.add_routes(
@@ -104,17 +111,23 @@ def create_app(settings: ServerSettings, repository: ModelRepository) -> web.App
     if settings.enable_docs_url:
         app.router.add_get("/docs", docs)
     if logger is not None:  # cleaned up after the repository: the last requests get logged
+        from kserve_server.rest import payload
+
         app.cleanup_ctx.append(payload.lifespan(logger))
     app.cleanup_ctx.append(repository.lifespan)
     return app
 
 
 async def openapi_json(request: web.Request) -> web.Response:
+    from kserve_server.rest import openapi
+
     return web.Response(body=orjson.dumps(openapi.document()), content_type="application/json")
 
 
 async def docs(request: web.Request) -> web.Response:
     """A plain page pointing at the document (no CDN assets: clusters are often offline)."""
+    from kserve_server.rest import openapi
+
     rows = "".join(
         f"<li><code>{method.upper()} {path}</code> {op['summary']}</li>"
         for path, item in openapi.document()["paths"].items()

@@ -1,0 +1,64 @@
+"""The start-up cell's ceiling: a bare aiohttp handler that loads the same model file as our
+runtime does (joblib, xgboost.Booster, lightgbm.Booster), then serves V1 ready and predict.
+
+Nothing else is imported or set up: its start→ready is what any aiohttp server with this model
+needs at least (the interpreter, aiohttp, numpy, the framework, the load).
+"""
+
+import argparse
+import json
+import pathlib
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from aiohttp import web
+
+PREDICT: web.AppKey[Callable[[Any], Any]] = web.AppKey("predict", object)
+
+
+def loader(framework: str, model_dir: pathlib.Path) -> Callable[[Any], Any]:
+    if framework == "sklearn":
+        import joblib
+
+        (path,) = model_dir.glob("*.joblib")
+        return joblib.load(path).predict  # type: ignore[no-any-return]
+    if framework == "xgboost":
+        import xgboost
+
+        (path,) = model_dir.glob("*.json")
+        booster = xgboost.Booster(params={"nthread": 1}, model_file=str(path))
+        return lambda rows: booster.predict(xgboost.DMatrix(np.asarray(rows, np.float32)))
+    import lightgbm
+
+    (path,) = model_dir.glob("*.bst")
+    gbm = lightgbm.Booster(model_file=str(path))
+    return lambda rows: gbm.predict(np.asarray(rows, np.float64), num_threads=1)
+
+
+async def ready(request: web.Request) -> web.Response:
+    return web.json_response({"name": request.match_info["name"], "ready": True})
+
+
+async def predict(request: web.Request) -> web.Response:
+    body = json.loads(await request.read())
+    predictions = request.app[PREDICT](np.asarray(body["instances"]))
+    return web.json_response({"predictions": np.asarray(predictions).tolist()})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--framework", required=True, choices=["sklearn", "xgboost", "lightgbm"])
+    parser.add_argument("--model_dir", required=True, type=pathlib.Path)
+    parser.add_argument("--http_port", type=int, default=8080)
+    args = parser.parse_args()
+    app = web.Application()
+    app[PREDICT] = loader(args.framework, args.model_dir)
+    app.add_routes(
+        [web.get("/v1/models/{name}", ready), web.post("/v1/models/{name}:predict", predict)]
+    )
+    web.run_app(app, host="127.0.0.1", port=args.http_port, access_log=None, print=None)
+
+
+if __name__ == "__main__":
+    main()
