@@ -90,7 +90,7 @@ def main() -> None:
                 our_python=args.our_python,
                 repo=REPO,
                 work=pathlib.Path(tmp),
-                runs=3 if quick else 10,
+                runs=3 if quick else 6,
                 server_core=SERVER_CORE,
             )
             startup["finished"] = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
