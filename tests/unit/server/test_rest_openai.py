@@ -106,3 +106,17 @@ async def test_a_predictive_model_is_not_an_openai_model(
     assert (error["code"], error["param"]) == ("model_not_found", "model")
     resp = await client.get("/openai/v1/models/sklearn-iris")
     assert resp.status == 404 and (await resp.json())["error"]["type"] == "not_found_error"
+
+
+async def test_token_counts_and_time_to_first_token_are_in_metrics(aiohttp_client: Any) -> None:
+    client = await _serve(aiohttp_client, Speller("speller"))
+    body = {"model": "speller", "prompt": "abc", "max_tokens": 5}
+    assert (await client.post("/openai/v1/completions", json=body)).status == 200
+    resp = await client.post("/openai/v1/completions", json={**body, "stream": True})
+    await resp.read()
+    chat = {"model": "speller", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
+    assert (await client.post("/openai/v1/chat/completions", json=chat)).status == 200
+    text = await (await client.get("/metrics")).text()
+    assert 'prompt_tokens_total{model_name="speller"} 8.0' in text  # 3 + 3 + 2
+    assert 'completion_tokens_total{model_name="speller"} 12.0' in text  # 5 + 5 + 2
+    assert 'time_to_first_token_seconds_count{model_name="speller"} 3.0' in text

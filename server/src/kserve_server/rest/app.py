@@ -19,6 +19,7 @@ from kserve_server.rest.decoding import Decoding, DecodingLimits
 from kserve_server.rest.drain import Drain
 from kserve_server.rest.keys import CLIENT_ERRORS, DATAPLANE, DRAIN
 from kserve_server.rest.metrics import Metrics
+from kserve_server.rest.token_metrics import TokenMetrics
 from kserve_server.settings import ServerSettings
 
 METRICS = web.AppKey("metrics", Metrics)
@@ -106,7 +107,11 @@ def create_app(settings: ServerSettings, repository: ModelRepository) -> web.App
             web.post("/v2/repository/models/{name}/unload", v2_api.repository_unload),
         ]
     )
-    openai_api = openai.Endpoints(dataplane.repository, body_limits=body_limits)
+    openai_api = openai.Endpoints(
+        dataplane.repository,
+        body_limits=body_limits,
+        metrics=TokenMetrics(metrics.registry),
+    )
     app.add_routes(openai_api.routes(settings.openai_route_prefix))
     if settings.enable_docs_url:
         app.router.add_get("/docs", docs)

@@ -22,6 +22,7 @@ from kserve_server.protocol.openai import Choice, OpenAIError, Usage
 from kserve_server.repository import ModelRepository
 from kserve_server.rest import body, errors
 from kserve_server.rest.body import BodyLimits
+from kserve_server.rest.token_metrics import FirstToken, TokenMetrics
 from kserve_server.runtimes.generative import TextModel
 from kserve_server.sampling import Sampling
 
@@ -60,9 +61,12 @@ def _errors(handler: Handler) -> Handler:
 
 
 class Endpoints:
-    def __init__(self, repository: ModelRepository, *, body_limits: BodyLimits) -> None:
+    def __init__(
+        self, repository: ModelRepository, *, body_limits: BodyLimits, metrics: TokenMetrics
+    ) -> None:
         self.repository = repository
         self.body_limits = body_limits
+        self.metrics = metrics
 
     def routes(self, prefix: str) -> list[web.RouteDef]:
         base = f"/{prefix.strip('/')}/v1"
@@ -105,6 +109,7 @@ class Endpoints:
     async def completions(self, request: web.Request) -> web.StreamResponse:
         req = openai.completion_request(await self._body(request))
         model = self._model(req.model, generates=True)
+        first = self.metrics.clock(req.model)
         prompts = [await generation.run(lambda p=p: model.prompt_ids(p)) for p in req.prompts]  # type: ignore[misc]
         for ids in prompts:
             model.check_length(ids, param="prompt")
@@ -124,12 +129,22 @@ class Endpoints:
 
         if req.stream:
             return await _stream(
-                request, model, jobs, usage, chunk, include_usage=req.include_usage
+                request,
+                model,
+                jobs,
+                usage,
+                chunk,
+                include_usage=req.include_usage,
+                first=first,
+                metrics=self.metrics,
             )
-        results = await asyncio.gather(*(_whole(model, index, ids, s) for index, ids, s, _ in jobs))
+        results = await asyncio.gather(
+            *(_whole(model, index, ids, s, first=first) for index, ids, s, _ in jobs)
+        )
         for (choice, _), (_, _, _, echo) in zip(results, jobs, strict=True):
             choice.text = echo + choice.text
         usage.completion_tokens = sum(tokens for _, tokens in results)
+        self._count(req.model, usage)
         return _json(
             openai.completion(rid, req.model, [c for c, _ in results], usage, created=created)
         )
@@ -137,6 +152,7 @@ class Endpoints:
     async def chat_completions(self, request: web.Request) -> web.StreamResponse:
         req = openai.chat_request(await self._body(request))
         model = self._model(req.model, generates=True)
+        first = self.metrics.clock(req.model)
         ids = await generation.run(lambda: model.chat_ids(req.messages))
         model.check_length(ids, param="messages")
         jobs = [(j, ids, _nth(req.sampling, j), "") for j in range(req.sampling.n)]
@@ -154,13 +170,26 @@ class Endpoints:
 
         if req.stream:
             return await _stream(
-                request, model, jobs, usage, chunk, include_usage=req.include_usage
+                request,
+                model,
+                jobs,
+                usage,
+                chunk,
+                include_usage=req.include_usage,
+                first=first,
+                metrics=self.metrics,
             )
-        results = await asyncio.gather(*(_whole(model, index, i, s) for index, i, s, _ in jobs))
+        results = await asyncio.gather(
+            *(_whole(model, index, i, s, first=first) for index, i, s, _ in jobs)
+        )
         usage.completion_tokens = sum(tokens for _, tokens in results)
+        self._count(req.model, usage)
         return _json(
             openai.chat_completion(rid, req.model, [c for c, _ in results], usage, created=created)
         )
+
+    def _count(self, model: str, usage: Usage) -> None:
+        self.metrics.tokens(model, prompt=usage.prompt_tokens, completion=usage.completion_tokens)
 
     async def embeddings(self, request: web.Request) -> web.Response:
         req = openai.embedding_request(await self._body(request))
@@ -181,11 +210,13 @@ def _nth(sampling: Sampling, j: int) -> Sampling:
 
 
 async def _whole(
-    model: TextModel, index: int, ids: list[int], sampling: Sampling
+    model: TextModel, index: int, ids: list[int], sampling: Sampling, *, first: FirstToken
 ) -> tuple[Choice, int]:
     choice, tokens = Choice(index=index), 0
     async with contextlib.aclosing(generation.stream(model, ids, sampling)) as steps:
         async for step in steps:
+            if step.tokens:
+                first.seen()
             choice.text += step.text
             choice.finish_reason, tokens = step.finish_reason, step.tokens
     return choice, tokens
@@ -199,6 +230,8 @@ async def _stream(
     chunk: Callable[..., dict[str, Any]],
     *,
     include_usage: bool,
+    first: FirstToken,
+    metrics: TokenMetrics,
 ) -> web.StreamResponse:
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
@@ -211,6 +244,8 @@ async def _stream(
             async with contextlib.aclosing(generation.stream(model, ids, sampling)) as steps:
                 tokens = 0
                 async for step in steps:
+                    if step.tokens:
+                        first.seen()
                     choice = Choice(index=index, text=step.text, finish_reason=step.finish_reason)
                     if step.text or step.finish_reason:
                         await response.write(openai.event(chunk(choice)))
@@ -226,6 +261,8 @@ async def _stream(
             log.exception("stream failed: %s %s", request.method, request.path)
         status = errors.status_for(exc)
         await response.write(openai.event(openai.error_body(public_message(exc), status=status)))
+    finally:  # what was generated counts, whether the client stayed or not
+        metrics.tokens(model.name, prompt=usage.prompt_tokens, completion=usage.completion_tokens)
     await response.write(openai.DONE)
     await response.write_eof()
     return response
