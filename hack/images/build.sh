@@ -26,6 +26,9 @@ IMAGES=(
   "coredns|hack/cluster/coredns/Dockerfile|ctx_coredns|"
   "metrics-server|hack/images/metrics-server/Dockerfile|ctx_metrics_server|"
   "traefik|hack/images/traefik/Dockerfile|ctx_traefik|"
+  # autoscalerClass keda: KEDA's operator + metrics API server, and the Prometheus it queries
+  "keda|hack/images/keda/Dockerfile|ctx_keda|"
+  "prometheus|hack/images/prometheus/Dockerfile|ctx_prometheus|"
 )
 
 # ctx_* CTX [ARGS]: fill the build context directory CTX (empty on entry).
@@ -99,6 +102,18 @@ ctx_metrics_server() {  # the pinned static build of hack/tools.sh (cached by ve
 ctx_traefik() {  # the pinned static build of hack/tools.sh (cached by version)
   bash "$ROOT/hack/tools.sh" traefik >/dev/null || die "traefik: hack/tools.sh traefik failed"
   cp "$(bash "$ROOT/hack/tools.sh" paths | sed -n 's/^traefik=//p')" "$1/traefik"
+}
+
+ctx_keda() {  # both binaries of the pinned slim build of hack/tools.sh (cached by version and patches)
+  bash "$ROOT/hack/tools.sh" keda >/dev/null || die "keda: hack/tools.sh keda failed"
+  local paths
+  paths=$(bash "$ROOT/hack/tools.sh" paths)
+  cp "$(sed -n 's/^keda=//p' <<<"$paths")" "$(sed -n 's/^keda-adapter=//p' <<<"$paths")" "$1/"
+}
+
+ctx_prometheus() {  # the pinned static build of hack/tools.sh (cached by version)
+  bash "$ROOT/hack/tools.sh" prometheus >/dev/null || die "prometheus: hack/tools.sh prometheus failed"
+  cp "$(bash "$ROOT/hack/tools.sh" paths | sed -n 's/^prometheus=//p')" "$1/prometheus"
 }
 
 in_registry() {  # NAME: true if the registry holds NAME:IMAGE_TAG

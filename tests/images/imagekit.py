@@ -29,7 +29,7 @@ PYTHON_IMAGES = [
     "gcs-emulator",
     "https-server",
 ]
-ALL_IMAGES = [*PYTHON_IMAGES, "pause", "coredns", "metrics-server", "traefik"]
+ALL_IMAGES = [*PYTHON_IMAGES, "pause", "coredns", "metrics-server", "traefik", "keda", "prometheus"]
 
 
 def image(name: str) -> str:

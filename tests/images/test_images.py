@@ -116,6 +116,64 @@ def test_traefik_is_the_pinned_build_running_as_non_root() -> None:
     assert user.stdout.strip() == "65532:65532"
 
 
+def _pinned(key: str) -> str:
+    versions = (Path(__file__).resolve().parents[2] / "hack/versions.env").read_text()
+    return next(
+        line.split("=", 1)[1] for line in versions.splitlines() if line.startswith(f"{key}=")
+    )
+
+
+def test_keda_holds_the_operator_and_the_metrics_server_running_as_non_root() -> None:
+    # one image, two Deployments (hack/cluster/keda.yaml): each names its binary
+    for binary, flag in (("/keda", "--cert-dir"), ("/keda-adapter", "--secure-port")):
+        out = docker(
+            "run", "--rm", "--network", "none", "--entrypoint", binary, image("keda"), "--help",
+            check=False,
+        )  # fmt: skip
+        assert flag in out.stdout + out.stderr, f"{binary} --help:\n{out.stdout}{out.stderr}"
+    user = docker("image", "inspect", "-f", "{{.Config.User}}", image("keda"))
+    assert user.stdout.strip() == "65532:65532"
+
+
+def test_prometheus_is_the_pinned_build_and_scrapes_itself(
+    tmp_path: Path, run_detached: Callable[..., Container]
+) -> None:
+    module = _pinned("PROMETHEUS_VERSION")  # v0.3XY.Z is Prometheus 3.XY.Z
+    minor, patch = module.removeprefix("v0.").split(".")
+    out = docker("run", "--rm", "--network", "none", image("prometheus"), "--version")
+    assert out.stdout.startswith(f"prometheus, version 3.{int(minor) - 300}.{patch} "), out.stdout
+    user = docker("image", "inspect", "-f", "{{.Config.User}}", image("prometheus"))
+    assert user.stdout.strip() == "65534:65534"
+    port = free_port()
+    config = {
+        "global": {"scrape_interval": "1s"},
+        "scrape_configs": [
+            {"job_name": "self", "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}
+        ],
+    }
+    (tmp_path / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML
+    tmp_path.chmod(0o755)
+    box = run_detached(
+        image("prometheus"),
+        "--config.file=/etc/prometheus/prometheus.yml",
+        "--storage.tsdb.path=/data",
+        f"--web.listen-address=127.0.0.1:{port}",
+        options=("-v", f"{tmp_path}:/etc/prometheus:ro", "--tmpfs", "/data:mode=1777"),
+    )
+    url = f"http://127.0.0.1:{port}/api/v1/query?query=up%7Bjob%3D%22self%22%7D"
+
+    def scraped() -> bool:
+        assert box.running(), f"prometheus exited:\n{box.logs()}"
+        try:
+            _, body = http_json(url)
+        except OSError:
+            return False
+        assert isinstance(body, dict)
+        return [r["value"][1] for r in body["data"]["result"]] == ["1"]
+
+    wait_until(scraped, what="prometheus to scrape itself", timeout=60)
+
+
 def test_controller_prints_its_version() -> None:
     out = docker("run", "--rm", "--network", "none", image("controller"), "--version")
     assert out.stdout.strip() == f"kserve-controller {TAG}"

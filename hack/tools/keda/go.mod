@@ -3,7 +3,9 @@
 // replace lines do not apply to the module that requires it, so KEDA's own are copied below.
 // On a version bump: change KEDA_VERSION in hack/versions.env, copy the new release's replace
 // lines here and run `go get -tool github.com/kedacore/keda/v2/cmd/operator@<version>
-// github.com/kedacore/keda/v2/cmd/adapter@<version> && go mod tidy`.
+// github.com/kedacore/keda/v2/cmd/adapter@<version> && go mod tidy`. hack/tools.sh builds a copy
+// of the module with patches/*.patch applied (only the scalers the local cluster uses, no cloud
+// SDKs); a patch that no longer applies without fuzz fails the build.
 module kserve-py.test/hack/tools/keda
 
 go 1.26.0
