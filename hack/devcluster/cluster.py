@@ -1,5 +1,6 @@
 """`up`: a one-node Kubernetes cluster on this machine, as root: the control plane of
-controlplane.py with its node (node.py) and add-ons (addons.py), images from our registry.
+controlplane.py with its node (node.py), add-ons (addons.py), gateway (gateway.py) and
+autoscaling (autoscaling.py: KEDA, Prometheus), images from our registry.
 Cleans what an earlier (maybe killed) run left first; a failed `up` removes what it started."""
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-from devcluster import addons, gateway, node, sh, teardown
+from devcluster import addons, autoscaling, gateway, node, sh, teardown
 from devcluster.controlplane import BIN, ControlPlane, Node, tool
 from devcluster.layout import Layout
 
-IMAGES = ("pause", "coredns", "metrics-server", "traefik")
+IMAGES = ("pause", "coredns", "metrics-server", "traefik", "keda", "prometheus")
 
 
 def log(message: str) -> None:
@@ -48,7 +49,8 @@ def up(layout: Layout) -> Path:
             f"no {', '.join(missing)}:{layout.image_tag} image in the registry "
             f"at {layout.registry_addr}: run make images first"
         )
-    gateway.crd_files()  # the Gateway API CRDs from `make tools`, before anything starts
+    gateway.crd_files()  # the Gateway API and KEDA CRDs from `make tools`, before anything starts
+    autoscaling.crd_files()
     if any(node.process(layout, name).alive() for name in ("kube-apiserver", "kubelet")):
         raise sh.ClusterError(
             f"a local cluster is already running (pids in {layout.run}): make cluster-down first"
@@ -78,6 +80,7 @@ def _up(layout: Layout, binaries: dict[str, str]) -> None:
     kubectl = [binaries["kubectl"], "--kubeconfig", str(layout.kubeconfig)]
     addons.apply(layout, kubectl)
     gateway.apply(layout, kubectl)
+    autoscaling.apply(layout, kubectl)
     log("containerd + kubelet")
     node.containerd(layout)
     stale = node.refresh_images(layout)
@@ -93,3 +96,5 @@ def _up(layout: Layout, binaries: dict[str, str]) -> None:
     addons.wait(kubectl)
     log(f"gateway (Traefik) on http://{layout.gateway_address}")
     gateway.wait(layout, kubectl)
+    log(f"KEDA (external metrics API), Prometheus on {autoscaling.PROMETHEUS_URL}")
+    autoscaling.wait(kubectl)

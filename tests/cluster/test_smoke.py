@@ -4,137 +4,16 @@ gateway (Traefik: an Ingress and an HTTPRoute from the host's loopback port)."""
 
 from __future__ import annotations
 
-import io
 import json
 import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-IMAGE = "registry.kserve-py.test/kserve-py/model-server:0.1.0"
-ROWS = [[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]]
-
-
-def _tool(name: str) -> str:
-    out = subprocess.run(
-        ["bash", str(REPO / "hack/tools.sh"), "paths"], capture_output=True, text=True, check=True
-    ).stdout
-    path = dict(line.split("=", 1) for line in out.splitlines())[name]
-    if not Path(path).is_file():
-        pytest.fail(f"{name} is not built: run `hack/tools.sh cluster` ({path})")
-    return path
-
-
-KUBECTL = _tool("kubectl")
-KUBECONFIG = subprocess.run(
-    ["bash", str(REPO / "hack/cluster/up.sh"), "kubeconfig"],
-    capture_output=True,
-    text=True,
-    check=True,
-).stdout.strip()
-
-
-def kubectl(*args: str, stdin: str | None = None, check: bool = True) -> str:
-    if not Path(KUBECONFIG).is_file():
-        pytest.fail(f"no cluster: {KUBECONFIG} is missing (run `make cluster-up`)")
-    result = subprocess.run(
-        [KUBECTL, "--kubeconfig", KUBECONFIG, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    if check and result.returncode != 0:
-        pytest.fail(f"kubectl {' '.join(args)}: {result.stderr.strip()}")
-    return result.stdout
-
-
-def apply(manifest: dict[str, object]) -> None:
-    kubectl("apply", "-f", "-", stdin=json.dumps(manifest))
-
-
-def iris_model_bytes() -> bytes:
-    import joblib
-    from sklearn import datasets, svm
-
-    iris = datasets.load_iris()
-    buf = io.BytesIO()
-    joblib.dump(svm.SVC(gamma="scale").fit(iris.data, iris.target), buf)
-    return buf.getvalue()
-
-
-@pytest.fixture(scope="module")
-def namespace() -> Iterator[str]:
-    ns = f"smoke-{uuid.uuid4().hex[:6]}"
-    kubectl("create", "namespace", ns)
-    yield ns
-    kubectl("delete", "namespace", ns, "--wait=false", check=False)
-
-
-@pytest.fixture(scope="module")
-def iris(namespace: str) -> dict[str, object]:
-    """The model server as a pod from our image, the iris model from a ConfigMap, a Service."""
-    import base64
-
-    apply(
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": "iris-model", "namespace": namespace},
-            "binaryData": {"model.joblib": base64.b64encode(iris_model_bytes()).decode()},
-        }
-    )
-    apply(
-        {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": "iris", "namespace": namespace, "labels": {"app": "iris"}},
-            "spec": {
-                "containers": [
-                    {
-                        "name": "server",
-                        "image": IMAGE,
-                        "args": [
-                            "--model_name=iris",
-                            "--model_dir=/mnt/models",
-                            "--http_port=8080",
-                        ],
-                        "ports": [{"containerPort": 8080, "name": "http"}],
-                        "readinessProbe": {
-                            "httpGet": {"path": "/v1/models/iris", "port": 8080},
-                            "periodSeconds": 1,
-                        },
-                        "securityContext": {
-                            "runAsNonRoot": True,
-                            "allowPrivilegeEscalation": False,
-                        },
-                        "volumeMounts": [{"name": "model", "mountPath": "/mnt/models"}],
-                    }
-                ],
-                "volumes": [{"name": "model", "configMap": {"name": "iris-model"}}],
-            },
-        }
-    )
-    apply(
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": "iris", "namespace": namespace},
-            "spec": {"selector": {"app": "iris"}, "ports": [{"port": 80, "targetPort": "http"}]},
-        }
-    )
-    kubectl("wait", "-n", namespace, "pod/iris", "--for=condition=Ready", "--timeout=150s")
-    pod: dict[str, object] = json.loads(kubectl("get", "-n", namespace, "pod/iris", "-o", "json"))
-    return pod
+from cluster_kube import IMAGE, KUBECONFIG, KUBECTL, ROWS, apply, free_port, kubectl
 
 
 def test_model_server_pod_runs_with_a_pod_ip_from_our_registry(iris: dict[str, object]) -> None:
@@ -193,15 +72,8 @@ def test_service_answers_by_dns_name_from_another_pod(namespace: str, iris: obje
     assert json.loads(answer[-1])["predictions"] == [1, 1]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def test_port_forward_reaches_the_service_from_the_host(namespace: str, iris: object) -> None:
-    port = _free_port()
+    port = free_port()
     forward = subprocess.Popen(
         [
             KUBECTL,
