@@ -127,26 +127,19 @@ class Endpoints:
         def chunk(choice: Choice | None, usage: Usage | None = None) -> dict[str, Any]:
             return openai.completion_chunk(rid, req.model, choice, created=created, usage=usage)
 
-        if req.stream:
-            return await _stream(
-                request,
-                model,
-                jobs,
-                usage,
-                chunk,
-                include_usage=req.include_usage,
-                first=first,
-                metrics=self.metrics,
-            )
-        results = await asyncio.gather(
-            *(_whole(model, index, ids, s, first=first) for index, ids, s, _ in jobs)
-        )
-        for (choice, _), (_, _, _, echo) in zip(results, jobs, strict=True):
-            choice.text = echo + choice.text
-        usage.completion_tokens = sum(tokens for _, tokens in results)
-        self._count(req.model, usage)
-        return _json(
-            openai.completion(rid, req.model, [c for c, _ in results], usage, created=created)
+        return await self._answer(
+            request,
+            req.model,
+            model,
+            jobs,
+            usage=usage,
+            chunk=chunk,
+            stream=req.stream,
+            include_usage=req.include_usage,
+            first=first,
+            whole=lambda choices: openai.completion(
+                rid, req.model, choices, usage, created=created
+            ),
         )
 
     async def chat_completions(self, request: web.Request) -> web.StreamResponse:
@@ -168,25 +161,56 @@ class Endpoints:
                 rid, req.model, choice, created=created, first=first, usage=usage
             )
 
-        if req.stream:
+        return await self._answer(
+            request,
+            req.model,
+            model,
+            jobs,
+            usage=usage,
+            chunk=chunk,
+            stream=req.stream,
+            include_usage=req.include_usage,
+            first=first,
+            whole=lambda choices: openai.chat_completion(
+                rid, req.model, choices, usage, created=created
+            ),
+        )
+
+    async def _answer(
+        self,
+        request: web.Request,
+        name: str,
+        model: TextModel,
+        jobs: list[tuple[int, list[int], Sampling, str]],
+        *,
+        usage: Usage,
+        chunk: Callable[..., dict[str, Any]],
+        stream: bool,
+        include_usage: bool,
+        first: FirstToken,
+        whole: Callable[[list[Choice]], dict[str, Any]],
+    ) -> web.StreamResponse:
+        """Both generating endpoints' answer: server-sent chunks, or every job run to its end,
+        its echo put first, the tokens counted and the body built by `whole`."""
+        if stream:
             return await _stream(
                 request,
                 model,
                 jobs,
                 usage,
                 chunk,
-                include_usage=req.include_usage,
+                include_usage=include_usage,
                 first=first,
                 metrics=self.metrics,
             )
         results = await asyncio.gather(
-            *(_whole(model, index, i, s, first=first) for index, i, s, _ in jobs)
+            *(_whole(model, index, ids, s, first=first) for index, ids, s, _ in jobs)
         )
+        for (choice, _), (_, _, _, echo) in zip(results, jobs, strict=True):
+            choice.text = echo + choice.text
         usage.completion_tokens = sum(tokens for _, tokens in results)
-        self._count(req.model, usage)
-        return _json(
-            openai.chat_completion(rid, req.model, [c for c, _ in results], usage, created=created)
-        )
+        self._count(name, usage)
+        return _json(whole([c for c, _ in results]))
 
     def _count(self, model: str, usage: Usage) -> None:
         self.metrics.tokens(model, prompt=usage.prompt_tokens, completion=usage.completion_tokens)
