@@ -204,7 +204,12 @@ class ModelRepository:
 def discover(spec: ModelSpec) -> list[ModelSpec]:
     """Upstream's model-repository layout: a model_dir with no model file of its own but with
     several sub-directories holding one each serves every sub-directory under its name.
-    Tensor frameworks (ONNX, Triton) read Triton's repository layout instead."""
+    Tensor frameworks (ONNX, Triton) read Triton's repository layout instead, PyTorch also
+    TorchServe's model store."""
+    if spec.framework == "pytorch":
+        from kserve_server.runtimes import pytorch
+
+        return pytorch.discover(spec)
     if spec.framework in runtimes.MODULES:
         from kserve_server.runtimes import triton
 

@@ -16,7 +16,9 @@ log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
 # "triton": a Triton model repository, each model served by the runtime of its backend
-Framework = Literal["sklearn", "xgboost", "lightgbm", "onnx", "tensorflow", "triton", "huggingface"]
+Framework = Literal[
+    "sklearn", "xgboost", "lightgbm", "onnx", "tensorflow", "triton", "huggingface", "pytorch"
+]
 FRAMEWORKS: tuple[Framework, ...] = (
     "sklearn",
     "xgboost",
@@ -25,6 +27,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
     "tensorflow",
     "triton",
     "huggingface",
+    "pytorch",
 )
 
 

@@ -18,6 +18,7 @@ MODULES = {
     "tensorflow": "kserve_server.runtimes.tensorflow",
     "triton": "kserve_server.runtimes.triton",
     "huggingface": "kserve_server.runtimes.huggingface",
+    "pytorch": "kserve_server.runtimes.pytorch",
 }
 
 

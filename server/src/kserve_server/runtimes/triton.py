@@ -165,8 +165,13 @@ def create(spec: ModelSpec) -> Model:
         from kserve_server.runtimes import tensorflow
 
         return tensorflow.TFModel(spec.name, spec.model_dir, config=config)
-    return Unservable(
-        spec.name,
+    reason = (
         f"backend {backend!r} of model {spec.name} is not served here; "
-        f"this Triton-compatible runtime serves {list(SERVED)}",
+        f"this Triton-compatible runtime serves {list(SERVED)}"
     )
+    if backend == "pytorch":  # upstream's kserve-tritonserver lists pytorch, not auto-selected
+        reason += (
+            "; PyTorch models are served by the ClusterServingRuntime kserve-torchserve "
+            "(modelFormat pytorch, selected by default)"
+        )
+    return Unservable(spec.name, reason)

@@ -8,12 +8,14 @@ Python version (CVE-2025-4517), nor by zipfile, which silently rewrites bad name
 
 from __future__ import annotations
 
+import contextlib
 import lzma
 import os
 import shutil
 import tarfile
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -34,16 +36,31 @@ def unpack(archive: Path, into: Path, *, limits: Limits) -> None:
     UnpackLimitError or StorageError; what was written before is left for the caller's staging
     dir to discard."""
     name = archive.name
+    with _mapped_errors(name, into), archive.open("rb") as data:
+        # Unlinked while open: a member named like the archive itself (model.tar.gz holding
+        # model.tar.gz) then lands as a new file instead of overwriting what is being read.
+        archive.unlink()
+        budget = Budget(name, size=os.fstat(data.fileno()).st_size, limits=limits)
+        if name.lower().endswith(ZIP_SUFFIXES):
+            _unzip(data, into, name=name, budget=budget)
+        else:
+            _untar(data, into, name=name, budget=budget)
+
+
+def unzip(archive: Path, into: Path, *, limits: Limits) -> None:
+    """Extract the zip `archive` whatever its suffix (a TorchServe `.mar`) into `into`, leaving
+    the archive in place (it may sit on a read-only volume); same checks and errors as unpack."""
+    name = archive.name
+    with _mapped_errors(name, into), archive.open("rb") as data:
+        budget = Budget(name, size=os.fstat(data.fileno()).st_size, limits=limits)
+        _unzip(data, into, name=name, budget=budget)
+
+
+@contextlib.contextmanager
+def _mapped_errors(name: str, into: Path) -> Iterator[None]:
+    """The libraries' and the OS's errors while unpacking → StorageError with one line."""
     try:
-        with archive.open("rb") as data:
-            # Unlinked while open: a member named like the archive itself (model.tar.gz holding
-            # model.tar.gz) then lands as a new file instead of overwriting what is being read.
-            archive.unlink()
-            budget = Budget(name, size=os.fstat(data.fileno()).st_size, limits=limits)
-            if name.lower().endswith(ZIP_SUFFIXES):
-                _unzip(data, into, name=name, budget=budget)
-            else:
-                _untar(data, into, name=name, budget=budget)
+        yield
     except OSError as err:
         if err.errno is None:  # gzip's BadGzipFile: the data, not the disk
             raise StorageError(f"cannot unpack {name}: not a valid archive ({err})") from err
