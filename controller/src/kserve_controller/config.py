@@ -291,6 +291,22 @@ class AutoscalerConfig(_Section):
         return text.strip() if isinstance(text, str) else text
 
 
+class ActivatorConfig(_Section):
+    """Ours (no upstream key): the shared activator that holds requests to a component scaled
+    to zero (autoscalerClass keda, minReplicas 0) while it starts. `host` is the activator
+    Service's cluster DNS name ("" = no activator: such components are not woken by
+    requests); `metricsUrl` where KEDA reads each component's held and in-flight requests;
+    `idleSeconds` KEDA's cooldownPeriod (no request for that long → zero pods);
+    `pollingIntervalSeconds` how often KEDA asks; `targetConcurrency` requests in flight per
+    replica before KEDA adds one."""
+
+    host: str = ""
+    metrics_url: str = Field("", alias="metricsUrl")
+    idle_seconds: int = Field(300, alias="idleSeconds", ge=0)
+    polling_interval_seconds: int = Field(1, alias="pollingIntervalSeconds", ge=1)
+    target_concurrency: int = Field(100, alias="targetConcurrency", ge=1)
+
+
 class ControllerConfig(_Section):
     deploy: DeployConfig = DeployConfig()
     ingress: IngressConfig = IngressConfig()
@@ -314,6 +330,7 @@ class ControllerConfig(_Section):
         OpenTelemetryCollectorConfig(), alias="opentelemetryCollector"
     )
     autoscaler: AutoscalerConfig = AutoscalerConfig()
+    activator: ActivatorConfig = ActivatorConfig()
 
 
 # ConfigMap key → field of ControllerConfig; the other upstream keys are not used here.
@@ -332,6 +349,7 @@ _KEYS: dict[str, tuple[str, type[_Section]]] = {
     "metricsAggregator": ("metrics_aggregator", MetricsAggregatorConfig),
     "opentelemetryCollector": ("opentelemetry_collector", OpenTelemetryCollectorConfig),
     "autoscaler": ("autoscaler", AutoscalerConfig),
+    "activator": ("activator", ActivatorConfig),
 }
 
 

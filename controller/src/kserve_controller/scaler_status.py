@@ -24,9 +24,15 @@ NOT_READY = "ScaledObjectNotReady"
 
 
 def fold(
-    cond: Obj, *, scaled_object: Obj | None, deployment: Obj | None, missing: bool = False
+    cond: Obj,
+    *,
+    scaled_object: Obj | None,
+    deployment: Obj | None,
+    missing: bool = False,
+    held: bool = False,
 ) -> Obj:
-    """`cond` (the component's condition from its Deployment) as the ScaledObject amends it."""
+    """`cond` (the component's condition from its Deployment) as the ScaledObject amends it;
+    `held`: the activator holds its requests while it scales up from zero."""
     kind = str(cond["type"])
     if missing:
         return conditions.condition(
@@ -50,11 +56,12 @@ def fold(
     if cond["status"] == "True" and replicas == 0:
         active = (found.get("Active") or {}).get("status") == "True"
         why = "scaling up" if active else "no trigger is active"
+        wake = (
+            "a request wakes it: the activator holds requests while it starts"
+            if held
+            else "it scales up when a trigger is active (requests are not held meanwhile)"
+        )
         return conditions.condition(
-            kind,
-            "True",
-            SCALED_TO_ZERO,
-            f"scaled to zero by ScaledObject {name} ({why}); it scales up when a trigger is "
-            "active (requests are not held meanwhile)",
+            kind, "True", SCALED_TO_ZERO, f"scaled to zero by ScaledObject {name} ({why}); {wake}"
         )
     return cond

@@ -36,6 +36,8 @@ V2_BY_DEFAULT = {"triton", "onnx", "huggingface"}
 
 MODE_ANNOTATION = "serving.kserve.io/deploymentMode"
 AUTOSCALER_ANNOTATION = "serving.kserve.io/autoscalerClass"
+# Ours: seconds without a request before a keda component with minReplicas 0 goes to zero.
+IDLE_ANNOTATION = "serving.kserve.io/scale-to-zero-idle-seconds"
 AUTOSCALER_CLASSES = ("hpa", "external", "none", "keda")
 # The components beside the predictor, each served by its own Deployment, Service and HPA.
 EXTRA_COMPONENTS = ("transformer", "explainer")
@@ -78,6 +80,7 @@ class Scaling:
     # autoScaling.metrics as written (every type: KEDA reads them all) and autoScaling.behavior.
     metrics: tuple[MetricsSpec, ...] | None = None
     behavior: Obj | None = None
+    idle_seconds: int | None = None  # IDLE_ANNOTATION, checked by validate()
 
     @property
     def wants_hpa(self) -> bool:
@@ -88,6 +91,11 @@ class Scaling:
     def wants_keda(self) -> bool:
         """The `keda` class gets a KEDA ScaledObject (and KEDA its own HPA) instead."""
         return self.autoscaler_class == "keda"
+
+    @property
+    def scales_to_zero(self) -> bool:
+        """KEDA may take it to zero pods: class keda with minReplicas 0."""
+        return self.wants_keda and self.min_replicas == 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,8 +161,13 @@ class Component(Meta):
 
     @property
     def autoscaler_class(self) -> str:
+        return str(self.annotation(AUTOSCALER_ANNOTATION) or "hpa")
+
+    def annotation(self, key: str) -> str | None:
+        """The component's annotation, else the InferenceService's."""
         merged = {**self.annotations, **(self.spec.annotations or {})}
-        return str(merged.get(AUTOSCALER_ANNOTATION, "hpa"))
+        value = merged.get(key)
+        return None if value is None else str(value)
 
     @property
     def scaling(self) -> Scaling:
@@ -170,6 +183,7 @@ class Component(Meta):
             resource_metrics=_resource_metrics(metrics) if metrics else None,
             metrics=tuple(metrics) if metrics else None,
             behavior=behavior,
+            idle_seconds=_whole_seconds(self.annotation(IDLE_ANNOTATION)),
         )
 
     @property
@@ -193,6 +207,11 @@ class Component(Meta):
                 if env.get("name") == "STORAGE_URI" and env.get("value"):
                     return str(env["value"])
         return None
+
+
+def _whole_seconds(value: str | None) -> int | None:
+    text = (value or "").strip()
+    return int(text) if text.isdigit() else None
 
 
 def _resource_metrics(metrics: list[MetricsSpec]) -> tuple[ResourceMetricSource, ...]:
@@ -339,6 +358,12 @@ def _check_component(part: Component) -> None:
             "InvalidAutoscalerClass",
             f"{AUTOSCALER_ANNOTATION}: {autoscaler!r} is not one of "
             f"{', '.join(AUTOSCALER_CLASSES)}",
+        )
+    idle = part.annotation(IDLE_ANNOTATION)
+    if idle is not None and not idle.strip().isdigit():
+        raise InvalidSpec(
+            "InvalidIdleSeconds",
+            f"{IDLE_ANNOTATION}: {idle!r} is not a whole number of seconds",
         )
     metric = spec.scale_metric
     if autoscaler == "keda" and metric is not None:

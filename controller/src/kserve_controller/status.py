@@ -14,7 +14,7 @@ from typing import Any, get_args
 
 from kserve_controller import conditions, pod_failure, pod_readiness, scaler_status, spec
 from kserve_controller.api.inferenceservice import FailureReason
-from kserve_controller.build import ingress, storage_initializer
+from kserve_controller.build import activator, ingress, storage_initializer
 from kserve_controller.config import ControllerConfig
 from kserve_controller.errors import InvalidSpec
 from kserve_controller.runtimes import CLUSTER, Runtime
@@ -71,6 +71,7 @@ def compute(
             scaled_object=(scaled_objects or {}).get(kind),
             deployment=workloads.get(kind),
             missing=keda_missing,
+            held=activator.wanted(component, config),
         )
         if kind == "predictor":
             predictor = folded

@@ -7,6 +7,7 @@ from typing import Any
 
 from kserve_controller import spec
 from kserve_controller.build import (
+    activator,
     agent,
     canary,
     component,
@@ -74,9 +75,19 @@ def all_objects(
             unwanted.append(("HorizontalPodAutoscaler", names.workload(part)))
         if not part.scaling.wants_keda:
             unwanted.append((scaledobject.KIND, names.workload(part)))
+        if is_canary:
+            continue
+        if activator.wanted(part, config):
+            hosts = [h for h, s in ingress.routes(isvc, config) if s == names.workload(part)]
+            if not ingress.wanted(isvc, config) or httproute.wanted(isvc, config):
+                hosts = []
+            objects.append(activator.service(part, hosts=hosts, config=config))
+        else:
+            unwanted.append(("Service", activator.name(part)))
     for gone in (c for c in spec.EXTRA_COMPONENTS if c not in isvc.extras):
         name = names.component(isvc, gone)
         unwanted += [(k, name) for k in WORKLOAD_KINDS]
+        unwanted.append(("Service", name + activator.SUFFIX))
     routes = [(httproute.KIND, n) for n in httproute.every_name(isvc)]
     if not httproute.wanted(isvc, config):
         if ingress.wanted(isvc, config):

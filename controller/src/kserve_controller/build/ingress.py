@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kserve_controller.build import names, template, workload
+from kserve_controller.build import activator, names, template, workload
 from kserve_controller.config import ControllerConfig, IngressConfig
 from kserve_controller.spec import Isvc
 
@@ -87,6 +87,15 @@ def routes(isvc: Isvc, config: ControllerConfig) -> list[tuple[str, str]]:
     return out
 
 
+def backend(isvc: Isvc, service: str, config: ControllerConfig) -> str:
+    """The Service a route to the component `service` goes to: the component's own, or its
+    `-activator` Service when the activator stands in front of it (build/activator.py)."""
+    for part in isvc.parts:
+        if names.workload(part) == service and activator.wanted(part, config):
+            return activator.name(part)
+    return service
+
+
 def build(isvc: Isvc, *, config: ControllerConfig) -> Obj:
     rules = [
         {
@@ -97,7 +106,10 @@ def build(isvc: Isvc, *, config: ControllerConfig) -> Obj:
                         "path": "/",
                         "pathType": "Prefix",
                         "backend": {
-                            "service": {"name": service, "port": {"number": workload.SERVICE_PORT}}
+                            "service": {
+                                "name": backend(isvc, service, config),
+                                "port": {"number": workload.SERVICE_PORT},
+                            }
                         },
                     }
                 ]

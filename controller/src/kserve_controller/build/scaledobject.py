@@ -23,6 +23,7 @@ from kserve_controller.api.component import (
     PodMetricSource,
     ResourceMetricSource,
 )
+from kserve_controller.build import activator
 from kserve_controller.build.names import ISVC_LABEL
 from kserve_controller.build.workload import DEFAULT_CPU_TARGET, Workload
 from kserve_controller.config import AutoscalerConfig, ControllerConfig
@@ -55,17 +56,24 @@ def build(work: Workload, *, config: ControllerConfig) -> Obj:
     if ISVC_LABEL not in excluded:
         excluded.append(ISVC_LABEL)
     metadata["annotations"] = {**passed, EXCLUDED_LABELS: ",".join(excluded)}
+    namespace = str(metadata["namespace"])
+    held = activator.holds(scaling, config)
     spec: Obj = {
         "scaleTargetRef": {"name": work.name},
         "minReplicaCount": minimum,
         "maxReplicaCount": maximum,
         "triggers": triggers(
             scaling.metrics or (),
-            namespace=str(metadata["namespace"]),
+            namespace=namespace,
             deployment=work.name,
             config=config,
+            default_cpu=not held,
         ),
     }
+    if held:
+        spec = activator.scaled_object(
+            spec, scaling=scaling, namespace=namespace, target=work.name, config=config
+        )
     wanted = behavior(scaling.behavior, config.autoscaler)
     if wanted:
         spec["advanced"] = {"horizontalPodAutoscalerConfig": {"behavior": wanted}}
@@ -78,8 +86,10 @@ def triggers(
     namespace: str,
     deployment: str,
     config: ControllerConfig,
+    default_cpu: bool = True,
 ) -> list[Obj]:
-    """One KEDA trigger per metric, in order; a cpu one when there are none."""
+    """One KEDA trigger per metric, in order; a cpu one when there are none (unless the
+    activator's concurrency trigger is the default)."""
     out: list[Obj] = []
     for metric in metrics:
         if metric.type == "Resource" and metric.resource is not None:
@@ -88,7 +98,7 @@ def triggers(
             out.append(_external(metric.external))
         elif metric.type == "PodMetric" and metric.podmetric is not None:
             out.append(_pod_metric(metric.podmetric, namespace, deployment, config=config))
-    if not out:
+    if not out and default_cpu:
         default = {"value": str(DEFAULT_CPU_TARGET)}
         out.append({"type": "cpu", "metricType": "Utilization", "metadata": default})
     return out

@@ -26,6 +26,7 @@ from kserve_controller import (
     stop,
 )
 from kserve_controller.build import (
+    activator,
     canary,
     credentials,
     httproute,
@@ -365,7 +366,8 @@ def stopped_refs(isvc: spec.Isvc) -> list[Ref]:
     workloads = [names.predictor(isvc), *parts, *canaries]
     routes = [(httproute.KIND, n) for n in httproute.every_name(isvc)]
     workload_refs = [(k, n) for n in workloads for k in build.WORKLOAD_KINDS]
-    return [*workload_refs, ("Ingress", isvc.name), *routes]
+    activators = [("Service", n + activator.SUFFIX) for n in workloads]
+    return [*workload_refs, *activators, ("Ingress", isvc.name), *routes]
 
 
 # A workload's two possible scalers: one is not made while the other (of ours) still exists.
