@@ -45,3 +45,15 @@ control-plane: kserve-controller-manager
 {{- define "kserve.ingressGateway" -}}
 {{- .Values.kserve.controller.gateway.ingressGateway.kserveGateway | default (printf "%s/kserve-ingress-gateway" .Release.Namespace) -}}
 {{- end -}}
+
+{{/* The activator pods' labels. */}}
+{{- define "kserve.activatorSelectorLabels" -}}
+app: kserve-activator
+{{- end }}
+
+{{/* The activator's cluster DNS name ("" when disabled): the ConfigMap's activator.host. */}}
+{{- define "kserve.activatorHost" -}}
+{{- if .Values.kserve.activator.enabled -}}
+{{- printf "kserve-activator.%s.svc.cluster.local" .Release.Namespace -}}
+{{- end -}}
+{{- end }}
