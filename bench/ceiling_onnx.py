@@ -1,5 +1,6 @@
-"""The ONNX ceiling: a bare aiohttp + orjson + onnxruntime V2 handler, nothing else (no
-validation, metrics or logging); run with our .venv's python. Same session options as ours."""
+"""The ONNX ceiling: a bare aiohttp + orjson + onnxruntime V2 handler on uvloop's event loop,
+nothing else (no validation, metrics or logging); run with our .venv's python. Same session
+options as ours."""
 
 import argparse
 import pathlib
@@ -8,6 +9,7 @@ from typing import Any
 import numpy as np
 import onnxruntime
 import orjson
+import uvloop
 from aiohttp import web
 
 SESSION: web.AppKey[Any] = web.AppKey("session", object)
@@ -46,7 +48,14 @@ def main() -> None:
             web.post("/v2/models/{name}/infer", v2_infer),
         ]
     )
-    web.run_app(app, host="127.0.0.1", port=args.http_port, access_log=None, print=None)
+    web.run_app(
+        app,
+        host="127.0.0.1",
+        port=args.http_port,
+        access_log=None,
+        print=None,
+        loop=uvloop.new_event_loop(),
+    )
 
 
 if __name__ == "__main__":

@@ -2,16 +2,18 @@
 runtime does (joblib, xgboost.Booster, lightgbm.Booster), then serves V1 ready and predict.
 
 Nothing else is imported or set up: its start→ready is what any aiohttp server with this model
-needs at least (the interpreter, aiohttp, numpy, the framework, the load).
+needs at least (the interpreter, aiohttp, numpy, the framework, the load). The same stack as the
+throughput ceiling (bench/ceiling.py): uvloop's event loop, orjson, the access log off.
 """
 
 import argparse
-import json
 import pathlib
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import orjson
+import uvloop
 from aiohttp import web
 
 PREDICT: web.AppKey[Callable[[Any], Any]] = web.AppKey("predict", object)
@@ -36,14 +38,18 @@ def loader(framework: str, model_dir: pathlib.Path) -> Callable[[Any], Any]:
     return lambda rows: gbm.predict(np.asarray(rows, np.float64), num_threads=1)
 
 
+def answer(value: Any) -> web.Response:
+    return web.Response(body=orjson.dumps(value), content_type="application/json")
+
+
 async def ready(request: web.Request) -> web.Response:
-    return web.json_response({"name": request.match_info["name"], "ready": True})
+    return answer({"name": request.match_info["name"], "ready": True})
 
 
 async def predict(request: web.Request) -> web.Response:
-    body = json.loads(await request.read())
+    body = orjson.loads(await request.read())
     predictions = request.app[PREDICT](np.asarray(body["instances"]))
-    return web.json_response({"predictions": np.asarray(predictions).tolist()})
+    return answer({"predictions": np.asarray(predictions).tolist()})
 
 
 def main() -> None:
@@ -57,7 +63,14 @@ def main() -> None:
     app.add_routes(
         [web.get("/v1/models/{name}", ready), web.post("/v1/models/{name}:predict", predict)]
     )
-    web.run_app(app, host="127.0.0.1", port=args.http_port, access_log=None, print=None)
+    web.run_app(
+        app,
+        host="127.0.0.1",
+        port=args.http_port,
+        access_log=None,
+        print=None,
+        loop=uvloop.new_event_loop(),
+    )
 
 
 if __name__ == "__main__":

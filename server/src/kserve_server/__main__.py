@@ -66,6 +66,14 @@ def parser() -> argparse.ArgumentParser:
     add("--access_log_format", default=None, help="aiohttp access log format; enables the log")
     add("--timeout-keep-alive", "--timeout_keep_alive", dest="keepalive", default=65.0, type=float)
     add("--grace_period", default=30.0, type=float, help="SIGTERM drain time in seconds")
+    add(
+        "--event-loop",
+        "--event_loop",
+        dest="event_loop",
+        default="auto",
+        choices=["auto", "asyncio", "uvloop"],
+        help="auto (default): uvloop when installed, else asyncio's loop",
+    )
     # Limits (server/README.md "Limits"); unset, they come from KSERVE_SERVER_<NAME> or default.
     for flag, kind, help_text in LIMITS:
         add(flag, default=None, type=kind, help=help_text)
@@ -99,7 +107,6 @@ def limits(args: argparse.Namespace) -> dict[str, Any]:
 
 UNSUPPORTED: dict[str, Any] = {
     "--max_threads": int,  # upstream's gRPC thread pool; our gRPC handlers run on the event loop
-    "--event-loop": str,
     "--predictor_host": str,
     "--protocol": str,
     "--predictor_protocol": str,
@@ -147,11 +154,15 @@ class JsonFormatter(logging.Formatter):
 
 def grpc_installed() -> bool:
     """Whether the `grpc` extra is installed (every framework extra brings it)."""
+    return installed("grpc")
+
+
+def installed(module: str) -> bool:
     import importlib.util
 
     try:
-        return importlib.util.find_spec("grpc") is not None
-    except ValueError:  # sys.modules["grpc"] is None: imports of it are blocked
+        return importlib.util.find_spec(module) is not None
+    except ValueError:  # sys.modules[module] is None: imports of it are blocked
         return False
 
 
@@ -170,6 +181,11 @@ def main(argv: list[str] | None = None) -> None:
             "REST only"
         )
         args.enable_grpc = False
+    if args.event_loop == "uvloop" and not installed("uvloop"):
+        sys.exit(
+            "kserve-model-server: --event-loop=uvloop: uvloop is not installed "
+            "(pip install 'kserve-py-server[uvloop]')"
+        )
     if args.workers > 1 and args.framework == "lightgbm":
         log.warning("--workers=%d: LightGBM runs with one worker (OpenMP)", args.workers)
         args.workers = 1
@@ -207,6 +223,7 @@ def main(argv: list[str] | None = None) -> None:
             exit_on_load_failure=args.exit_on_load_failure,
             max_asyncio_workers=args.max_asyncio_workers,
             workers=max(args.workers, 1),
+            event_loop=args.event_loop,
             **limits(args),
             logger=logger,
             batcher=batcher,

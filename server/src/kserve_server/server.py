@@ -32,7 +32,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,7 +44,7 @@ from kserve_server.rest import app as rest_app
 from kserve_server.rest import connection
 from kserve_server.rest.keys import CLIENT_ERRORS, DATAPLANE, DRAIN
 from kserve_server.runtimes.base import Model
-from kserve_server.settings import ModelSpec, ServerSettings
+from kserve_server.settings import EventLoop, ModelSpec, ServerSettings
 
 if TYPE_CHECKING:
     from kserve_server.grpc.server import GrpcServer
@@ -178,7 +178,14 @@ async def start(
         await runner.cleanup()  # a port taken: nothing left listening or loading
         raise
     port = runner.addresses[0][1] if runner.addresses else settings.http_port
-    log.info("listening on %s:%s; models: %s", settings.host, port, repository.names())
+    loop = type(asyncio.get_running_loop()).__module__.split(".")[0]  # "uvloop" or "asyncio"
+    log.info(
+        "listening on %s:%s; models: %s; event loop: %s",
+        settings.host,
+        port,
+        repository.names(),
+        loop,
+    )
     return RunningServer(
         settings=settings, repository=repository, runner=runner, port=port, grpc=grpc_server
     )
@@ -216,7 +223,24 @@ def run(
         from kserve_server import workers
 
         return workers.supervise(settings, worker=worker, models=models, models_root=models_root)
-    return asyncio.run(serve(settings, models=models, models_root=models_root))
+    with asyncio.Runner(loop_factory=loop_factory(settings.event_loop)) as runner:
+        return runner.run(serve(settings, models=models, models_root=models_root))
+
+
+def loop_factory(choice: EventLoop) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop for "uvloop", and for "auto" when uvloop is installed; None: asyncio's."""
+    if choice == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        if choice == "uvloop":
+            raise RuntimeError(
+                "event_loop is 'uvloop' but uvloop is not installed "
+                "(pip install 'kserve-py-server[uvloop]')"
+            ) from None
+        return None
+    return uvloop.new_event_loop
 
 
 def worker(

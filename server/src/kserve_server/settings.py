@@ -19,6 +19,7 @@ MIB = 1024 * 1024
 Framework = Literal[
     "sklearn", "xgboost", "lightgbm", "onnx", "tensorflow", "triton", "huggingface", "pytorch"
 ]
+EventLoop = Literal["auto", "asyncio", "uvloop"]
 FRAMEWORKS: tuple[Framework, ...] = (
     "sklearn",
     "xgboost",
@@ -121,6 +122,9 @@ class ServerSettings(BaseModel):
     max_asyncio_workers: int | None = Field(default=None, ge=1)
     workers: int = Field(default=1, ge=1, description="processes sharing the port (SO_REUSEPORT)")
     reuse_port: bool = False
+    # upstream's --event-loop: "auto" runs on uvloop when it is installed (the framework extras
+    # bring it), else on asyncio's own loop
+    event_loop: EventLoop = "auto"
     # upstream's `logger` / `batcher` fields, in process (server/README.md "Payload logging")
     logger: LoggerSettings | None = None
     batcher: BatcherSettings | None = None

@@ -106,6 +106,7 @@ def test_upstream_flags_and_unknown_flags_do_not_crash(
     match = re.search(r"gRPC serving on 127\.0\.0\.1:(\d+)", early)  # --grpc_port=0: any port
     assert match, early
     assert grpc_model_ready(int(match.group(1)), "sklearn-iris")
+    assert "event loop: uvloop" in early  # --event-loop auto, and the sklearn extra brings uvloop
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0
     assert proc.stderr is not None
@@ -376,3 +377,37 @@ def test_without_grpcio_the_cli_serves_rest_and_says_why(models_dir: Path) -> No
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_event_loop_asyncio_serves_on_asyncio_s_loop(models_dir: Path) -> None:
+    proc, port, early = start(
+        [
+            "--model_name=sklearn-iris",
+            f"--model_dir={models_dir / 'sklearn-iris'}",
+            "--http_port=0",
+            "--host=127.0.0.1",
+            "--enable_grpc=false",
+            "--event-loop=asyncio",
+        ]
+    )
+    try:
+        assert "event loop: asyncio" in early
+        wait_ready(port)
+        assert get(f"http://127.0.0.1:{port}/v1/models/sklearn-iris")[0] == 200
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_event_loop_uvloop_without_uvloop_exits_with_the_reason(models_dir: Path) -> None:
+    script = (
+        "import sys; sys.modules['uvloop'] = None\n"
+        "from kserve_server.__main__ import main\n"
+        f"main(['--model_dir={models_dir / 'sklearn-iris'}', '--http_port=0',"
+        " '--event-loop=uvloop'])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, check=False, text=True, timeout=60
+    )
+    assert proc.returncode == 1
+    assert "--event-loop=uvloop: uvloop is not installed" in proc.stderr
