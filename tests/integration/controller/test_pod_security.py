@@ -3,8 +3,8 @@ PodSecurity admission (on by default) judges a Pod made from each Deployment's p
 dry-run, in a namespace that enforces "restricted". The predictor on the chart's runtime
 (with its storage initializer), a custom transformer, explainer and predictor that set no
 securityContext, the logger's agent sidecar, a canary, an InferenceGraph's router and the
-chart's own controller Deployment. Our own processes (model server, storage initializer, router,
-controller) run on a read-only root filesystem."""
+chart's own controller Deployment. Our own processes (model server, storage initializer, the
+logger's agent, router, controller) run on a read-only root filesystem with a writable /tmp."""
 
 from __future__ import annotations
 
@@ -114,19 +114,24 @@ async def test_every_pod_we_create_is_admitted_under_restricted(
 
     pods = deployments["runtime-predictor"]["spec"]["template"]["spec"]
     assert [c["name"] for c in pods["initContainers"]] == ["storage-initializer"]
+    custom_pod = deployments["custom-predictor"]["spec"]["template"]["spec"]
+    assert [c["name"] for c in custom_pod["containers"]] == ["kserve-container", "agent"]
     ours = [
         *pods["initContainers"],
         pods["containers"][0],  # the chart's runtime: our model server
+        custom_pod["containers"][1],  # the logger's agent beside a custom container
         *deployments["graph"]["spec"]["template"]["spec"]["containers"],
         *deployments["controller"]["spec"]["template"]["spec"]["containers"],
     ]
     assert [c["name"] for c in ours] == [
-        "storage-initializer", "kserve-container", "graph", "kserve-controller"
+        "storage-initializer", "kserve-container", "agent", "graph", "kserve-controller"
     ]  # fmt: skip
     for container in ours:
         assert container["securityContext"]["readOnlyRootFilesystem"] is True, container["name"]
-    custom_pod = deployments["custom-predictor"]["spec"]["template"]["spec"]
-    assert [c["name"] for c in custom_pod["containers"]] == ["kserve-container", "agent"]
+        # each with a writable /tmp (an emptyDir)
+        assert "/tmp" in [m["mountPath"] for m in container["volumeMounts"]], container["name"]
+    # a custom container that says nothing may write anywhere (as upstream's may)
+    assert "readOnlyRootFilesystem" not in custom_pod["containers"][0]["securityContext"]
     for name, deployment in deployments.items():
         assert deployment is not None, name
         pod = await admitted(admin, restricted, deployment)

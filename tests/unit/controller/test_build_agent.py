@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from kserve_controller import build, config, runtimes, spec
-from kserve_controller.build import agent
+from kserve_controller.build import agent, workload
 from kserve_controller.build.credentials import Sources
 
 CFG = config.parse(None)
@@ -127,6 +127,26 @@ def test_each_component_names_itself_and_a_transformer_gets_the_sidecar() -> Non
     assert flag(sidecar["args"], "--component") == "transformer"
     assert flag(sidecar["args"], "--endpoint") == "default"
     assert found[("Service", "m-transformer")]["spec"]["ports"][0]["targetPort"] == agent.PORT
+
+
+def test_the_sidecar_runs_on_a_read_only_root_with_a_tmp_of_its_own() -> None:
+    found_pod = objects(isvc({**CUSTOM, "logger": {}}))[("Deployment", "m-predictor")]
+    pod = found_pod["spec"]["template"]["spec"]
+    main, sidecar = pod["containers"]
+    assert sidecar["securityContext"] == {**workload.NON_ROOT, "readOnlyRootFilesystem": True}
+    assert sidecar["volumeMounts"] == [{"name": "kserve-tmp", "mountPath": "/tmp"}]
+    assert {"name": "kserve-tmp", "emptyDir": {}} in pod["volumes"]
+    # the custom container chose nothing: it may write anywhere, as upstream's may
+    assert main["securityContext"] == workload.NON_ROOT
+    assert "volumeMounts" not in main
+
+
+def test_the_sidecar_keeps_the_components_security_context_but_not_a_writable_root() -> None:
+    own = {"runAsUser": 1234, "readOnlyRootFilesystem": False}
+    custom = {"containers": [{**CUSTOM["containers"][0], "securityContext": own}]}
+    main, sidecar = containers(objects(isvc({**custom, "batcher": {}})))
+    assert main["securityContext"] == own
+    assert sidecar["securityContext"] == {"runAsUser": 1234, "readOnlyRootFilesystem": True}
 
 
 def test_a_container_named_agent_is_the_users_own() -> None:

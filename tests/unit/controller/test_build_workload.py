@@ -141,6 +141,49 @@ def test_the_users_security_contexts_are_merged_never_overwritten() -> None:
     }
 
 
+def test_a_read_only_container_gets_a_writable_tmp_and_others_are_left_alone() -> None:
+    read_only = {"readOnlyRootFilesystem": True}
+    pod = {
+        "containers": [
+            {"name": "ro", "securityContext": read_only},
+            {"name": "rw", "securityContext": {"readOnlyRootFilesystem": False}},
+            {"name": "plain"},
+            {
+                "name": "own-tmp",
+                "securityContext": read_only,
+                "volumeMounts": [{"name": "scratch", "mountPath": "/tmp/"}],
+            },
+        ],
+        "initContainers": [{"name": "init", "securityContext": read_only}],
+        "volumes": [{"name": "scratch", "emptyDir": {"medium": "Memory"}}],
+    }
+    out = workload.restricted(pod)
+    tmp = {"name": "kserve-tmp", "mountPath": "/tmp"}
+    every = (*out["containers"], *out["initContainers"])
+    mounts = {c["name"]: c.get("volumeMounts") for c in every}
+    assert mounts == {
+        "ro": [tmp],
+        "rw": None,
+        "plain": None,
+        "own-tmp": [{"name": "scratch", "mountPath": "/tmp/"}],
+        "init": [tmp],
+    }
+    # one emptyDir for both, beside the user's own volume
+    assert out["volumes"] == [*pod["volumes"], {"name": "kserve-tmp", "emptyDir": {}}]
+    assert "volumeMounts" not in pod["containers"][0]  # the input is left alone
+
+
+def test_a_pod_that_declares_the_scratch_volume_keeps_its_own() -> None:
+    own = {"name": "kserve-tmp", "emptyDir": {"sizeLimit": "1Gi"}}
+    pod = {
+        "containers": [{"name": "c", "securityContext": {"readOnlyRootFilesystem": True}}],
+        "volumes": [own],
+    }
+    out = workload.restricted(pod)
+    assert out["volumes"] == [own]
+    assert out["containers"][0]["volumeMounts"] == [{"name": "kserve-tmp", "mountPath": "/tmp"}]
+
+
 @pytest.mark.parametrize(
     "pod",
     [

@@ -189,7 +189,12 @@ def _sidecar(main: Obj, *, flags: list[str], config: ControllerConfig) -> Obj:
                 "httpHeaders": [{"name": "K-Network-Probe", "value": "queue"}],
             }
         },
-        "securityContext": copy.deepcopy(main.get("securityContext") or workload.NON_ROOT),
+        # upstream's: the component's own securityContext; ours writes nothing but /tmp (given
+        # by workload.restricted), so its root filesystem is read-only whatever the component's
+        "securityContext": {
+            **copy.deepcopy(main.get("securityContext") or workload.NON_ROOT),
+            "readOnlyRootFilesystem": True,
+        },
     }
     if env:
         sidecar["env"] = env

@@ -29,11 +29,15 @@ NON_ROOT: Obj = {
     "runAsNonRoot": True,
     "capabilities": {"drop": ["ALL"]},
 }
-# Ours alone (the router, the storage initializer): also unprivileged with a read-only root
-# filesystem.
+# Ours alone (the router, the storage initializer, the logger's agent): also unprivileged with
+# a read-only root filesystem.
 LOCKED_DOWN: Obj = {"privileged": False, **NON_ROOT, "readOnlyRootFilesystem": True}
 # Every pod's defaults, so it passes Pod Security "restricted" unless its YAML says otherwise.
 POD_SECURITY: Obj = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+# The writable /tmp of a container on a read-only root filesystem (the chart's runtimes declare
+# the same volume for their model server).
+SCRATCH_VOLUME = "kserve-tmp"
+SCRATCH_PATH = "/tmp"
 
 
 @dataclass(frozen=True)
@@ -73,18 +77,33 @@ def restricted(pod: Obj) -> Obj:
     """`pod` with the Pod Security "restricted" defaults where its YAML chose nothing: a
     container without a securityContext gets NON_ROOT; the pod's securityContext gets
     POD_SECURITY's keys it lacks. What a user wrote is kept, even where it breaks "restricted"
-    (a pod or container that asks for root is not made non-root behind its back)."""
+    (a pod or container that asks for root is not made non-root behind its back). A container
+    on a read-only root filesystem that mounts nothing at /tmp gets the pod's SCRATCH_VOLUME
+    there (an emptyDir, added when the pod has none of that name)."""
     out = copy.deepcopy(pod)
     containers = [*(out.get("containers") or []), *(out.get("initContainers") or [])]
     for one in containers:
         if not one.get("securityContext"):
             one["securityContext"] = copy.deepcopy(NON_ROOT)
+        _scratch(out, one)
     security = out.setdefault("securityContext", {})
     security.setdefault("seccompProfile", copy.deepcopy(POD_SECURITY["seccompProfile"]))
     as_root = [security, *(c["securityContext"] for c in containers)]
     if not any(s.get("runAsUser") == 0 for s in as_root):
         security.setdefault("runAsNonRoot", True)
     return out
+
+
+def _scratch(pod: Obj, one: Obj) -> None:
+    if one["securityContext"].get("readOnlyRootFilesystem") is not True:
+        return
+    mounts = one.setdefault("volumeMounts", [])
+    if any(m.get("mountPath", "").rstrip("/") == SCRATCH_PATH for m in mounts):
+        return
+    mounts.append({"name": SCRATCH_VOLUME, "mountPath": SCRATCH_PATH})
+    volumes = pod.setdefault("volumes", [])
+    if not any(v.get("name") == SCRATCH_VOLUME for v in volumes):
+        volumes.append({"name": SCRATCH_VOLUME, "emptyDir": {}})
 
 
 def service(work: Workload, *, ports: list[Obj], headless: bool = False) -> Obj:
