@@ -9,6 +9,7 @@ import argparse
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
@@ -45,22 +46,42 @@ def unused_message(verdict: report.Verdict, *, origins: list[str]) -> str:
     )
 
 
+def default_logs(environ: Mapping[str, str]) -> tuple[dict[Path, str], list[str]]:
+    """The logs to read when none is named (each with the target that writes it), and why one
+    cannot be: `make e2e` against a cluster of KUBECONFIG's that is not the local one writes no
+    log here, and the local cluster's log is then an earlier run's, so it is not read."""
+    where = Layout.from_env(environ)
+    writers = {audit.INTEGRATION_LOG: "make test-integration"}
+    named = [Path(p) for p in environ.get("KUBECONFIG", "").split(os.pathsep) if p]
+    if named and where.kubeconfig.resolve() not in [p.resolve() for p in named]:
+        return writers, [
+            f"KUBECONFIG={environ['KUBECONFIG']} is not the local cluster's "
+            f"({where.kubeconfig}): make e2e ran there, and what the controller asked of that "
+            f"cluster is in its apiserver's audit log, if it keeps one; {where.audit_log} is "
+            "the last local cluster's, not this run's, and is not read. Pass that cluster's "
+            "log with --log, or run make e2e on the local cluster (KUBECONFIG unset)"
+        ]
+    writers[where.audit_log] = "make e2e"
+    return writers, []
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--log", type=Path, action="append", help="an audit log (repeatable)")
     parser.add_argument("--manifests", type=Path, help="the chart as rendered (helm template)")
     parser.add_argument("--report", type=Path, default=REPORT)
     args = parser.parse_args(argv)
-    cluster_log = Layout.from_env(os.environ).audit_log
-    writers = {audit.INTEGRATION_LOG: "make test-integration", cluster_log: "make e2e"}
+    writers, problems = default_logs(os.environ)
     logs: list[Path] = args.log or list(writers)
+    if args.log:
+        problems = []
     text = args.manifests.read_text() if args.manifests else rendered_chart()
     user = grants.user(NAMESPACE)
     origins = grants.granted_by(
         [doc for doc in yaml.safe_load_all(text) if doc], namespace=NAMESPACE
     )
     usage = report.Usage()
-    sources, problems = [], []
+    sources = []
     for log in logs:
         own = report.Usage()
         paths = audit.files(log)

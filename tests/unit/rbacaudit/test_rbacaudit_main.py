@@ -1,6 +1,7 @@
 """`python -m rbacaudit` as `make rbac-audit` runs it, on a rendered chart and audit logs written
 here: it passes when every grant was used, and fails, naming the grant, its role and what to
-do, when a grant no log line used; a missing log or one without the controller fails too."""
+do, when a grant no log line used; a missing log or one without the controller fails too, and
+so does a run whose e2e went to a cluster of KUBECONFIG's (the local cluster's log is not read)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
+from devcluster import audit as audit_logs
+from devcluster.layout import Layout
 from rbacaudit import __main__ as cli
 
 REPO = Path(__file__).resolve().parents[3]
@@ -157,3 +160,53 @@ def test_no_log_at_all_says_so_instead_of_listing_every_grant(
     assert capsys.readouterr().err.splitlines() == [
         f"rbac-audit: FAILED: no audit log at {missing}: run the suite that writes it first"
     ]
+
+
+def local_cluster(tmp_path: Path) -> tuple[dict[str, str], Path, Path]:
+    """An environment whose local cluster (devcluster's layout under XDG_CACHE_HOME) has an
+    audit log in which every grant was used; the kubeconfig and the log."""
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env.pop("KUBECONFIG", None)
+    where = Layout.from_env(env)
+    where.audit_log.parent.mkdir(parents=True)
+    where.audit_log.write_text("".join(f"{one}\n" for one in EVERY_GRANT))
+    return env, where.kubeconfig, where.audit_log
+
+
+def test_with_a_kubeconfig_of_another_cluster_the_local_clusters_log_is_not_read(
+    tmp_path: Path, manifests: Path
+) -> None:
+    env, local, log = local_cluster(tmp_path)
+    other = tmp_path / "kind.kubeconfig"
+    done = subprocess.run(
+        [sys.executable, "-m", "rbacaudit", "--manifests", str(manifests), "--report",
+         str(tmp_path / "report.md")],
+        cwd=REPO,
+        env={**env, "KUBECONFIG": str(other), "PYTHONPATH": str(REPO / "hack")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert (
+        f"rbac-audit: FAILED: KUBECONFIG={other} is not the local cluster's "
+        f"({local}): make e2e ran there"
+    ) in done.stderr
+    assert f"{log} is the last local cluster's, not this run's, and is not read" in done.stderr
+    assert str(log) not in (tmp_path / "report.md").read_text()  # not among the logs read
+
+
+@pytest.mark.parametrize("kubeconfig", [None, "local", "local-among-others"])
+def test_without_kubeconfig_or_with_the_local_clusters_its_log_is_read(
+    tmp_path: Path, kubeconfig: str | None
+) -> None:
+    env, local, log = local_cluster(tmp_path)
+    if kubeconfig == "local":
+        env["KUBECONFIG"] = str(local)
+    elif kubeconfig == "local-among-others":
+        env["KUBECONFIG"] = f"{tmp_path}/other:{local}"
+    writers, problems = cli.default_logs(env)
+    assert (writers, problems) == (
+        {audit_logs.INTEGRATION_LOG: "make test-integration", log: "make e2e"},
+        [],
+    )
