@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import sys
 import time
 import urllib.request
@@ -15,7 +16,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
-from e2e_kube import REPO, Cli, condition, diagnose, wait_for
+from e2e_kube import REPO, Cli, condition, diagnose, tool, wait_for
 
 NAMESPACE = "chaos"
 STORE_NAMESPACE = "chaos-store"
@@ -61,17 +62,18 @@ class ModelStore:
         return f"http://{self.host}/{name}/model.joblib"
 
 
-def store_manifests() -> list[dict[str, Any]]:
-    labels = {"app": "models"}
-    server = {
-        "name": "http",
-        "image": MODEL_SERVER_IMAGE,  # its Python's http.server: no image of its own
-        "command": ["python3", "-m", "http.server", "8000", "--directory", "/models"],
-        "ports": [{"containerPort": 8000, "name": "http"}],
-        "readinessProbe": {
-            "httpGet": {"path": "/iris-a/model.joblib", "port": 8000},
-            "periodSeconds": 1,
-        },
+def file_server(
+    name: str, *, command: list[str], port: int, ready_path: str, mounts: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A container of a store inside the cluster: `command` run by the model server's Python
+    (no image of its own) on a read-only root, serving `port`, ready once `ready_path`
+    answers."""
+    return {
+        "name": name,
+        "image": MODEL_SERVER_IMAGE,
+        "command": command,
+        "ports": [{"containerPort": port, "name": "http"}],
+        "readinessProbe": {"httpGet": {"path": ready_path, "port": port}, "periodSeconds": 1},
         "resources": {
             "requests": {"cpu": "20m", "memory": "32Mi"},
             "limits": {"cpu": "500m", "memory": "128Mi"},
@@ -79,11 +81,23 @@ def store_manifests() -> list[dict[str, Any]]:
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "capabilities": {"drop": ["ALL"]},
+            "readOnlyRootFilesystem": True,
             "runAsNonRoot": True,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "volumeMounts": [{"name": "models", "mountPath": "/models", "readOnly": True}],
+        "volumeMounts": mounts,
     }
+
+
+def store_manifests() -> list[dict[str, Any]]:
+    labels = {"app": "models"}
+    server = file_server(
+        "http",
+        command=["python3", "-m", "http.server", "8000", "--directory", "/models"],
+        port=8000,
+        ready_path="/iris-a/model.joblib",
+        mounts=[{"name": "models", "mountPath": "/models", "readOnly": True}],
+    )
     items = [{"key": name, "path": f"{name}/model.joblib"} for name in MODELS]
     meta = {"name": "models", "namespace": STORE_NAMESPACE}
     pod = {
@@ -246,18 +260,45 @@ def controller_pod(cli: Cli) -> dict[str, Any]:
     return dict(found[0])
 
 
-def controller_writes(cli: Cli) -> float:
-    """The controller's writes to the apiserver so far (kserve_controller_api_writes_total, all
-    verbs and kinds), read from its /metrics as Prometheus would scrape it."""
+def controller_samples(cli: Cli, metric: str) -> dict[str, float]:
+    """`metric`'s samples in the controller's /metrics, read as Prometheus would scrape it:
+    their labels as written (`{kind="Service"}`) -> value."""
     ip = controller_pod(cli)["status"]["podIP"]
     url = f"http://{ip}:{CONTROLLER_METRICS_PORT}/metrics"
     with urllib.request.urlopen(url, timeout=10) as resp:
         text = resp.read().decode()
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("kserve_controller_api_writes_total{")
+    found = {}
+    for line in text.splitlines():
+        if line.startswith(f"{metric}{{"):
+            labels, value = line[len(metric) :].rsplit(" ", 1)
+            found[labels] = float(value)
+    return found
+
+
+def controller_writes(cli: Cli) -> float:
+    """The controller's writes to the apiserver so far (kserve_controller_api_writes_total, all
+    verbs and kinds)."""
+    return sum(controller_samples(cli, "kserve_controller_api_writes_total").values())
+
+
+def apply_batch(
+    cli: Cli, items: list[dict[str, Any]], path: Path, *, namespace: str, until_made: int
+) -> tuple[subprocess.Popen[str], int]:
+    """Starts `kubectl apply` of `items` (written to `path` as one List) and returns, with the
+    apply still running, once the controller has made `until_made` Deployments in `namespace`:
+    the apply's process and how many Deployments there were then (the controller mid-way)."""
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    applying = subprocess.Popen(
+        [tool("kubectl"), "apply", "-f", str(path)],
+        env=cli.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    wait_for(
+        f"{until_made} Deployments made",
+        lambda: len(names(cli, "deployment", namespace)) >= until_made,
+        timeout=300,
+        every=0.2,
     )
+    return applying, len(names(cli, "deployment", namespace))
 
 
 def names(cli: Cli, kind: str, namespace: str) -> list[str]:

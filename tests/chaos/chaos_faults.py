@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from chaos_cluster import MODEL_SERVER_IMAGE, STORE_NAMESPACE, apply, deployment_and_service
+from chaos_cluster import STORE_NAMESPACE, apply, deployment_and_service, file_server
 from e2e_kube import Cli
 
 NAME = "faulty"
@@ -60,27 +60,16 @@ def tar_gz(files: dict[str, bytes]) -> bytes:
 def manifests() -> list[dict[str, Any]]:
     labels = {"app": NAME}
     meta = {"name": NAME, "namespace": STORE_NAMESPACE}
-    server = {
-        "name": "store",
-        "image": MODEL_SERVER_IMAGE,  # its Python runs the standard-library script
-        "command": ["python3", "/app/fault_store.py", "--dir=/srv", f"--port={PORT}"],
-        "ports": [{"containerPort": PORT, "name": "http"}],
-        "readinessProbe": {"httpGet": {"path": "/_faults", "port": PORT}, "periodSeconds": 1},
-        "resources": {
-            "requests": {"cpu": "20m", "memory": "32Mi"},
-            "limits": {"cpu": "500m", "memory": "128Mi"},
-        },
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-            "runAsNonRoot": True,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
-        "volumeMounts": [
+    server = file_server(
+        "store",
+        command=["python3", "/app/fault_store.py", "--dir=/srv", f"--port={PORT}"],
+        port=PORT,
+        ready_path="/_faults",
+        mounts=[
             {"name": "app", "mountPath": "/app", "readOnly": True},
             {"name": "files", "mountPath": "/srv", "readOnly": True},
         ],
-    }
+    )
     items = [
         {"key": "model.tar.gz", "path": "faulty/model.tar.gz"},
         {"key": "big.joblib", "path": "big/model.joblib"},

@@ -9,8 +9,6 @@ orphaned (every child's owner reference names a live InferenceService).
 
 from __future__ import annotations
 
-import json
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,14 +16,14 @@ from pathlib import Path
 import chaos_node
 from chaos_cluster import (
     ModelStore,
+    apply_batch,
     batch_converged,
     controller_pod,
     isvc_manifest,
-    names,
     owned_exactly,
 )
 from chaos_results import ResultsFile
-from e2e_kube import Cli, condition, tool, wait_for
+from e2e_kube import Cli, condition, wait_for
 
 COUNT = 200
 NAMESPACE = "chaos-many"
@@ -44,23 +42,13 @@ def test_controller_sigkilled_while_200_inferenceservices_are_applied(
     wanted = [f"many-{i:03d}" for i in range(COUNT)]
     uri = model_store.uri("iris-a")  # never fetched: no pod runs
     items = [isvc_manifest(n, storage_uri=uri, replicas=0, namespace=many) for n in wanted]
-    manifest = tmp_path / "many.json"
-    manifest.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
     pod = controller_pod(cli)
     restarts = pod["status"]["containerStatuses"][0]["restartCount"]
     cid = chaos_node.container_id(pod, "kserve-controller")
     t0 = time.monotonic()
-    applying = subprocess.Popen(
-        [tool("kubectl"), "apply", "-f", str(manifest)],
-        env=cli.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    wait_for(
-        f"{KILL_AFTER} Deployments made",
-        lambda: len(names(cli, "deployment", NAMESPACE)) >= KILL_AFTER,
-        timeout=300,
-        every=0.2,
+    applying, made_before = apply_batch(
+        cli, items, tmp_path / "many.json", namespace=many, until_made=KILL_AFTER
     )
-    made_before = len(names(cli, "deployment", NAMESPACE))
     killed_at = time.monotonic()
     chaos_node.sigkill(cid)
     _, err = applying.communicate(timeout=300)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from e2e_kube import Cli, condition, diagnose, rel, wait_for
-from e2e_steps import FIXTURES, Applied, Install, apply_and_wait
+from e2e_kube import Cli, condition, wait_for
+from e2e_steps import FIXTURES, Applied, Install, applied_on, load_pod
 from e2e_timeline import Timeline
 
 NS = "autoscaling"  # fixtures/autoscaling.yaml and fixtures/load.yaml
@@ -27,7 +27,11 @@ SCALED_WITHIN = 240.0
 # how long the replica count is watched after the scale-out, while the controller reconciles
 # the Deployment's and the new pods' changes
 HOLD_SECONDS = 20.0
-METRICS_API = "v1beta1.metrics.k8s.io"
+API = (
+    "v1beta1.metrics.k8s.io",
+    "metrics API",
+    "install metrics-server (`make cluster-up` does), else no HPA can scale",
+)
 TARGETS = re.compile(r"cpu: (\d+)%/(\d+)%")
 
 
@@ -50,19 +54,8 @@ def cpu_utilization(hpa: dict[str, Any]) -> int | None:
 
 @pytest.fixture(scope="module")
 def autoscaled(cli: Cli, kserve: Install, environment_ready: None) -> Iterator[Applied]:
-    services = cli.json("get", "apiservices")["items"]
-    metrics_api = next((a for a in services if a["metadata"]["name"] == METRICS_API), {})
-    if condition(metrics_api, "Available").get("status") != "True":
-        pytest.fail(
-            f"the cluster serves no metrics API (APIService {METRICS_API} not Available): "
-            "install metrics-server (`make cluster-up` does), else no HPA can scale"
-        )
-    applied = apply_and_wait(
-        cli, FIXTURES / "autoscaling.yaml", name=NAME, namespace=NS, what="autoscaling sklearn-iris"
-    )
-    yield applied
-    cli.kubectl("delete", "inferenceservice", NAME, "-n", NS, "--ignore-not-found", check=False)
-    cli.kubectl("delete", "namespace", NS, "--ignore-not-found", "--wait=false", check=False)
+    path, what = FIXTURES / "autoscaling.yaml", "autoscaling sklearn-iris"
+    yield from applied_on(cli, API, path=path, name=NAME, namespace=NS, what=what)
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +63,7 @@ def scaled_out(cli: Cli, autoscaled: Applied, timeline: Timeline) -> Iterator[Sc
     """Load from a pod in the cluster until the predictor has more than one Ready replica."""
     before = cli.json("get", "deployment", PREDICTOR, "-n", NS)
     assert before["spec"]["replicas"] == 1, "scaled out before any load"
-    t0 = time.monotonic()
-    cli.kubectl("apply", "-f", rel(FIXTURES / "load.yaml"))
-    try:
+    with load_pod(cli, FIXTURES / "load.yaml", namespace=NS) as t0:
 
         def reported() -> int | None:
             return cpu_utilization(cli.json("get", "hpa", PREDICTOR, "-n", NS))
@@ -92,13 +83,7 @@ def scaled_out(cli: Cli, autoscaled: Applied, timeline: Timeline) -> Iterator[Sc
         result = wait_for("more than one Ready replica", scaled, timeout=SCALED_WITHIN, every=3)
         timeline.add("autoscaling: load -> 2+ Ready replicas", time.monotonic() - t0)
         print(result.hpa_table)
-        yield result
-    except AssertionError as err:
-        raise AssertionError(f"{err}\n{diagnose(cli, NS)}") from err
-    finally:
-        logs = cli.kubectl("logs", "load", "-n", NS, check=False, echo=False).strip()
-        print("load pod:", logs or "(still running)")
-        cli.kubectl("delete", "pod", "load", "-n", NS, "--ignore-not-found", "--wait=false")
+        yield result  # the load goes on through the tests
 
 
 def test_kubectl_get_hpa_shows_real_cpu_above_the_target(scaled_out: ScaledOut) -> None:

@@ -178,6 +178,23 @@ def _split(url: str, *, host: str, canary: int) -> float:
     return share
 
 
+def _canary_takes_its_share(
+    url: str, *, host: str, timeline: Timeline, step: str, since: float
+) -> None:
+    """Once the canary answers through the gateway (it applies new weights within its
+    provider's throttle), `step` took from `since` till then; then CANARY_REQUESTS show the
+    canary's CANARY_PERCENT share, within CANARY_TOLERANCE."""
+    wait_for(
+        "a canary answer through the gateway",
+        lambda: predict(url, host=host) == CANARY_ANSWER,
+        timeout=60,
+        every=0.2,
+    )
+    timeline.add(step, time.monotonic() - since)
+    share = _split(url, host=host, canary=CANARY_ANSWER)
+    assert abs(share - CANARY_PERCENT) <= CANARY_TOLERANCE
+
+
 def test_a_canary_takes_its_share_through_the_gateway(
     cli: Cli,
     canary_model: str,
@@ -196,16 +213,10 @@ def test_a_canary_takes_its_share_through_the_gateway(
     wait_for("the canary ready and routed its share", split, timeout=300)
     host = str(urlsplit(isvc["status"]["url"]).hostname)
     url = f"{gateway}/v1/models/iris-canary:predict"
-    # The gateway applies new weights within its provider's throttle: wait for a canary answer.
-    wait_for(
-        "a canary answer through the gateway",
-        lambda: predict(url, host=host) == CANARY_ANSWER,
-        timeout=60,
-        every=0.2,
-    )
-    timeline.add("canary: kubectl apply -> traffic split served", time.monotonic() - t0)
-    share = _split(url, host=host, canary=CANARY_ANSWER)
-    assert abs(share - CANARY_PERCENT) <= CANARY_TOLERANCE
+    _canary_takes_its_share(
+        url, host=host, timeline=timeline, step="canary: kubectl apply -> traffic split served",
+        since=t0,
+    )  # fmt: skip
 
 
 def test_promote_and_roll_back_under_steady_load_lose_no_request(
@@ -305,15 +316,10 @@ def test_canary_traffic_percent_splits_then_rolls_back_and_promotes_under_load(
         )
         print(cli.kubectl("get", "inferenceservice", name, "-n", TRAFFIC_NS, echo=False))
         assert columns["READY"] == "True"
-        wait_for(
-            "an answer of the new version through the gateway",
-            lambda: predict(url, host=host) == CANARY_ANSWER,
-            timeout=60,
-            every=0.2,
-        )
-        timeline.add("canaryTrafficPercent 20: patch -> split served", time.monotonic() - t0)
-        share = _split(url, host=host, canary=CANARY_ANSWER)
-        assert abs(share - CANARY_PERCENT) <= CANARY_TOLERANCE
+        _canary_takes_its_share(
+            url, host=host, timeline=timeline,
+            step="canaryTrafficPercent 20: patch -> split served", since=t0,
+        )  # fmt: skip
 
         # Roll back: 0 sends everything to the rolled-out version; the new one stays up.
         load.phase = "roll back (0)"

@@ -13,15 +13,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from e2e_kube import Cli, condition, diagnose, rel, wait_for
-from e2e_steps import FIXTURES, Applied, Install, apply_and_wait
+from e2e_kube import Cli, condition, diagnose, wait_for
+from e2e_steps import FIXTURES, Applied, Install, applied_on, load_pod
 from e2e_timeline import Timeline
 
 NS = "autoscaling-keda"  # fixtures/keda.yaml and fixtures/keda-load.yaml
 NAME = "sklearn-iris"
 PREDICTOR = f"{NAME}-predictor"
 THRESHOLD = 5.0  # requests a second per replica (fixtures/keda.yaml)
-EXTERNAL_METRICS_API = "v1beta1.external.metrics.k8s.io"
+API = (
+    "v1beta1.external.metrics.k8s.io",
+    "external metrics API",
+    "install KEDA (`CLUSTER_AUTOSCALING=1 make cluster-up` does), else no ScaledObject can scale",
+)
 # Waits, not timed asserts: Prometheus' 5 s scrapes and 30 s rate window, the HPA's 15 s sync,
 # two new pods' start (model download and load) on 2 shared cores, then doubled.
 METRIC_WITHIN = 120.0
@@ -57,21 +61,8 @@ def quantity(text: str) -> float:
 
 @pytest.fixture(scope="module")
 def keda_isvc(cli: Cli, kserve: Install, environment_ready: None) -> Iterator[Applied]:
-    services = cli.json("get", "apiservices")["items"]
-    api: dict[str, Any] = next(
-        (a for a in services if a["metadata"]["name"] == EXTERNAL_METRICS_API), {}
-    )
-    if condition(api, "Available").get("status") != "True":
-        pytest.fail(
-            f"the cluster serves no external metrics API (APIService {EXTERNAL_METRICS_API} not "
-            "Available): install KEDA (`make cluster-up` does), else no ScaledObject can scale"
-        )
-    applied = apply_and_wait(
-        cli, FIXTURES / "keda.yaml", name=NAME, namespace=NS, what="keda sklearn-iris"
-    )
-    yield applied
-    cli.kubectl("delete", "inferenceservice", NAME, "-n", NS, "--ignore-not-found", check=False)
-    cli.kubectl("delete", "namespace", NS, "--ignore-not-found", "--wait=false", check=False)
+    path = FIXTURES / "keda.yaml"
+    yield from applied_on(cli, API, path=path, name=NAME, namespace=NS, what="keda sklearn-iris")
 
 
 @pytest.fixture(scope="module")
@@ -80,9 +71,7 @@ def scaled_out(cli: Cli, keda_isvc: Applied, timeline: Timeline) -> Iterator[Sca
     before = cli.json("get", "deployment", PREDICTOR, "-n", NS)
     assert before["spec"]["replicas"] == 1, "scaled out before any load"
     hpa_name = f"keda-hpa-{PREDICTOR}"
-    t0 = time.monotonic()
-    cli.kubectl("apply", "-f", rel(FIXTURES / "keda-load.yaml"))
-    try:
+    with load_pod(cli, FIXTURES / "keda-load.yaml", namespace=NS) as t0:
 
         def over_threshold() -> float | None:
             value = external_total(cli.json("get", "hpa", hpa_name, "-n", NS))
@@ -112,12 +101,6 @@ def scaled_out(cli: Cli, keda_isvc: Applied, timeline: Timeline) -> Iterator[Sca
         timeline.add("keda: load -> 3 Ready replicas", time.monotonic() - t0)
         hpa = cli.json("get", "hpa", hpa_name, "-n", NS)
         scaled_object = cli.json("get", "scaledobject", PREDICTOR, "-n", NS)
-    except AssertionError as err:
-        raise AssertionError(f"{err}\n{diagnose(cli, NS)}") from err
-    finally:
-        logs = cli.kubectl("logs", "load", "-n", NS, check=False, echo=False).strip()
-        print("load pod:", logs or "(still running)")
-        cli.kubectl("delete", "pod", "load", "-n", NS, "--ignore-not-found", "--wait=false")
     yield ScaledOut(rate=rate, hpa=hpa, scaled_object=scaled_object, load_ended=time.monotonic())
 
 

@@ -90,6 +90,7 @@ class Manager:
             namespace=settings.namespace,
             field_selector=f"metadata.name={config_mod.CONFIGMAP_NAME}",
             handler=self._on_config,
+            on_gone=self._on_gone,
         )
         self.elector = LeaderElector(
             kube=kube,
@@ -112,11 +113,15 @@ class Manager:
                 namespace=namespace,
                 label_selector=source.label_selector,
                 handler=lambda kind, obj: self._on_event(targets, obj),
+                on_gone=self._on_gone,
             )
             route = self.routes[at] = Route(watch, targets)
         if source.cached and not any(s.cached for _, s in route.targets):
             self.reads.add(route.watch)
         route.targets.append((engine, source))
+
+    def _on_gone(self, kind: str) -> None:
+        self.metrics.relists.labels(kind).inc()
 
     # -- helpers for callers and tests -----------------------------------------------------
 

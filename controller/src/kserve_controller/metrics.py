@@ -15,6 +15,7 @@ class Metrics:
     duration: Histogram
     queue_depth: Gauge
     writes: Counter
+    relists: Counter
     leader: Gauge
 
 
@@ -36,6 +37,12 @@ def create() -> Metrics:
         queue_depth=Gauge(f"{prefix}_queue_depth", "Keys waiting in the queue", registry=registry),
         writes=Counter(
             f"{prefix}_api_writes", "Writes to the apiserver", ["verb", "kind"], registry=registry
+        ),
+        relists=Counter(
+            f"{prefix}_watch_relists",
+            "Lists again because a watch's resourceVersion was gone (410), by kind",
+            ["kind"],
+            registry=registry,
         ),
         leader=Gauge(f"{prefix}_leader", "1 while this replica leads", registry=registry),
     )

@@ -81,6 +81,11 @@ async def test_compacted_watch_relists_and_converges(
         lambda: admin.get("Deployment", namespace, "after-predictor"), what="deploy", timeout=60
     )
     await wait_for(lambda: _relists(running) > relists, what="a relist")
+    # ... and says so in /metrics, by kind, as the chaos suite's scenario 4 reads it
+    gone = running.manager.metrics.registry.get_sample_value(
+        "kserve_controller_watch_relists_total", {"kind": "InferenceService"}
+    )
+    assert gone is not None and gone >= 1
 
 
 def _spawn(installed: Installed, identity: str, log: Path) -> subprocess.Popen[bytes]:

@@ -37,6 +37,8 @@ class Watch:
     namespace: str | None = None
     label_selector: str | None = None
     field_selector: str | None = None
+    # Told each time the watch's resourceVersion was gone (410) and it lists again (a metric).
+    on_gone: Callable[[str], None] | None = None
     # State, not arguments: set after the first full list; RBAC's last refusal, if any.
     synced: asyncio.Event = field(init=False, default_factory=asyncio.Event)
     forbidden: errors.Forbidden | None = field(init=False, default=None)
@@ -104,6 +106,8 @@ class Watch:
             except errors.Gone:
                 log.info("%s: resourceVersion %s is gone, listing again", self, version)
                 version = None
+                if self.on_gone is not None:
+                    self.on_gone(self.kind)
             except errors.NotFound as err:
                 # The kind is not served (its CRD is not installed): say it once, look again.
                 level = logging.DEBUG if absent else logging.INFO
