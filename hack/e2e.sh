@@ -58,7 +58,7 @@ fi
 suites=" ${E2E_SUITES:-e2e chaos-short} "
 # The KEDA e2e needs the cluster's KEDA + Prometheus, which cluster-up runs only when asked
 # (CLUSTER_AUTOSCALING=1: not yet part of make test).
-keda=(--ignore=tests/e2e/test_tutorial_keda.py)
+keda=(--ignore=tests/e2e/test_tutorial_keda.py --ignore=tests/e2e/test_tutorial_scale_to_zero.py)
 [ "${CLUSTER_AUTOSCALING:-}" = 1 ] && keda=()
 if [[ $suites == *" e2e "* ]]; then
   E2E_TIMINGS=$timings step "tests (pytest tests/e2e)" .venv/bin/pytest tests/e2e "${keda[@]}" -p no:cacheprovider || status=$?
