@@ -10,7 +10,7 @@ define not_built
 	@echo "make $@: not built yet ($(1))" >&2; exit 2
 endef
 
-.PHONY: help venv serve test test-unit test-integration e2e lint generate tools images bench bench-controller cluster-up cluster-down test-charts lint-charts test-storage test-server-integration
+.PHONY: help venv serve test test-unit test-integration e2e lint generate tools images bench bench-controller bench-cold-start cluster-up cluster-down test-charts lint-charts test-storage test-server-integration
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -97,6 +97,9 @@ images: venv ## container images and the local registry (127.0.0.1:5000), built 
 .PHONY: test-images
 test-images: images ## each image runs as non-root under Docker; the registry lists them all
 	$(PYTEST) tests/images
+
+bench-cold-start: venv ## cold start from zero through the activator, p50 of 10 (COLD_START_TRIALS), on its own cluster with KEDA; results in bench/results/cold-start-<time>.md
+	CLUSTER_AUTOSCALING=1 E2E_SUITES=cold-start bash hack/e2e.sh
 
 bench-controller: venv tools ## the controller with 1,000 isvcs on the loopback apiserver (BENCH_QUICK=1: 100)
 	$(VENV)/bin/python tests/bench/controller/bench_controller.py $$([ -n "$${BENCH_QUICK:-}" ] && echo --count 100 --idle-seconds 30 --sequential 10)

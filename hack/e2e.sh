@@ -4,7 +4,8 @@
 #   5. the fault suite's short scenarios on the same cluster (pytest tests/chaos -m short)
 #   6. cluster down, also when a step failed.
 # `make chaos` is this script with E2E_SUITES=chaos: every fault scenario, no tutorial tests.
-# E2E_SUITES: the steps 4-5 to run, of `e2e chaos-short chaos` (default `e2e chaos-short`).
+# E2E_SUITES: the steps 4-5 to run, of `e2e chaos-short chaos cold-start` (default `e2e
+# chaos-short`); `make bench-cold-start` is E2E_SUITES=cold-start (tests/e2e/bench_cold_start.py).
 # With KUBECONFIG already set to a cluster (kind, or one you brought up), steps 2, 3 and 6 are
 # skipped and the tests run against it: its nodes must be able to pull our images.
 set -euo pipefail
@@ -66,6 +67,10 @@ fi
 if [[ $suites == *" chaos-short "* ]]; then
   step "fault suite, short form (pytest tests/chaos -m short)" \
     .venv/bin/pytest tests/chaos -m short -p no:cacheprovider || status=$?
+fi
+if [[ $suites == *" cold-start "* ]]; then
+  E2E_TIMINGS=$timings step "cold-start benchmark (pytest tests/e2e/bench_cold_start.py)" \
+    .venv/bin/pytest tests/e2e/bench_cold_start.py -s -p no:cacheprovider || status=$?
 fi
 if [[ $suites == *" chaos "* ]]; then
   step "fault suite (pytest tests/chaos)" .venv/bin/pytest tests/chaos -p no:cacheprovider || status=$?
