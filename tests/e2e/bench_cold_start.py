@@ -4,16 +4,11 @@ gateway, first request -> answer; TRIALS times (COLD_START_TRIALS, default 10), 
 Not collected by `pytest tests/e2e` (no `test_` file name): `make bench-cold-start` runs it on
 its own cluster (hack/e2e.sh with E2E_SUITES=cold-start, CLUSTER_AUTOSCALING=1).
 
-Each trial watches the predictor's pod from the request on and takes, for every phase, the
-moment the watch first shows it (the API's own timestamps have a one-second resolution):
-  wake           request sent -> pod created (the activator holds it; KEDA polls the activator
-                 every second, scales the Deployment; the ReplicaSet makes the pod)
-  scheduling     pod created -> bound to the node
-  sandbox        bound -> storage initializer running (pod sandbox, network, image present)
-  storage        storage initializer running -> done (the model downloaded)
-  server start   initializer done -> model server container running
-  readiness      container running -> pod Ready (model load, the readiness probe)
-  activator      pod Ready -> answer (endpoints to kube-proxy, the activator's probe, predict)
+Each trial watches the predictor's pod and its Service's EndpointSlices from the request on and
+cuts the time into bench/phases.py's phases (shared with the apply -> first answer benchmark):
+here "controller" is the wake-up (the activator holds the request, KEDA polls it every second
+and scales the Deployment, the ReplicaSet makes the pod) and "answer" the activator's share
+(the endpoint ready -> its probe connects -> the request forwarded and answered).
 Results: bench/results/cold-start-<UTC time>.json and .md.
 """
 
@@ -22,11 +17,11 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import statistics
+import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,73 +33,37 @@ from e2e_kube import Cli, diagnose, wait_for
 from e2e_steps import FIXTURES, Applied, Install, apply_and_wait
 from e2e_timeline import Timeline
 
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from bench import phases  # noqa: E402
+
 NS = "cold-start"  # fixtures/keda-cold-start.yaml
 NAME = "sklearn-iris"
 PREDICTOR = f"{NAME}-predictor"
 TRIALS = int(os.environ.get("COLD_START_TRIALS", "10"))
-RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"
-PHASES = ("created", "scheduled", "init_running", "init_done", "main_running", "ready")
-SPANS = [
-    ("wake", "sent", "created"),
-    ("scheduling", "created", "scheduled"),
-    ("sandbox", "scheduled", "init_running"),
-    ("storage", "init_running", "init_done"),
-    ("server start", "init_done", "main_running"),
-    ("readiness", "main_running", "ready"),
-    ("activator", "ready", "answered"),
-]
+RESULTS = REPO / "bench" / "results"
 GOAL_SECONDS = 5.0
 
 
-def seen(pod: Any) -> set[str]:
-    """The phases a pod object shows."""
-    out = {"created"}
-    if pod.spec.node_name:
-        out.add("scheduled")
-    for status in pod.status.init_container_statuses or []:
-        state = status.state
-        if state.running or state.terminated:
-            out.add("init_running")
-        if state.terminated and state.terminated.exit_code == 0:
-            out.add("init_done")
-    for status in pod.status.container_statuses or []:
-        if status.name == "kserve-container" and (status.state.running or status.started):
-            out.add("main_running")
-    if any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or []):
-        out.add("ready")
-    return out
+class Watching:
+    """A watch on a thread, feeding each object (as the API's JSON) to `seen` with its arrival
+    time, until stopped."""
 
-
-class PodWatch:
-    """The predictor's pods watched on a thread; the first time each phase is seen."""
-
-    def __init__(self, core: Any) -> None:
-        self.core = core
-        self.times: dict[str, float] = {}
+    def __init__(
+        self, api: Any, lister: Callable[..., Any], seen: Callable[[Any, float], None], **kw: Any
+    ):
+        self.api, self.lister, self.seen, self.kw = api, lister, seen, kw
         self._watch = kubernetes.watch.Watch()
         self._thread = threading.Thread(target=self._run, daemon=True)
-        self._listening = threading.Event()
 
     def _run(self) -> None:
-        stream = self._watch.stream(
-            self.core.list_namespaced_pod,
-            NS,
-            label_selector=f"app=isvc.{PREDICTOR}",
-            timeout_seconds=180,
-        )
-        self._listening.set()
-        for event in stream:
-            now = time.monotonic()
-            if event["type"] == "DELETED":
-                continue
-            for phase in seen(event["object"]):
-                self.times.setdefault(phase, now)
-            if "ready" in self.times:
-                self._watch.stop()
+        for event in self._watch.stream(self.lister, NS, timeout_seconds=180, **self.kw):
+            if event["type"] != "DELETED":
+                self.seen(self.api.sanitize_for_serialization(event["object"]), time.time())
 
-    def __enter__(self) -> PodWatch:
+    def __enter__(self) -> Watching:
         self._thread.start()
-        self._listening.wait(10)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -136,63 +95,92 @@ def cold(cli: Cli, kserve: Install, environment_ready: None) -> Iterator[Applied
     cli.kubectl("delete", "namespace", NS, "--ignore-not-found", "--wait=false", check=False)
 
 
+def one_trial(cli: Cli, api: Any, url: str, host: str) -> phases.Timeline:
+    core, discovery = kubernetes.client.CoreV1Api(api), kubernetes.client.DiscoveryV1Api(api)
+    pods = {"label_selector": f"app=isvc.{PREDICTOR}"}
+    slices = {"label_selector": f"kubernetes.io/service-name={PREDICTOR}"}
+    lock = threading.Lock()
+    timeline = phases.Timeline(start=0.0)
+
+    def pod_seen(obj: Any, at: float) -> None:
+        with lock:
+            phases.observe_pod(timeline, obj, at)
+
+    def slice_seen(obj: Any, at: float) -> None:
+        with lock:
+            phases.observe_slice(timeline, obj, at)
+
+    with (
+        Watching(api, core.list_namespaced_pod, pod_seen, **pods),
+        Watching(api, discovery.list_namespaced_endpoint_slice, slice_seen, **slices),
+    ):
+        time.sleep(0.5)  # both watches open
+        timeline.start = time.time()
+        status, text = predict(url, host)
+        answered = time.time()
+        assert status == 200 and json.loads(text)["predictions"] == [1], text
+        wait_for(
+            "the watch to see the pod Ready", lambda: "pod_ready" in timeline.marks, timeout=30
+        )
+    with lock:
+        timeline.mark("answered", answered)
+    log = cli.kubectl(
+        "logs", timeline.pod, "-n", NS, "-c", phases.SERVER, "--timestamps", echo=False
+    )
+    phases.model_ready_from_log(timeline, log)
+    return timeline
+
+
 def test_cold_start_from_zero(cli: Cli, cold: Applied, timeline: Timeline) -> None:
     gateway = address(cli)
     assert gateway
     url = f"{gateway}/v1/models/{NAME}:predict"
     isvc = cli.json("get", "inferenceservice", NAME, "-n", NS)
     host = urlsplit(isvc["status"]["url"]).hostname or ""
-    core = kubernetes.client.CoreV1Api(
-        kubernetes.config.new_client_from_config(str(cli.kubeconfig))
-    )
-    trials: list[dict[str, float]] = []
+    api = kubernetes.config.new_client_from_config(str(cli.kubeconfig))
+    trials: list[phases.Timeline] = []
     for n in range(TRIALS):
         try:
             wait_for("the predictor at zero pods", lambda: at_zero(cli), timeout=180, every=1)
         except AssertionError as err:
             raise AssertionError(f"{err}\n{diagnose(cli, NS)}") from err
         time.sleep(2)  # KEDA and the activator settle at zero
-        with PodWatch(core) as watch:
-            sent = time.monotonic()
-            status, text = predict(url, host)
-            answered = time.monotonic()
-            assert status == 200 and json.loads(text)["predictions"] == [1], text
-            wait_for("the watch to see the pod Ready", lambda: "ready" in watch.times, timeout=30)
-        times = {"sent": sent, "answered": answered, **watch.times}
-        row = {"total": answered - sent}
-        for span, start, end in SPANS:
-            if start in times and end in times:
-                row[span] = times[end] - times[start]
-        trials.append(row)
-        print(f"cold start {n + 1}/{TRIALS}: " + ", ".join(f"{k} {v:.2f}s" for k, v in row.items()))
-    p50 = {
-        key: statistics.median(t[key] for t in trials if key in t)
-        for key in ["total", *(s for s, _, _ in SPANS)]
-    }
-    timeline.add(f"cold start from zero, first request -> answer (p50 of {TRIALS})", p50["total"])
-    write(trials, p50)
-    assert p50["total"] > 0
+        trial = one_trial(cli, api, url, host)
+        trials.append(trial)
+        spans = trial.phases()
+        print(
+            f"cold start {n + 1}/{TRIALS}: " + ", ".join(f"{k} {v:.2f}s" for k, v in spans.items())
+        )
+    summary = phases.summarize(trials)
+    timeline.add(
+        f"cold start from zero, first request -> answer (p50 of {TRIALS})", summary["total"]["p50"]
+    )
+    write(trials, summary)
+    assert all("answered" in t.marks for t in trials)
 
 
-def write(trials: list[dict[str, float]], p50: dict[str, float]) -> None:
+def write(trials: list[phases.Timeline], summary: dict[str, dict[str, float]]) -> None:
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    doc = {"trials": trials, "p50": p50, "goal_seconds": GOAL_SECONDS, "load": load}
+    doc = {
+        "trials": [t.phases() for t in trials],
+        "summary": summary,
+        "goal_seconds": GOAL_SECONDS,
+        "load": load,
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"cold-start-{stamp}.json").write_text(json.dumps(doc, indent=2) + "\n")
-    spans = ["total", *(s for s, _, _ in SPANS)]
-    lines = [
-        f"# Cold start from zero ({stamp}, {len(trials)} trials, load {load})",
-        "",
-        "sklearn iris, keda + minReplicas 0, through the gateway and the activator; first "
-        f"request -> answer, goal p50 <= {GOAL_SECONDS:g} s.",
-        "",
-        "| trial | " + " | ".join(spans) + " |",
-        "|---|" + "---|" * len(spans),
-    ]
-    for n, row in enumerate(trials, 1):
-        cells = [f"{row[s]:.2f}" if s in row else "-" for s in spans]
-        lines.append(f"| {n} | " + " | ".join(cells) + " |")
-    lines.append("| **p50** | " + " | ".join(f"**{p50[s]:.2f}**" for s in spans) + " |")
-    (RESULTS / f"cold-start-{stamp}.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    text = "\n".join(
+        [
+            f"# Cold start from zero ({stamp}, {len(trials)} trials, load {load})",
+            "",
+            "sklearn iris, autoscalerClass keda + minReplicas 0, one V1 prediction through the "
+            f"gateway and the activator: first request -> answer (goal p50 <= {GOAL_SECONDS:g} s). "
+            "controller = the wake-up (activator -> KEDA -> Deployment -> pod); answer = the "
+            "activator's share after the endpoint is ready.",
+            "",
+            phases.markdown(summary),
+        ]
+    )
+    (RESULTS / f"cold-start-{stamp}.md").write_text(text + "\n")
+    print(text)
