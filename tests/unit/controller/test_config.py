@@ -86,3 +86,18 @@ def test_autoscaling_keys_keda_reads() -> None:
     assert defaults.metrics_aggregator.enable_prometheus_scraping == "false"
     with pytest.raises(ConfigError, match="autoscaler"):
         config.parse({"autoscaler": '{"scaleUpStabilizationWindowSeconds": "5m"}'})
+
+
+def test_activator_defaults_to_none_and_reads_the_charts_key() -> None:
+    assert config.parse(None).activator.host == ""
+    parsed = config.parse(
+        {"activator": '{"host": "a.kserve.svc", "metricsUrl": "http://a:9091", "idleSeconds": 30}'}
+    ).activator
+    assert (parsed.host, parsed.metrics_url, parsed.idle_seconds) == (
+        "a.kserve.svc",
+        "http://a:9091",
+        30,
+    )
+    assert (parsed.polling_interval_seconds, parsed.target_concurrency) == (1, 100)
+    with pytest.raises(ConfigError, match="activator"):
+        config.parse({"activator": '{"pollingIntervalSeconds": 0}'})

@@ -130,3 +130,21 @@ def test_each_component_follows_its_own_scaled_object() -> None:
     assert cond(st, "PredictorReady")["status"] == "True"
     assert cond(st, "TransformerReady")["message"] == "ScaledObject iris-transformer: no cpu"
     assert cond(st, "Ready")["status"] == "False"
+
+
+def test_at_zero_behind_the_activator_a_request_wakes_it() -> None:
+    activator = config.parse({"activator": '{"host": "kserve-activator.kserve.svc"}'})
+    idle = scaled(Ready=HEALTHY["Ready"], Active=IDLE)
+    item = isvc(predictor={**MODEL, "minReplicas": 0})
+    st = compute(
+        item,
+        deployment=deployment(replicas=0),
+        scaled_objects={"predictor": idle},
+        config=activator,
+    )
+    predictor = cond(st, "PredictorReady")
+    assert (predictor["status"], predictor["reason"]) == ("True", "ScaledToZero")
+    assert (
+        "a request wakes it: the activator holds requests while it starts" in (predictor["message"])
+    )
+    assert "not held" not in predictor["message"]

@@ -175,3 +175,19 @@ def test_a_component_with_knative_metrics_is_invalid() -> None:
     with pytest.raises(InvalidSpec) as err:
         spec.check_supported(spec.parse(raw), config=config.parse(None))
     assert err.value.reason == "InvalidScaleMetric"
+
+
+def test_scale_to_zero_idle_seconds_is_a_whole_number() -> None:
+    keda = {"serving.kserve.io/autoscalerClass": "keda"}
+    good = isvc({**MODEL, "minReplicas": 0}, metadata={"annotations": {**keda, IDLE: "90"}})
+    parsed = spec.parse(good)
+    spec.check_supported(parsed, config=config.parse(None))
+    scaling = spec.predictor(parsed).scaling
+    assert (scaling.idle_seconds, scaling.scales_to_zero) == (90, True)
+    bad = isvc({**MODEL, "minReplicas": 0}, metadata={"annotations": {**keda, IDLE: "1m"}})
+    with pytest.raises(InvalidSpec, match="'1m' is not a whole number of seconds") as err:
+        spec.check_supported(spec.parse(bad), config=config.parse(None))
+    assert err.value.reason == "InvalidIdleSeconds"
+
+
+IDLE = "serving.kserve.io/scale-to-zero-idle-seconds"
