@@ -82,9 +82,11 @@ def parser() -> argparse.ArgumentParser:
     for flag, kind in UNSUPPORTED.items():
         add(flag, default=None, type=kind, help=argparse.SUPPRESS)
     add("--enable_predictor_health_check", action="store_true", help=argparse.SUPPRESS)
+    from kserve_server import hf_flags
     from kserve_server.payload import flags
 
     flags.add_arguments(p)  # upstream agent's --log-* and batcher flags (server/README.md)
+    hf_flags.add_arguments(p)  # upstream huggingfaceserver's flags (--framework huggingface)
     return p
 
 
@@ -166,10 +168,33 @@ def installed(module: str) -> bool:
         return False
 
 
+def huggingface_options(args: argparse.Namespace, unknown: list[str]) -> Any:
+    """`--framework huggingface`: upstream huggingfaceserver's flags, checked; a `--model_id`
+    fetched from the Hub first (into $HF_HOME/kserve-py), as upstream loads it before serving."""
+    from kserve_server import hf_flags
+
+    try:
+        hf_flags.refuse_unknown(unknown)
+        options = hf_flags.options(args)
+        if args.model_id:
+            home = os.environ.get("HF_HOME") or Path.home() / ".cache" / "huggingface"
+            args.model_dir, tokenizer_dir = hf_flags.fetch_model_id(
+                args, cache=Path(home) / "kserve-py"
+            )
+            options = options.model_copy(update={"tokenizer_dir": tokenizer_dir})
+        elif args.model_revision or args.tokenizer_revision:
+            log.warning("--model_revision/--tokenizer_revision apply to --model_id only")
+    except hf_flags.FlagError as exc:
+        sys.exit(f"kserve-model-server: invalid arguments: {exc}")
+    return options
+
+
 def main(argv: list[str] | None = None) -> None:
     args, unknown = parser().parse_known_args(argv)
     configure_logging(args)
-    if unknown:
+    if args.framework == "huggingface":
+        huggingface = huggingface_options(args, unknown)
+    elif unknown:
         log.warning("ignoring unknown arguments: %s", " ".join(unknown))
     for flag in UNSUPPORTED:
         value = getattr(args, flag.lstrip("-").replace("-", "_"))
@@ -234,6 +259,7 @@ def main(argv: list[str] | None = None) -> None:
             framework=args.framework,
             predict_proba=os.environ.get("PREDICT_PROBA", "").lower() == "true",
             nthread=args.nthread,
+            **({"huggingface": huggingface} if args.framework == "huggingface" else {}),
         )
     except ValidationError as exc:
         sys.exit(f"kserve-model-server: invalid arguments: {exc}")

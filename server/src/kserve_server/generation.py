@@ -1,6 +1,7 @@
 """Text generation off the event loop: each generation runs in its own thread and hands its
 steps to the loop as they come, so many streams share the server and health checks keep
 answering; leaving the iteration early (a client gone) stops the generation at its next token.
+A model runs at most `max_concurrent_generations` at once: the others wait for a slot, in order.
 """
 
 from __future__ import annotations
@@ -65,7 +66,11 @@ async def stream(
             post(exc)
         else:
             post(_END)
+        finally:  # the slot frees when the model is done, not when its reader leaves
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(model.generation_slots.release)
 
+    await model.generation_slots.acquire()  # queued, never refused; a client gone leaves the line
     threading.Thread(target=work, name=f"generate-{model.name}", daemon=True).start()
     try:
         while True:

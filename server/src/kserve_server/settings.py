@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
+from kserve_server.hf_settings import HuggingFaceOptions
 from kserve_server.payload_settings import BatcherSettings, LoggerSettings
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class ModelSpec(BaseModel):
     framework: Framework = "sklearn"
     predict_proba: bool = False
     nthread: int = Field(default=1, ge=1)
+    huggingface: HuggingFaceOptions = HuggingFaceOptions()  # upstream's huggingfaceserver flags
 
     def per_directory(self, directories: list[Path]) -> list[ModelSpec]:
         """This model's settings for each directory of a repository, named by the directory (as

@@ -109,6 +109,8 @@ class Endpoints:
     async def completions(self, request: web.Request) -> web.StreamResponse:
         req = openai.completion_request(await self._body(request))
         model = self._model(req.model, generates=True)
+        if req.echo and not model.echoes:
+            raise OpenAIError("'echo' is not supported by encoder-decoder models", param="echo")
         first = self.metrics.clock(req.model)
         prompts = [await generation.run(lambda p=p: model.prompt_ids(p)) for p in req.prompts]  # type: ignore[misc]
         for ids in prompts:

@@ -2,13 +2,14 @@
 
 Every call is blocking (model code); the generation module runs them in threads. A generation
 yields the text it adds at each step, so a stream can send it as it comes and stop when the
-client leaves (`cancelled`).
+client leaves (`cancelled`). At most `max_concurrent_generations` run at once (generation.py
+queues the others on `generation_slots`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from abc import abstractmethod
 from collections.abc import Iterator
 
 from kserve_server.errors import InvalidInput
@@ -23,23 +24,28 @@ class TextModel(Model):
     max_model_len: int = 0
     generates: bool = True
     embeds: bool = False
+    echoes: bool = True  # /completions' `echo` (an encoder-decoder's answer never holds its prompt)
+
+    def __init__(self, name: str, *, max_concurrent_generations: int = 4) -> None:
+        super().__init__(name)
+        self.generation_slots = asyncio.Semaphore(max_concurrent_generations)
 
     def predict(self, request: Request) -> Response:
         raise NotImplementedError(
             f"Model {self.name} is a text model: use the OpenAI-compatible API under /openai/v1"
         )
 
-    @abstractmethod
-    def prompt_ids(self, prompt: str) -> list[int]: ...
+    def prompt_ids(self, prompt: str) -> list[int]:
+        raise InvalidInput(f"model {self.name} does not generate text")
 
-    @abstractmethod
     def chat_ids(self, messages: list[dict[str, str]]) -> list[int]:
         """The conversation through the model's chat template, ready for the reply."""
+        raise InvalidInput(f"model {self.name} does not generate text")
 
-    @abstractmethod
     def generate(
         self, ids: list[int], sampling: Sampling, *, cancelled: threading.Event
-    ) -> Iterator[Step]: ...
+    ) -> Iterator[Step]:
+        raise InvalidInput(f"model {self.name} does not generate text")
 
     def embed(self, texts: list[str]) -> tuple[list[list[float]], int]:
         """One vector per text, and the tokens read."""

@@ -1,4 +1,6 @@
-"""Hugging Face text models with transformers: a causal LM generates, its hidden states embed.
+"""Hugging Face models with transformers, one class per kind of task: a causal LM or an
+encoder-decoder generates (OpenAI completions and chat), an encoder predicts (V1/V2, and
+embeddings: hf_encoder.py). The task is `--task`, else config.json's architecture (hf_tasks).
 
 torch and transformers are imported by load(), never at import time. Generation is a plain
 token loop over the model's KV cache, so each step's text can be streamed, stop strings and
@@ -8,71 +10,46 @@ cancellation are checked between tokens, and greedy decoding gives what transfor
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from kserve_server.errors import ModelLoadError
+from kserve_server.errors import InvalidInput, ModelLoadError
+from kserve_server.hf_settings import HuggingFaceOptions, Task
+from kserve_server.inference import Request, Response
+from kserve_server.runtimes import hf_load, hf_tasks
+from kserve_server.runtimes.base import Model
 from kserve_server.runtimes.generative import TextModel
 from kserve_server.sampling import Sampling, Step
 from kserve_server.settings import ModelSpec
 
-log = logging.getLogger(__name__)
-DTYPES = ("auto", "float32", "float16", "bfloat16")
-
 
 class HuggingFaceModel(TextModel):
+    """A causal language model (text_generation): the prompt, then one token at a time."""
+
     embeds = True
 
     def __init__(
-        self, name: str, model_dir: Path, *, max_model_len: int | None = None, dtype: str = "auto"
+        self, name: str, model_dir: Path, *, options: HuggingFaceOptions, task: Task
     ) -> None:
-        super().__init__(name)
+        super().__init__(name, max_concurrent_generations=options.max_concurrent_generations)
         self.model_dir = model_dir
-        self._max_model_len = max_model_len
-        self.dtype = dtype
+        self.options = options
+        self.task = task
         self._torch: Any = None
         self._model: Any = None
         self._tokenizer: Any = None
         self._eos: set[int] = set()
 
     def load(self) -> None:
-        try:
-            import torch
-            import transformers
-        except ImportError as exc:
-            raise ModelLoadError(
-                f"the huggingface runtime needs torch and transformers: {exc}"
-            ) from exc
-        if not (self.model_dir / "config.json").is_file():
-            raise ModelLoadError(f"no Hugging Face model (config.json) in {self.model_dir}")
-        self._torch = torch
-        self._tokenizer = transformers.AutoTokenizer.from_pretrained(self.model_dir)
-        dtype = "auto" if self.dtype == "auto" else getattr(torch, self.dtype)
-        if self.dtype == "auto" and not torch.cuda.is_available():
-            dtype = torch.float32  # half precision is slow or unsupported on most CPUs
-        model = transformers.AutoModelForCausalLM.from_pretrained(self.model_dir, dtype=dtype)
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-        self._model = model.to(device).eval()
-        config = model.config
-        limit = getattr(config, "max_position_embeddings", None) or getattr(
-            config, "n_positions", None
-        )
-        self.max_model_len = int(self._max_model_len or limit or 2048)
-        eos = model.generation_config.eos_token_id
+        loaded = hf_load.load(self.name, self.model_dir, options=self.options, task=self.task)
+        self._torch, self._model, self._tokenizer = loaded.torch, loaded.model, loaded.tokenizer
+        self.max_model_len = loaded.max_model_len
+        eos = self._model.generation_config.eos_token_id
         if eos is None:
             eos = self._tokenizer.eos_token_id
         self._eos = set(eos if isinstance(eos, list) else [] if eos is None else [eos])
-        log.info(
-            "model %s: %s on %s, %s, max_model_len %d",
-            self.name,
-            type(model).__name__,
-            device,
-            model.dtype,
-            self.max_model_len,
-        )
 
     def unload(self) -> None:
         self._model = self._tokenizer = None
@@ -82,20 +59,26 @@ class HuggingFaceModel(TextModel):
 
     def chat_ids(self, messages: list[dict[str, str]]) -> list[int]:
         if not getattr(self._tokenizer, "chat_template", None):
-            from kserve_server.errors import InvalidInput
-
             raise InvalidInput(f"model {self.name} has no chat template: use /completions")
         text = self._tokenizer.apply_chat_template(
             messages, tokenize=False, add_generation_prompt=True
         )
         return list(self._tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    def _start(self, ids: list[int]) -> tuple[Any, dict[str, Any], int]:
+        """The first step's input, what every step also passes, and the tokens left to make."""
+        torch = self._torch
+        return torch.tensor([ids], device=self._model.device), {}, self.max_model_len - len(ids)
+
+    def _forward(self, step_input: Any, past: Any, extra: dict[str, Any]) -> Any:
+        return self._model(input_ids=step_input, past_key_values=past, use_cache=True, **extra)
+
     def generate(
         self, ids: list[int], sampling: Sampling, *, cancelled: threading.Event
     ) -> Iterator[Step]:
         torch = self._torch
         device = self._model.device
-        room = self.max_model_len - len(ids)
+        step_input, extra, room = self._start(ids)
         limit = min(sampling.max_tokens or room, room)
         generator = None
         if not sampling.greedy and sampling.seed is not None:
@@ -103,13 +86,12 @@ class HuggingFaceModel(TextModel):
         produced: list[int] = []
         sent = 0  # characters of the decoded completion already yielded
         hold = max((len(s) for s in sampling.stop), default=1) - 1
-        step_input = torch.tensor([ids], device=device)
         past = None
         with torch.inference_mode():
             while len(produced) < limit:
                 if cancelled.is_set():
                     return
-                out = self._model(input_ids=step_input, past_key_values=past, use_cache=True)
+                out = self._forward(step_input, past, extra)
                 past = out.past_key_values
                 token = self._pick(out.logits[0, -1, :], sampling, generator)
                 if token in self._eos:
@@ -165,10 +147,63 @@ class HuggingFaceModel(TextModel):
         return vectors, tokens
 
 
+class Seq2SeqModel(HuggingFaceModel):
+    """An encoder-decoder (text2text_generation, T5, BART): the prompt is encoded once, the
+    answer decoded from the model's decoder start token, one token at a time."""
+
+    embeds = False
+    echoes = False
+
+    def _start(self, ids: list[int]) -> tuple[Any, dict[str, Any], int]:
+        torch = self._torch
+        device = self._model.device
+        encoder = self._model.get_encoder()
+        encoded = encoder(input_ids=torch.tensor([ids], device=device))
+        start = self._model.generation_config.decoder_start_token_id
+        if start is None:
+            start = self._model.config.decoder_start_token_id
+        step_input = torch.tensor([[start]], device=device)
+        return step_input, {"encoder_outputs": encoded}, self.max_model_len
+
+    def _forward(self, step_input: Any, past: Any, extra: dict[str, Any]) -> Any:
+        return self._model(
+            decoder_input_ids=step_input, past_key_values=past, use_cache=True, **extra
+        )
+
+    def embed(self, texts: list[str]) -> tuple[list[list[float]], int]:
+        raise InvalidInput(f"model {self.name} does not make embeddings")
+
+
 def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
     found = [i for i in (text.find(s) for s in stops) if i >= 0]
     return min(found) if found else None
 
 
-def create(spec: ModelSpec) -> HuggingFaceModel:
-    return HuggingFaceModel(spec.name, spec.model_dir)
+class Unloadable(Model):
+    """A model whose task cannot be known: its load fails with the reason (not ready, said)."""
+
+    def __init__(self, name: str, reason: ModelLoadError) -> None:
+        super().__init__(name)
+        self.reason = reason
+
+    def load(self) -> None:
+        raise self.reason
+
+    def predict(self, request: Request) -> Response:
+        raise self.reason
+
+
+def create(spec: ModelSpec) -> Model:
+    """The runtime for the spec's task (read now from config.json: no torch import)."""
+    options = spec.huggingface
+    try:
+        task = hf_tasks.resolve(options.task, hf_tasks.read_config(spec.model_dir))
+    except ModelLoadError as exc:
+        return Unloadable(spec.name, exc)
+    if task == "text_generation":
+        return HuggingFaceModel(spec.name, spec.model_dir, options=options, task=task)
+    if task == "text2text_generation":
+        return Seq2SeqModel(spec.name, spec.model_dir, options=options, task=task)
+    from kserve_server.runtimes import hf_encoder
+
+    return hf_encoder.EncoderModel(spec.name, spec.model_dir, options=options, task=task)
