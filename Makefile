@@ -50,7 +50,7 @@ test-tensorflow: ## TensorFlow runtime: unit + TF Serving clients, in TensorFlow
 
 .PHONY: test-huggingface
 test-huggingface: ## Hugging Face runtime + OpenAI-compatible API (openai client, curl), in torch's own cached venv
-	py=$$(bash hack/torch-venv.sh); PYTHONPATH=$(CURDIR)/server/src $$py -m pytest -p no:cacheprovider tests/huggingface
+	py=$$(bash hack/torch-venv.sh); PYTHONPATH=$(CURDIR)/server/src:$(CURDIR) $$py -m pytest -p no:cacheprovider tests/huggingface
 
 test-storage: venv ## storage initializer against real S3 (moto), GCS emulator, http(s) on loopback
 	$(PYTEST) tests/integration/storage
@@ -108,6 +108,11 @@ bench: venv ## our server vs upstream KServe, MLServer, bare aiohttp (BENCH_QUIC
 	bash hack/bench/peers.sh >/dev/null   # wrk, which the harness's own tests use
 	$(PYTEST) tests/bench
 	bash hack/bench/run.sh
+	$(MAKE) bench-llm
+
+.PHONY: bench-llm
+bench-llm: ## the Hugging Face runtime's OpenAI API vs transformers' generate: tokens/s, time to first token, start->ready (BENCH_QUICK=1: smoke)
+	py=$$(bash hack/torch-venv.sh); PYTHONPATH=$(CURDIR)/server/src:$(CURDIR) $$py -m bench.llm_cell
 
 cluster-up: images ## a one-node cluster on this machine; kubeconfig: `bash hack/cluster/up.sh kubeconfig`
 	bash hack/cluster/up.sh

@@ -1,7 +1,8 @@
 """Hugging Face runtime tests: run by `make test-huggingface` in hack/torch-venv.sh's venv
-(torch stays out of .venv). The model is made here with the real libraries: a byte-level BPE
-tokenizer trained by `tokenizers` on a fixed corpus, with a chat template, and a GPT-2 of 2
-layers and 32-wide embeddings from a fixed seed, saved by `save_pretrained` as safetensors."""
+(torch stays out of .venv). The model is bench/tiny_gpt2.py's (the LLM bench cell serves it
+too), made with the real libraries: a byte-level BPE tokenizer trained by `tokenizers` on a
+fixed corpus, with a chat template, and a GPT-2 of 2 layers and 32-wide embeddings from a fixed
+seed, saved by `save_pretrained` as safetensors."""
 
 from __future__ import annotations
 
@@ -18,63 +19,16 @@ if importlib.util.find_spec("torch") is None:  # a failure, never a skip
 
 import torch
 import transformers
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
+from bench import tiny_gpt2
 from kserve_server.settings import ModelSpec
 
-CORPUS = [
-    "the quick brown fox jumps over the lazy dog",
-    "a model server answers requests for predictions",
-    "kserve serves models on kubernetes with an openai compatible api",
-    "hello world, how are you today? I am fine, thank you.",
-    "user: what is the capital of france? assistant: paris is the capital.",
-    "élan café naïve: accents are bytes too",
-] * 20
-CHAT_TEMPLATE = (
-    "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}"
-    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
-)
-NAME = "tiny-gpt2"
-
-
-def build_model(root: Path) -> Path:
-    raw = Tokenizer(models.BPE())
-    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    raw.decoder = decoders.ByteLevel()
-    raw.post_processor = processors.ByteLevel(trim_offsets=False)
-    trainer = trainers.BpeTrainer(
-        vocab_size=400,
-        special_tokens=["<|endoftext|>", "<|user|>", "<|assistant|>", "<|system|>", "<|end|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    raw.train_from_iterator(CORPUS, trainer=trainer)
-    tokenizer = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=raw,
-        bos_token="<|endoftext|>",
-        eos_token="<|endoftext|>",
-        unk_token="<|endoftext|>",
-    )
-    tokenizer.chat_template = CHAT_TEMPLATE
-    torch.manual_seed(0)
-    config = transformers.GPT2Config(
-        vocab_size=len(tokenizer),
-        n_positions=64,
-        n_embd=32,
-        n_layer=2,
-        n_head=2,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
-    model = transformers.GPT2LMHeadModel(config)
-    directory = root / NAME
-    model.save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return directory
+CORPUS, NAME = tiny_gpt2.CORPUS, tiny_gpt2.NAME
 
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_model(tmp_path_factory.mktemp("models"))
+    return tiny_gpt2.build(tmp_path_factory.mktemp("models"))
 
 
 @dataclass
