@@ -56,6 +56,8 @@ def test_default_cluster_serving_runtimes_pass_the_crd_schema(charts: Installed)
         "kserve-onnxruntime": "onnx",
         "kserve-tensorflow-serving": "tensorflow",
         "kserve-tritonserver": "tensorrt",
+        "kserve-torchserve": "pytorch",
+        "kserve-huggingfaceserver": "huggingface",
     }
 
 

@@ -1,5 +1,6 @@
-"""Upstream's InferenceServices for TensorFlow, ONNX and Triton resolve to the runtime they get
-upstream, among the chart's ClusterServingRuntimes, on a real apiserver (issue 15's table)."""
+"""Upstream's InferenceServices for TensorFlow, ONNX, Triton, PyTorch and Hugging Face resolve
+to the runtime they get upstream, among the chart's ClusterServingRuntimes, on a real apiserver
+(issues 15 and 16)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ pytestmark = pytest.mark.integration
 
 TF_URI = "gs://kfserving-examples/models/tensorflow/flowers"
 ONNX_URI = "gs://kfserving-examples/models/onnx"
+TORCH_URI = "gs://kfserving-examples/models/torchserve/image_classifier/v1"
 # (isvc name, spec.predictor as a user writes it, the runtime upstream selects)
 MAPPING = [
     (
@@ -39,6 +41,34 @@ MAPPING = [
             }
         },
         "kserve-tritonserver",
+    ),
+    ("pytorch-shorthand", {"pytorch": {"storageUri": TORCH_URI}}, "kserve-torchserve"),
+    (
+        "pytorch-v2",
+        {
+            "model": {
+                "modelFormat": {"name": "pytorch"},
+                "protocolVersion": "v2",
+                "storageUri": TORCH_URI,
+            }
+        },
+        "kserve-torchserve",
+    ),
+    (  # named explicitly: allowed (upstream lists pytorch there); the model server says why not
+        "pytorch-on-triton",
+        {
+            "model": {
+                "modelFormat": {"name": "pytorch"},
+                "runtime": "kserve-tritonserver",
+                "storageUri": TORCH_URI,
+            }
+        },
+        "kserve-tritonserver",
+    ),
+    (
+        "hf-format",
+        {"model": {"modelFormat": {"name": "huggingface"}, "storageUri": "hf://org/tiny-gpt2"}},
+        "kserve-huggingfaceserver",
     ),
 ]
 

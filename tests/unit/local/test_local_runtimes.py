@@ -15,10 +15,12 @@ def test_the_chart_defaults_load_without_helm(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("PATH", "")  # nothing to run: the file is read, not rendered
     found = {r["metadata"]["name"]: r["spec"] for r in runtimes.cluster_runtimes()}
     assert sorted(found) == [
+        "kserve-huggingfaceserver",
         "kserve-lgbserver",
         "kserve-onnxruntime",
         "kserve-sklearnserver",
         "kserve-tensorflow-serving",
+        "kserve-torchserve",
         "kserve-tritonserver",
         "kserve-xgbserver",
     ]
@@ -29,6 +31,8 @@ def test_the_chart_defaults_load_without_helm(monkeypatch: pytest.MonkeyPatch) -
         ("kserve-tensorflow-serving", "tensorflow", ["--grpc_port=9000"]),
         ("kserve-tritonserver", "triton", ["--grpc_port=9000"]),
         ("kserve-onnxruntime", "onnx", []),
+        ("kserve-torchserve", "pytorch", ["--grpc_port=7070"]),
+        ("kserve-huggingfaceserver", "huggingface", []),
     ]:
         [container] = found[name]["containers"]
         assert container["args"] == [
