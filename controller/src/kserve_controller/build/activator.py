@@ -88,6 +88,9 @@ def scaled_object(
             "valueLocation": VALUE_LOCATION,
             "targetValue": str(config.activator.target_concurrency),
             "activationTargetValue": "0",
+            # every activator replica counts its own requests: KEDA asks each and adds them up
+            "aggregateFromKubeServiceEndpoints": "true",
+            "aggregationType": "sum",
         },
     }
     out["triggers"] = [*out.get("triggers", []), trigger]
