@@ -101,8 +101,9 @@ test-images: images ## each image runs as non-root under Docker; the registry li
 bench-cold-start: venv ## cold start from zero through the activator, p50 of 10 (COLD_START_TRIALS), on its own cluster with KEDA; results in bench/results/cold-start-<time>.md
 	CLUSTER_AUTOSCALING=1 E2E_SUITES=cold-start bash hack/e2e.sh
 
-bench-controller: venv tools ## the controller with 1,000 isvcs on the loopback apiserver (BENCH_QUICK=1: 100)
-	$(VENV)/bin/python tests/bench/controller/bench_controller.py $$([ -n "$${BENCH_QUICK:-}" ] && echo --count 100 --idle-seconds 30 --sequential 10)
+SCALE ?= 1000
+bench-controller: venv tools ## the controller with SCALE isvcs (1,000) in SCALE/100 namespaces on the loopback apiserver (BENCH_QUICK=1: 100)
+	$(VENV)/bin/python tests/bench/controller/bench_controller.py $$([ -n "$${BENCH_QUICK:-}" ] && echo --count 100 --idle-seconds 30 --sequential 10 || echo --count $(SCALE))
 
 bench: venv ## our server vs upstream KServe, MLServer, bare aiohttp (BENCH_QUICK=1: smoke)
 	bash hack/bench/peers.sh >/dev/null   # wrk, which the harness's own tests use
