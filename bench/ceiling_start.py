@@ -1,5 +1,6 @@
 """The start-up cell's ceiling: a bare aiohttp handler that loads the same model file as our
-runtime does (joblib, xgboost.Booster, lightgbm.Booster), then serves V1 ready and predict.
+runtime does (joblib, xgboost.Booster, lightgbm.Booster, an onnxruntime session), then serves V1
+ready and predict.
 
 Nothing else is imported or set up: its start→ready is what any aiohttp server with this model
 needs at least (the interpreter, aiohttp, numpy, the framework, the load). The same stack as the
@@ -31,6 +32,16 @@ def loader(framework: str, model_dir: pathlib.Path) -> Callable[[Any], Any]:
         (path,) = model_dir.glob("*.json")
         booster = xgboost.Booster(params={"nthread": 1}, model_file=str(path))
         return lambda rows: booster.predict(xgboost.DMatrix(np.asarray(rows, np.float32)))
+    if framework == "onnx":
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        session = onnxruntime.InferenceSession(
+            str(model_dir / "model.onnx"), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        (port,) = session.get_inputs()
+        return lambda rows: session.run(None, {port.name: np.asarray(rows, np.float32)})[0]
     import lightgbm
 
     (path,) = model_dir.glob("*.bst")
@@ -54,7 +65,9 @@ async def predict(request: web.Request) -> web.Response:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--framework", required=True, choices=["sklearn", "xgboost", "lightgbm"])
+    parser.add_argument(
+        "--framework", required=True, choices=["sklearn", "xgboost", "lightgbm", "onnx"]
+    )
     parser.add_argument("--model_dir", required=True, type=pathlib.Path)
     parser.add_argument("--http_port", type=int, default=8080)
     args = parser.parse_args()

@@ -1,5 +1,5 @@
 """The start-up cell of `make bench`: start→ready of our server against the bare aiohttp handler
-(bench/ceiling_start.py) on the same model, for sklearn, XGBoost and LightGBM.
+(bench/ceiling_start.py) on the same model, for sklearn, XGBoost, LightGBM and ONNX.
 
 Each run spawns one server pinned to the server core and times it from the spawn to the model's
 first ready 200, then stops it; ours and the ceiling take turns (A B, then B A), so drift hits
@@ -21,7 +21,7 @@ from typing import Any
 
 from bench import servers
 
-FRAMEWORKS = ("sklearn", "xgboost", "lightgbm")
+FRAMEWORKS = ("sklearn", "xgboost", "lightgbm", "onnx")
 MODEL = "iris"
 PORTS = {"ours": 8140, "ceiling": 8150}
 GOAL_S = 0.1
@@ -68,8 +68,13 @@ def run(
     subprocess.run(
         [our_python, str(repo / "bench" / "boosters_model.py"), "--out", str(models)], check=True
     )
+    subprocess.run(
+        [our_python, str(repo / "bench" / "onnx_model.py"), "--out", str(models / "onnx")],
+        check=True,
+    )
     dirs = {"sklearn": models / "sklearn-iris", "xgboost": models / "xgboost"}
     dirs["lightgbm"] = models / "lightgbm"
+    dirs["onnx"] = models / "onnx"
     cells: dict[str, Any] = {}
     for framework in FRAMEWORKS:
         fleet = define(
