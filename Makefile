@@ -62,7 +62,7 @@ e2e: venv ## the tutorial on a real cluster: tools, images, cluster up, tests, t
 	bash hack/e2e.sh
 
 .PHONY: chaos
-chaos: venv ## the fault suite (tests/chaos) on a real cluster, results in bench/results/chaos-<time>.md (KUBECONFIG=...: that cluster)
+chaos: venv ## the fault suite (tests/chaos) on a real cluster, results in bench/results/chaos-<time>.md (KUBECONFIG=...: that cluster; CHAOS_SCENARIOS="5 8": only those)
 	E2E_SUITES=chaos bash hack/e2e.sh
 
 .PHONY: rbac-audit

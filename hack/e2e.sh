@@ -6,6 +6,7 @@
 # `make chaos` is this script with E2E_SUITES=chaos: every fault scenario, no tutorial tests.
 # E2E_SUITES: the steps 4-5 to run, of `e2e chaos-short chaos cold-start` (default `e2e
 # chaos-short`); `make bench-cold-start` is E2E_SUITES=cold-start (tests/e2e/bench_cold_start.py).
+# CHAOS_SCENARIOS ("5 8"): the fault suite's scenarios to run, by number (tests/chaos/conftest.py).
 # With KUBECONFIG already set to a cluster (kind, or one you brought up), steps 2, 3 and 6 are
 # skipped and the tests run against it: its nodes must be able to pull our images.
 set -euo pipefail

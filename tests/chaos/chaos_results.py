@@ -64,9 +64,12 @@ class ResultsFile:
     title: str
 
     @classmethod
-    def new(cls, directory: Path, *, now: datetime.datetime | None = None) -> ResultsFile:
+    def new(
+        cls, directory: Path, *, now: datetime.datetime | None = None, only: str = ""
+    ) -> ResultsFile:
+        """`only`: the selection a partial run made (said in the title)."""
         stamp = (now or datetime.datetime.now(datetime.UTC)).strftime("%Y%m%dT%H%M%SZ")
-        title = f"Chaos suite, {stamp} (commit {commit()})"
+        title = f"Chaos suite, {stamp} (commit {commit()}{f'; only {only}' if only else ''})"
         return cls(path=directory / f"chaos-{stamp}.md", title=title)
 
     def add(self, scenario: str, summary: Summary | None, *, notes: str = "") -> str:

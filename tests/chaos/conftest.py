@@ -45,11 +45,28 @@ CHARTS = "oci://127.0.0.1:5000/charts"
 SCENARIO_TIMEOUT = 900  # a scenario's own bound covers the session fixtures it starts first
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         here = Path(item.path).is_relative_to(Path(__file__).parent)
         if here and item.get_closest_marker("timeout") is None:  # a scenario's own bound wins
             item.add_marker(pytest.mark.timeout(SCENARIO_TIMEOUT))
+    chosen = selected(os.environ.get("CHAOS_SCENARIOS", ""))
+    if chosen is None:
+        return
+    kept = [i for i in items if getattr(i.module, "SCENARIO", None) in chosen]
+    config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+    items[:] = kept
+
+
+def selected(text: str) -> set[int] | None:
+    """CHAOS_SCENARIOS ("5 8", "4,5"): the scenarios' numbers (each test module's SCENARIO),
+    None for all."""
+    words = text.replace(",", " ").split()
+    if not words:
+        return None
+    if not all(w.isdigit() and 1 <= int(w) <= 8 for w in words):
+        raise pytest.UsageError(f"CHAOS_SCENARIOS={text!r}: numbers of scenarios, 1 to 8")
+    return {int(w) for w in words}
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -66,7 +83,8 @@ _RESULTS: list[ResultsFile] = []
 @pytest.fixture(scope="session")
 def results() -> ResultsFile:
     directory = Path(os.environ.get("CHAOS_RESULTS_DIR") or REPO / "bench" / "results")
-    _RESULTS.append(ResultsFile.new(directory))
+    only = os.environ.get("CHAOS_SCENARIOS", "").strip()
+    _RESULTS.append(ResultsFile.new(directory, only=f"scenarios {only}" if only else ""))
     return _RESULTS[-1]
 
 

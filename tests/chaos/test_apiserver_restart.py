@@ -40,6 +40,7 @@ from chaos_cluster import (
 from chaos_results import ResultsFile
 from e2e_kube import Cli, condition, wait_for
 
+SCENARIO = 4  # CHAOS_SCENARIOS selects by this number (conftest)
 COUNT = 150
 NAMESPACE = "chaos-api"
 RESTART_AFTER = 25  # Deployments made when the fault comes: the controller is mid-way

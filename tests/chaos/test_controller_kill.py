@@ -25,6 +25,7 @@ from chaos_cluster import (
 from chaos_results import ResultsFile
 from e2e_kube import Cli, condition, wait_for
 
+SCENARIO = 3  # CHAOS_SCENARIOS selects by this number (conftest)
 COUNT = 200
 NAMESPACE = "chaos-many"
 KILL_AFTER = 40  # Deployments made before the kill: the controller is mid-way

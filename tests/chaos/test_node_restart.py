@@ -22,6 +22,7 @@ from chaos_results import ResultsFile
 from chaos_watch import ReadyLog
 from e2e_kube import Cli, condition, wait_for
 
+SCENARIO = 5  # CHAOS_SCENARIOS selects by this number (conftest)
 RATE = 30  # requests a second
 WARM_UP = 5.0
 # kube-controller-manager's --node-monitor-grace-period is 50 s (Kubernetes 1.32 on): down

@@ -20,6 +20,7 @@ from chaos_load import steady
 from chaos_results import ResultsFile
 from e2e_kube import condition, wait_for
 
+SCENARIO = 7  # CHAOS_SCENARIOS selects by this number (conftest)
 LIMIT = "384Mi"
 RESOURCES = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": LIMIT}}
 SAID_WITHIN = 120.0  # apply -> first OOM kill reported (image cached, model loads in seconds)

@@ -19,6 +19,7 @@ from chaos_results import ResultsFile
 from chaos_watch import EndpointWatch
 from e2e_kube import condition, wait_for
 
+SCENARIO = 2  # CHAOS_SCENARIOS selects by this number (conftest)
 RATE = 60  # requests a second
 WORKERS = 8  # at most this many requests in flight at once, on both pods together
 WARM_UP = 5.0

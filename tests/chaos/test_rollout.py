@@ -16,6 +16,7 @@ from chaos_cluster import IRIS_BODY, IsvcFactory, ModelStore, iris_check
 from chaos_load import steady
 from chaos_results import ResultsFile
 
+SCENARIO = 1  # CHAOS_SCENARIOS selects by this number (conftest)
 RATE = 60  # requests a second (the hand measurement before: 3,843 in 60 s)
 WARM_UP = 5.0  # seconds of load before the first change: the "before" latencies
 SETTLE = 5.0  # seconds of load after the last old pod is gone

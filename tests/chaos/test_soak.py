@@ -21,6 +21,7 @@ from chaos_load import Target, mixed
 from chaos_results import ResultsFile
 from chaos_watch import UsageLog
 
+SCENARIO = 8  # CHAOS_SCENARIOS selects by this number (conftest)
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS") or 600)
 RATE = 40  # requests a second, V1 and V2 together
 WARM_UP = 30.0  # seconds of load before the soak: first allocations, connection pools

@@ -23,6 +23,7 @@ from chaos_load import steady
 from chaos_results import ResultsFile
 from e2e_kube import condition, wait_for
 
+SCENARIO = 6  # CHAOS_SCENARIOS selects by this number (conftest)
 RETRIES = 5  # the initializer's default STORAGE_RETRIES
 FAULTS = ["503"] * RETRIES + ["cut", "truncated"]
 # apply -> Ready: ~8 s of retries, the kubelet's 10 s and 20 s back-offs, the model's load

@@ -37,3 +37,12 @@ def test_rows_append_under_one_header(tmp_path: Path) -> None:
     assert lines[5].endswith("| 0.4 s | a / b |")  # 0.45 -> the OK at 0.8 ends at 0.804
     assert lines[6] == "| 3. controller killed | n/a | n/a | n/a | 200 isvcs converged |"
     assert len(lines) == 7
+
+
+def test_a_partial_run_says_which_scenarios_it_ran(tmp_path: Path) -> None:
+    when = datetime.datetime(2026, 12, 8, 1, 0, 0, tzinfo=datetime.UTC)
+    results = chaos_results.ResultsFile.new(tmp_path, now=when, only="scenarios 5 8")
+    results.add("5. node restarted", None)
+    title = results.path.read_text().splitlines()[0]
+    assert title.startswith("# Chaos suite, 20261208T010000Z (commit ")
+    assert title.endswith("; only scenarios 5 8)")
