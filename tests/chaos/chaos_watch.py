@@ -19,7 +19,34 @@ def api_client(cli: Cli) -> Any:
     return kubernetes.config.new_client_from_config(config_file=str(cli.kubeconfig))
 
 
-class EndpointWatch:
+class Poller:
+    """Calls `poll()` every `every` seconds on a thread of its own from `start()` to `stop()`;
+    a poll that raises (the apiserver did not answer: the fault may be its own) is skipped."""
+
+    def __init__(self, *, every: float, name: str) -> None:
+        self.every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def poll(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.poll()
+            except Exception:  # the next poll tells
+                continue
+
+
+class EndpointWatch(Poller):
     """When a pod IP left and rejoined a Service's ready endpoints, on the load's clock: polls
     the Service's EndpointSlices (what kube-proxy routes by) every `every` seconds."""
 
@@ -29,13 +56,11 @@ class EndpointWatch:
     ) -> None:  # fmt: skip
         import kubernetes.client
 
+        super().__init__(every=every, name="endpoint-watch")
         self.discovery = kubernetes.client.DiscoveryV1Api(api_client(cli))
-        self.namespace, self.service, self.ip = namespace, service, ip
-        self.clock, self.every = clock, every
+        self.namespace, self.service, self.ip, self.clock = namespace, service, ip, clock
         self.left: float | None = None
         self.rejoined: float | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="endpoint-watch", daemon=True)
 
     def ready(self) -> bool:
         slices = self.discovery.list_namespaced_endpoint_slice(
@@ -48,26 +73,21 @@ class EndpointWatch:
             for endpoint in one.endpoints or []
         )
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            try:
-                ready = self.ready()
-            except Exception:  # an API hiccup: the next poll tells
-                continue
-            now = self.clock()
-            if not ready and self.left is None:
-                self.left = now
-            elif ready and self.left is not None and self.rejoined is None:
-                self.rejoined = now
+    def poll(self) -> None:
+        ready = self.ready()
+        now = self.clock()
+        if not ready and self.left is None:
+            self.left = now
+        elif ready and self.left is not None and self.rejoined is None:
+            self.rejoined = now
 
     def __enter__(self) -> EndpointWatch:
         assert self.ready(), f"{self.ip} is not a ready endpoint of {self.service} to begin with"
-        self._thread.start()
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
+        self.stop()
 
 
 @dataclass(frozen=True)
@@ -80,7 +100,7 @@ class Said:
     message: str
 
 
-class ReadyLog:
+class ReadyLog(Poller):
     """Every change of an InferenceService's Ready condition (status, reason, message), on the
     load's clock: polls every `every` seconds while in the `with` block. A poll the apiserver
     did not answer (the fault may be its own) is skipped."""
@@ -91,11 +111,10 @@ class ReadyLog:
     ) -> None:  # fmt: skip
         import kubernetes.client
 
+        super().__init__(every=every, name="ready-log")
         self.api = kubernetes.client.CustomObjectsApi(api_client(cli))
-        self.namespace, self.name, self.clock, self.every = namespace, name, clock, every
+        self.namespace, self.name, self.clock = namespace, name, clock
         self.said: list[Said] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="ready-log", daemon=True)
 
     def poll(self) -> None:
         obj = self.api.get_namespaced_custom_object(
@@ -119,21 +138,13 @@ class ReadyLog:
     def not_ready(self) -> list[Said]:
         return [s for s in self.said if s.status != "True"]
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            try:
-                self.poll()
-            except Exception:  # the apiserver did not answer: the next poll tells
-                continue
-
     def __enter__(self) -> ReadyLog:
         self.poll()
-        self._thread.start()
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
+        self.stop()
 
 
 @dataclass(frozen=True)
@@ -144,17 +155,16 @@ class Usage:
     load: float  # the node's 1-minute load average
 
 
-class UsageLog:
+class UsageLog(Poller):
     """A container's resident memory and CPU time (chaos_node), and the node's load average,
     sampled every `every` seconds on the load's clock while in the `with` block."""
 
     def __init__(self, cid: str, *, clock: Callable[[], float], every: float = 5.0) -> None:
-        self.cid, self.clock, self.every = cid, clock, every
+        super().__init__(every=every, name="usage-log")
+        self.cid, self.clock = cid, clock
         self.samples: list[Usage] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="usage-log", daemon=True)
 
-    def sample(self) -> None:
+    def poll(self) -> None:
         self.samples.append(
             Usage(
                 self.clock(),
@@ -168,16 +178,11 @@ class UsageLog:
         """The first sample at or after `moment` (the last one if none is)."""
         return next((u for u in self.samples if u.at >= moment), self.samples[-1])
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            self.sample()
-
     def __enter__(self) -> UsageLog:
-        self.sample()
-        self._thread.start()
+        self.poll()
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-        self.sample()
+        self.stop()
+        self.poll()
