@@ -226,3 +226,60 @@ def test_base64_embeddings_are_little_endian_float32(served: str) -> None:
     body = json.loads(urllib.request.urlopen(request, timeout=30).read())
     raw = base64.b64decode(body["data"][0]["embedding"])
     assert len(struct.unpack(f"<{len(raw) // 4}f", raw)) == 32
+
+
+def reference_logprobs(reference: Reference, ids: list[int], steps: int) -> list[list[float]]:
+    """Per generated token, the model's log probabilities over the vocabulary (greedy)."""
+    with torch.inference_mode():
+        out = reference.model.generate(
+            torch.tensor([ids]),
+            attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+            max_new_tokens=steps,
+            do_sample=False,
+            output_logits=True,
+            return_dict_in_generate=True,
+            pad_token_id=reference.tokenizer.eos_token_id,
+        )
+    return [torch.log_softmax(step[0].float(), dim=-1).tolist() for step in out.logits]
+
+
+def test_logprobs_are_the_models_own_for_each_token(
+    client: openai.OpenAI, reference: Reference
+) -> None:
+    got = client.completions.create(
+        model=NAME, prompt=PROMPT, max_tokens=6, temperature=0, logprobs=2
+    )
+    logprobs = got.choices[0].logprobs
+    assert logprobs is not None and logprobs.token_logprobs is not None
+    expected = reference_logprobs(reference, reference.tokenizer(PROMPT)["input_ids"], 6)
+    assert len(logprobs.token_logprobs) == got.usage.completion_tokens  # type: ignore[union-attr]
+    for lp, row in zip(logprobs.token_logprobs, expected, strict=False):
+        assert lp == pytest.approx(max(row), abs=1e-4)  # greedy: the likeliest token
+    assert logprobs.top_logprobs is not None
+    assert all(len(top) <= 2 for top in logprobs.top_logprobs)
+    assert "".join(logprobs.tokens or []) == got.choices[0].text
+    assert logprobs.text_offset is not None and logprobs.text_offset[0] == 0
+
+    stream = client.chat.completions.create(
+        model=NAME,
+        messages=MESSAGES,  # type: ignore[arg-type]
+        max_tokens=6,
+        temperature=0,
+        stream=True,
+        logprobs=True,
+        top_logprobs=3,
+    )
+    content = [
+        item
+        for c in stream
+        if c.choices and c.choices[0].logprobs
+        for item in c.choices[0].logprobs.content or []
+    ]
+    expected = reference_logprobs(reference, reference.chat_ids(MESSAGES), 6)
+    assert content and len(content) <= 6
+    for item, row in zip(content, expected, strict=False):
+        assert item.logprob == pytest.approx(max(row), abs=1e-4)
+        assert len(item.top_logprobs) == 3 and item.top_logprobs[0].token == item.token
+        assert item.bytes == list(item.token.encode())
+    body = _bad(lambda: client.completions.create(model=NAME, prompt=PROMPT, logprobs=9))
+    assert body["param"] == "logprobs"

@@ -14,6 +14,7 @@ class Sampling:
     stop: tuple[str, ...] = ()
     n: int = 1
     seed: int | None = None
+    logprobs: int | None = None  # None: none; k: each token's log probability and the top k
 
     @property
     def greedy(self) -> bool:
@@ -21,7 +22,17 @@ class Sampling:
 
 
 @dataclass(frozen=True)
+class TokenLogprob:
+    """One generated token: its text, its log probability, the k likeliest tokens' ones."""
+
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
 class Step:
     text: str  # added since the previous step ("" while a character is incomplete)
     tokens: int  # completion tokens so far
     finish_reason: str | None = None  # set on the last step: "stop" or "length"
+    logprobs: tuple[TokenLogprob, ...] = ()  # the tokens made since the previous step

@@ -7,6 +7,7 @@ read them. Server-sent events end with `data: [DONE]`. No HTTP server and no mod
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import Any
 import orjson
 
 from kserve_server.errors import InvalidInput
-from kserve_server.sampling import Sampling
+from kserve_server.sampling import Sampling, TokenLogprob
 
 DONE = b"data: [DONE]\n\n"
 # Accepted and without effect here: they change nothing a single-user server does.
@@ -75,6 +76,8 @@ class Choice:
     index: int
     text: str = ""
     finish_reason: str | None = None  # "stop" | "length"
+    logprobs: list[TokenLogprob] | None = None  # None: not asked for
+    offset: int = 0  # characters before this text in the whole answer (completions' text_offset)
 
 
 @dataclass
@@ -172,8 +175,11 @@ def _stream_options(reader: _Reader, stream: bool) -> bool:
 
 
 def completion_request(body: dict[str, Any]) -> CompletionRequest:
-    reader = _Reader(body, SAMPLING | {"model", "prompt", "stream_options", "echo"})
+    reader = _Reader(body, SAMPLING | {"model", "prompt", "stream_options", "echo", "logprobs"})
     reader.check_unknown()
+    logprobs = reader.get("logprobs", int)
+    if logprobs is not None and not 0 <= logprobs <= 5:
+        raise OpenAIError("'logprobs' must be between 0 and 5", param="logprobs")
     prompt = reader.get("prompt", (str, list))
     if prompt is None:
         raise OpenAIError("'prompt' is required", param="prompt")
@@ -184,7 +190,7 @@ def completion_request(body: dict[str, Any]) -> CompletionRequest:
     return CompletionRequest(
         model=_model(reader),
         prompts=list(prompts),
-        sampling=_sampling(reader),
+        sampling=dataclasses.replace(_sampling(reader), logprobs=logprobs),
         stream=stream,
         include_usage=_stream_options(reader, stream),
         echo=bool(reader.get("echo", bool, False)),
@@ -193,9 +199,18 @@ def completion_request(body: dict[str, Any]) -> CompletionRequest:
 
 def chat_request(body: dict[str, Any]) -> ChatRequest:
     reader = _Reader(
-        body, SAMPLING | {"model", "messages", "stream_options", "max_completion_tokens"}
+        body,
+        SAMPLING
+        | {"model", "messages", "stream_options", "max_completion_tokens", "logprobs"}
+        | {"top_logprobs"},
     )
     reader.check_unknown()
+    top = reader.get("top_logprobs", int)
+    if top is not None and not 0 <= top <= 20:
+        raise OpenAIError("'top_logprobs' must be between 0 and 20", param="top_logprobs")
+    if top is not None and not reader.get("logprobs", bool, False):
+        raise OpenAIError("'top_logprobs' needs 'logprobs': true", param="top_logprobs")
+    logprobs = (top or 0) if reader.get("logprobs", bool, False) else None
     raw = reader.get("messages", list)
     if not raw:
         raise OpenAIError("'messages' must be a non-empty array", param="messages")
@@ -205,7 +220,7 @@ def chat_request(body: dict[str, Any]) -> ChatRequest:
     return ChatRequest(
         model=_model(reader),
         messages=messages,
-        sampling=_sampling(reader, max_tokens_name=name),
+        sampling=dataclasses.replace(_sampling(reader, max_tokens_name=name), logprobs=logprobs),
         stream=stream,
         include_usage=_stream_options(reader, stream),
     )
@@ -279,7 +294,12 @@ def completion(
         "created": created,
         "model": model,
         "choices": [
-            {"index": c.index, "text": c.text, "finish_reason": c.finish_reason, "logprobs": None}
+            {
+                "index": c.index,
+                "text": c.text,
+                "finish_reason": c.finish_reason,
+                "logprobs": completion_logprobs(c),
+            }
             for c in choices
         ],
         "usage": usage.body(),
@@ -299,7 +319,7 @@ def chat_completion(
                 "index": c.index,
                 "message": {"role": "assistant", "content": c.text},
                 "finish_reason": c.finish_reason,
-                "logprobs": None,
+                "logprobs": chat_logprobs(c),
             }
             for c in choices
         ],
@@ -322,7 +342,7 @@ def completion_chunk(
                 "index": choice.index,
                 "text": choice.text,
                 "finish_reason": choice.finish_reason,
-                "logprobs": None,
+                "logprobs": completion_logprobs(choice),
             }
         ],
     }
@@ -350,7 +370,7 @@ def chat_chunk(
                 "index": choice.index,
                 "delta": delta,
                 "finish_reason": choice.finish_reason,
-                "logprobs": None,
+                "logprobs": chat_logprobs(choice),
             }
         )
     chunk: dict[str, Any] = {
@@ -363,6 +383,39 @@ def chat_chunk(
     if usage is not None:
         chunk["usage"] = usage.body()
     return chunk
+
+
+def completion_logprobs(choice: Choice) -> dict[str, Any] | None:
+    """The legacy completions shape: parallel lists, top alternatives as {token: logprob}."""
+    if choice.logprobs is None:
+        return None
+    offsets, at = [], choice.offset
+    for entry in choice.logprobs:
+        offsets.append(at)
+        at += len(entry.token)
+    return {
+        "tokens": [e.token for e in choice.logprobs],
+        "token_logprobs": [e.logprob for e in choice.logprobs],
+        "top_logprobs": [dict(e.top) for e in choice.logprobs],
+        "text_offset": offsets,
+    }
+
+
+def chat_logprobs(choice: Choice) -> dict[str, Any] | None:
+    """The chat shape: one object per token, with its UTF-8 bytes and its top alternatives."""
+    if choice.logprobs is None:
+        return None
+
+    def item(token: str, logprob: float) -> dict[str, Any]:
+        return {"token": token, "logprob": logprob, "bytes": list(token.encode())}
+
+    return {
+        "content": [
+            {**item(e.token, e.logprob), "top_logprobs": [item(t, lp) for t, lp in e.top]}
+            for e in choice.logprobs
+        ],
+        "refusal": None,
+    }
 
 
 def embeddings(

@@ -24,7 +24,7 @@ from kserve_server.rest import body, errors
 from kserve_server.rest.body import BodyLimits
 from kserve_server.rest.token_metrics import FirstToken, TokenMetrics
 from kserve_server.runtimes.generative import TextModel
-from kserve_server.sampling import Sampling
+from kserve_server.sampling import Sampling, TokenLogprob
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -209,7 +209,7 @@ class Endpoints:
             *(_whole(model, index, ids, s, first=first) for index, ids, s, _ in jobs)
         )
         for (choice, _), (_, _, _, echo) in zip(results, jobs, strict=True):
-            choice.text = echo + choice.text
+            choice.text, choice.offset = echo + choice.text, len(echo)
         usage.completion_tokens = sum(tokens for _, tokens in results)
         self._count(name, usage)
         return _json(whole([c for c, _ in results]))
@@ -238,14 +238,20 @@ def _nth(sampling: Sampling, j: int) -> Sampling:
 async def _whole(
     model: TextModel, index: int, ids: list[int], sampling: Sampling, *, first: FirstToken
 ) -> tuple[Choice, int]:
-    choice, tokens = Choice(index=index), 0
+    choice, tokens = Choice(index=index, logprobs=_asked(sampling)), 0
     async with contextlib.aclosing(generation.stream(model, ids, sampling)) as steps:
         async for step in steps:
             if step.tokens:
                 first.seen()
             choice.text += step.text
             choice.finish_reason, tokens = step.finish_reason, step.tokens
+            if choice.logprobs is not None:
+                choice.logprobs.extend(step.logprobs)
     return choice, tokens
+
+
+def _asked(sampling: Sampling) -> list[TokenLogprob] | None:
+    return None if sampling.logprobs is None else []
 
 
 async def _stream(
@@ -268,12 +274,19 @@ async def _stream(
             if echo:
                 await response.write(openai.event(chunk(Choice(index=index, text=echo))))
             async with contextlib.aclosing(generation.stream(model, ids, sampling)) as steps:
-                tokens = 0
+                tokens, offset = 0, len(echo)
                 async for step in steps:
                     if step.tokens:
                         first.seen()
-                    choice = Choice(index=index, text=step.text, finish_reason=step.finish_reason)
-                    if step.text or step.finish_reason:
+                    choice = Choice(
+                        index=index,
+                        text=step.text,
+                        finish_reason=step.finish_reason,
+                        logprobs=None if sampling.logprobs is None else list(step.logprobs),
+                        offset=offset,
+                    )
+                    offset += sum(len(e.token) for e in step.logprobs)
+                    if step.text or step.finish_reason or step.logprobs:
                         await response.write(openai.event(chunk(choice)))
                     tokens = step.tokens
             usage.completion_tokens += tokens

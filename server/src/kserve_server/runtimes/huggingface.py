@@ -21,7 +21,7 @@ from kserve_server.inference import Request, Response
 from kserve_server.runtimes import hf_load, hf_tasks
 from kserve_server.runtimes.base import Model
 from kserve_server.runtimes.generative import TextModel
-from kserve_server.sampling import Sampling, Step
+from kserve_server.sampling import Sampling, Step, TokenLogprob
 from kserve_server.settings import ModelSpec
 
 
@@ -84,6 +84,7 @@ class HuggingFaceModel(TextModel):
         if not sampling.greedy and sampling.seed is not None:
             generator = torch.Generator(device=device).manual_seed(sampling.seed)
         produced: list[int] = []
+        scored: list[TokenLogprob] = []  # logprobs not yet handed out with a step
         sent = 0  # characters of the decoded completion already yielded
         hold = max((len(s) for s in sampling.stop), default=1) - 1
         past = None
@@ -93,26 +94,42 @@ class HuggingFaceModel(TextModel):
                     return
                 out = self._forward(step_input, past, extra)
                 past = out.past_key_values
-                token = self._pick(out.logits[0, -1, :], sampling, generator)
+                logits = out.logits[0, -1, :]
+                token = self._pick(logits, sampling, generator)
                 if token in self._eos:
                     text = self._decode(produced)
-                    yield Step(text[sent:], len(produced), "stop")
+                    yield Step(text[sent:], len(produced), "stop", tuple(scored))
                     return
                 produced.append(token)
+                if sampling.logprobs is not None:
+                    scored.append(self._logprob(logits, token, sampling.logprobs))
                 step_input = torch.tensor([[token]], device=device)
                 text = self._decode(produced)
                 cut = _first_stop(text, sampling.stop)
                 if cut is not None:
-                    yield Step(text[sent:cut], len(produced), "stop")
+                    yield Step(text[sent:cut], len(produced), "stop", tuple(scored))
                     return
                 if text.endswith("\ufffd"):  # a character split over tokens: wait for the rest
                     continue
                 ready = len(text) - hold
                 if ready > sent:
-                    yield Step(text[sent:ready], len(produced))
+                    yield Step(text[sent:ready], len(produced), None, tuple(scored))
                     sent = ready
+                    scored.clear()
         text = self._decode(produced)
-        yield Step(text[sent:], len(produced), "length")
+        yield Step(text[sent:], len(produced), "length", tuple(scored))
+
+    def _logprob(self, logits: Any, token: int, k: int) -> TokenLogprob:
+        """The model's own log probabilities (before temperature and top_p), as OpenAI's."""
+        logprobs = self._torch.log_softmax(logits.float(), dim=-1)
+        top = []
+        if k:
+            values, ids = self._torch.topk(logprobs, k)
+            top = [(self._decode_one(int(i)), float(v)) for v, i in zip(values, ids, strict=True)]
+        return TokenLogprob(self._decode_one(token), float(logprobs[token]), tuple(top))
+
+    def _decode_one(self, token: int) -> str:
+        return str(self._tokenizer.decode([token]))
 
     def _pick(self, logits: Any, sampling: Sampling, generator: Any) -> int:
         torch = self._torch
