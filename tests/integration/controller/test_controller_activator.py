@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from controller_env import NAMESPACE, Installed, isvc, wait_for
+from controller_env import NAMESPACE, Installed, isvc, make_available, wait_for
 
 from kserve_controller.kube.client import Kube
 from kserve_server.activator import kube as activator_kube
@@ -52,6 +52,8 @@ async def test_min_zero_gets_the_activator_in_front_and_min_one_takes_it_away(
     annotations = front["metadata"]["annotations"]
     assert annotations["internal.serving.kserve.io/activator-target"] == name
     assert f"az-{ns}.example.com" in annotations["internal.serving.kserve.io/activator-hosts"]
+    await wait_for(lambda: admin.get("Deployment", ns, name), what="Deployment")
+    await make_available(admin, ns, name)  # as the deployment controller would (0 or 1 pod)
     ingress = await wait_for(lambda: admin.get("Ingress", ns, "az"), what="Ingress")
     assert backends(ingress) == {f"{name}-activator"}
     scaled = await wait_for(lambda: admin.get("ScaledObject", ns, name), what="ScaledObject")
