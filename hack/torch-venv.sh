@@ -6,7 +6,7 @@
 # (libtorch_global_deps.so wants libcublasLt), even on a machine without a GPU. So torch comes
 # with all of its dependencies (~3 GB installed, of which the nvidia-* wheels are most); it runs
 # on the CPU when no GPU is visible. The venv holds the server's dependencies with the
-# [huggingface] extra (transformers, tokenizers, safetensors), the test tools and the openai
+# [torch] extra (torch, transformers, tokenizers, safetensors), the test tools and the openai
 # client; the server itself is not installed there: tests import it from the clone
 # (PYTHONPATH=server/src), so one cached venv serves every checkout. Keyed by what it is built
 # from; TORCH_VENV_TIMING=1 prints the download+install time and the venv's size on stderr.
@@ -19,7 +19,8 @@ uv="$cache/tools/uv-$UV_VERSION/bin/uv"
 export UV_CACHE_DIR="$cache/uv"
 key=$(cat server/pyproject.toml hack/requirements-dev.txt hack/torch-requirements.txt \
   hack/torch-venv.sh | sha256sum | cut -c1-12)
-dir="$cache/venvs/torch-$TORCH_VERSION-py$PYTHON_VERSION-$key"
+torch=$(grep -oE '"torch==[^"]+"' server/pyproject.toml | tr -d '"' | cut -d= -f3)  # the [torch] extra's pin
+dir="$cache/venvs/torch-$torch-py$PYTHON_VERSION-$key"
 if [ ! -f "$dir/.complete" ]; then
   echo "torch-venv: creating $dir" >&2
   t0=$(date +%s)
@@ -28,7 +29,7 @@ if [ ! -f "$dir/.complete" ]; then
   reqs=$(mktemp)
   grep -E '^(pytest|pytest-asyncio|pytest-aiohttp|pytest-timeout|pyyaml)==' hack/requirements-dev.txt > "$reqs"
   "$uv" pip install -q --compile-bytecode --python "$dir/bin/python" \
-    -r "$reqs" -r hack/torch-requirements.txt "./server[huggingface]" "torch==$TORCH_VERSION" >&2
+    -r "$reqs" -r hack/torch-requirements.txt "./server[torch]" >&2
   "$uv" pip uninstall -q --python "$dir/bin/python" kserve-py-server >&2
   rm -f "$reqs"
   # no GPU here: torch must import and compute on the CPU

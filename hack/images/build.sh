@@ -16,6 +16,8 @@ IMAGES=(
   "model-server-onnx|server/Dockerfile|ctx_server model-server-onnx onnx|FRAMEWORK=onnx"
   # TF Serving's and Triton's runtimes: TensorFlow and onnxruntime (the [triton] extra)
   "model-server-tensorflow|server/Dockerfile|ctx_server model-server-tensorflow triton|FRAMEWORK=triton"
+  # kserve-torchserve and kserve-huggingfaceserver: torch (CUDA build, runs on the CPU) + transformers
+  "model-server-torch|server/Dockerfile.torch|ctx_torch|"
   "storage-initializer|server/Dockerfile.storage-initializer|ctx_storage|"
   # the logger/batcher sidecar: the storage initializer's context and layers, its own entry point
   "agent|server/Dockerfile.agent|ctx_storage|"
@@ -53,6 +55,26 @@ ctx_server() {  # CTX LOCKNAME FRAMEWORK
   lock "$2" server/pyproject.toml "$3"
   ctx_wheels "$1" "$2" "requirements-$3.txt"
   ctx_own "$1" server
+}
+ctx_torch() {  # CTX: files, not wheels (see server/Dockerfile.torch)
+  lock model-server-torch server/pyproject.toml torch
+  [ -x "$UV" ] || bash "$ROOT/hack/venv.sh" >/dev/null
+  # from the uv cache hack/torch-venv.sh fills (hard links: torch's ~3 GB downloaded once, not
+  # copied); without `triton`, torch.compile's GPU kernel compiler (1 GB), which serving never
+  # imports (torch.export.load logs that flop counting of triton kernels is off)
+  grep -v '^triton==' "$LOCKS/model-server-torch.txt" >"$1/requirements.txt"
+  UV_CACHE_DIR="$CACHE/uv" UV_LINK_MODE=hardlink "$UV" pip install -q --no-deps \
+    --python "$(command -v python3)" --target "$1/site-packages" -r "$1/requirements.txt"
+  # what a served model never runs (as server/Dockerfile drops): test suites, headers and
+  # C/C++/Cython sources, type stubs, static libraries (for linking against CUDA), console scripts
+  (cd "$1/site-packages" \
+    && find . -type d -name tests -prune -exec rm -rf {} + \
+    && find . -type f \( -name '*.h' -o -name '*.hpp' -o -name '*.cuh' -o -name '*.c' -o -name '*.cc' \
+      -o -name '*.cpp' -o -name '*.pxd' -o -name '*.pxi' -o -name '*.pyx' -o -name '*.pyi' \
+      -o -name '*.a' \) -delete \
+    && rm -rf bin)
+  mkdir -p "$1/app"
+  python3 -m zipfile -e "$(own_wheel server)" "$1/app"
 }
 ctx_storage() {
   # the storage fetchers' own extra, once server/pyproject.toml defines one

@@ -22,6 +22,7 @@ PYTHON_IMAGES = [
     "model-server-lightgbm",
     "model-server-onnx",
     "model-server-tensorflow",
+    "model-server-torch",
     "storage-initializer",
     "agent",
     "controller",

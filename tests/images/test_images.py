@@ -569,3 +569,81 @@ def test_tensorflow_image_serves_a_saved_model_as_tf_serving(
     status, body = http_json(f"http://127.0.0.1:{port}/v1/models/tf")
     assert status == 200
     assert body["model_version_status"][0]["state"] == "AVAILABLE", body
+
+
+# A TorchScript model, a torch.export program and a tiny GPT-2 made by the torch image itself
+# (the test venv has no torch), with their own answers for the rows sent.
+SAVE_TORCH_MODELS = """
+import json, sys, torch, transformers
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+out = sys.argv[1]
+torch.manual_seed(0)
+linear = torch.nn.Linear(4, 3).eval()
+torch.jit.trace(linear, torch.zeros(1, 4)).save(f"{out}/scripted/model.pt")
+program = torch.export.export(linear, (torch.zeros(2, 4),),
+                              dynamic_shapes=({0: torch.export.Dim("batch")},))
+torch.export.save(program, f"{out}/exported/model.pt2")
+rows = torch.tensor(json.loads(sys.argv[2]))
+with torch.inference_mode():
+    expected = linear(rows).tolist()
+raw = Tokenizer(models.BPE())
+raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+raw.decoder = decoders.ByteLevel()
+raw.train_from_iterator(["hello world, the model server answers"] * 20, trainer=trainers.BpeTrainer(
+    vocab_size=300, special_tokens=["<|endoftext|>"],
+    initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+tok = transformers.PreTrainedTokenizerFast(tokenizer_object=raw, eos_token="<|endoftext|>")
+tok.chat_template = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+gpt = transformers.GPT2LMHeadModel(transformers.GPT2Config(
+    vocab_size=len(tok), n_positions=32, n_embd=16, n_layer=1, n_head=2,
+    bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id)).eval()
+gpt.save_pretrained(f"{out}/gpt"); tok.save_pretrained(f"{out}/gpt")
+ids = tok("hello world")["input_ids"]
+with torch.inference_mode():
+    new = gpt.generate(torch.tensor([ids]), max_new_tokens=4, do_sample=False,
+                       pad_token_id=tok.eos_token_id)[0, len(ids):].tolist()
+if tok.eos_token_id in new:
+    new = new[: new.index(tok.eos_token_id)]
+json.dump({"linear": expected, "completion": tok.decode(new, skip_special_tokens=True)},
+          open(f"{out}/expected.json", "w"))
+"""
+
+
+def test_torch_image_serves_torchscript_export_and_huggingface(
+    tmp_path: Path, run_detached: Callable[..., Container]
+) -> None:
+    models = _models_dir(tmp_path)
+    for sub in ("scripted", "exported", "gpt"):
+        (models / sub).mkdir()
+    for d in (models, *models.iterdir()):
+        d.chmod(0o777)  # written by the image's uid 1000
+    docker(
+        "run", "--rm", "--network", "none", "--tmpfs", "/tmp", "-v", f"{models}:/out",
+        "--entrypoint", "python3", image("model-server-torch"),
+        "-c", SAVE_TORCH_MODELS, "/out", json.dumps(IRIS_ROWS), timeout=300,
+    )  # fmt: skip
+    expected = json.loads((models / "expected.json").read_text())
+    for sub in ("scripted", "exported"):
+        port = _serve(
+            run_detached,
+            "model-server-torch",
+            models / sub,
+            "--model_name=m",
+            "--framework=pytorch",
+        )
+        status, body = http_json(
+            f"http://127.0.0.1:{port}/v1/models/m:predict", {"instances": IRIS_ROWS}
+        )
+        assert status == 200, body
+        assert body == {"predictions": [pytest.approx(r, rel=1e-5) for r in expected["linear"]]}
+    port = _serve(
+        run_detached, "model-server-torch", models / "gpt", "--model_name=gpt",
+        "--framework=huggingface",
+    )  # fmt: skip
+    status, body = http_json(
+        f"http://127.0.0.1:{port}/openai/v1/completions",
+        {"model": "gpt", "prompt": "hello world", "max_tokens": 4, "temperature": 0},
+        timeout=60,
+    )
+    assert status == 200, body
+    assert body["choices"][0]["text"] == expected["completion"], body
