@@ -2,7 +2,8 @@
 ours serves. Prints `ready` once the model is loaded (start→ready), then for each stream count
 runs that many generations at once (one thread each, as many callers would), greedy, and prints
 one JSON line: per round, each stream's start, first token and end (perf_counter seconds) and
-its token count. Run with the torch venv's python."""
+its token count. torch's intra-op threads are ours (`--threads`, as our `--nthread`). Run with
+the torch venv's python."""
 
 from __future__ import annotations
 
@@ -37,9 +38,12 @@ def main() -> None:
     p.add_argument("--tokens", type=int, required=True)
     p.add_argument("--streams", default="1,8")
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (as ours)")
     args = p.parse_args()
     import torch
     import transformers
+
+    torch.set_num_threads(args.threads)
 
     tokenizer = transformers.AutoTokenizer.from_pretrained(args.model_dir)
     model = transformers.AutoModelForCausalLM.from_pretrained(args.model_dir).eval()

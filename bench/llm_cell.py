@@ -37,13 +37,14 @@ from bench import tiny_gpt2  # noqa: E402
 PORT = 8160
 PROMPT = "the quick brown fox"
 GOAL_RATIO, GOAL_TTFT_S = 0.9, 0.050
+THREADS = 1  # torch intra-op threads on both sides (our --nthread default)
 
 
 def spawn_ours(model_dir: pathlib.Path, *, python: str, log: pathlib.Path, port: int) -> Any:
     argv = [python, "-m", "kserve_server", "--framework", "huggingface"]
     argv += ["--model_name", tiny_gpt2.NAME, "--model_dir", str(model_dir)]
     argv += ["--http_port", str(port), "--enable_grpc", "false", "--host", "127.0.0.1"]
-    argv += ["--max_concurrent_generations", "8"]
+    argv += ["--max_concurrent_generations", "8", "--nthread", str(THREADS)]
     env = {**os.environ, "PYTHONPATH": str(REPO / "server" / "src")}
     started = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
@@ -122,7 +123,7 @@ def run_ours(
 def run_ceiling(model_dir: pathlib.Path, *, python: str, plan: dict[str, Any]) -> dict[str, Any]:
     argv = [python, str(REPO / "bench" / "llm_ceiling.py"), "--model_dir", str(model_dir)]
     argv += ["--prompt", PROMPT, "--tokens", str(plan["tokens"]), "--rounds", str(plan["rounds"])]
-    argv += ["--streams", ",".join(str(s) for s in plan["streams"])]
+    argv += ["--streams", ",".join(str(s) for s in plan["streams"]), "--threads", str(THREADS)]
     started = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None

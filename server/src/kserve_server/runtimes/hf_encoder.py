@@ -39,19 +39,28 @@ class EncoderModel(TextModel):
     generates = False
 
     def __init__(
-        self, name: str, model_dir: Path, *, options: HuggingFaceOptions, task: Task
+        self,
+        name: str,
+        model_dir: Path,
+        *,
+        options: HuggingFaceOptions,
+        task: Task,
+        nthread: int = 1,
     ) -> None:
         super().__init__(name)
         self.model_dir = model_dir
         self.options = options
         self.task = task
+        self.nthread = nthread
         self.embeds = task == "text_embedding"
         self._torch: Any = None
         self._model: Any = None
         self._tokenizer: Any = None
 
     def load(self) -> None:
-        loaded = hf_load.load(self.name, self.model_dir, options=self.options, task=self.task)
+        loaded = hf_load.load(
+            self.name, self.model_dir, options=self.options, task=self.task, nthread=self.nthread
+        )
         self._torch, self._model, self._tokenizer = loaded.torch, loaded.model, loaded.tokenizer
         self.max_model_len = loaded.max_model_len
         if not self._tokenizer.pad_token:  # a batch needs padding: upstream's fallback

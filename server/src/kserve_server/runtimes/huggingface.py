@@ -31,19 +31,28 @@ class HuggingFaceModel(TextModel):
     embeds = True
 
     def __init__(
-        self, name: str, model_dir: Path, *, options: HuggingFaceOptions, task: Task
+        self,
+        name: str,
+        model_dir: Path,
+        *,
+        options: HuggingFaceOptions,
+        task: Task,
+        nthread: int = 1,
     ) -> None:
         super().__init__(name, max_concurrent_generations=options.max_concurrent_generations)
         self.model_dir = model_dir
         self.options = options
         self.task = task
+        self.nthread = nthread
         self._torch: Any = None
         self._model: Any = None
         self._tokenizer: Any = None
         self._eos: set[int] = set()
 
     def load(self) -> None:
-        loaded = hf_load.load(self.name, self.model_dir, options=self.options, task=self.task)
+        loaded = hf_load.load(
+            self.name, self.model_dir, options=self.options, task=self.task, nthread=self.nthread
+        )
         self._torch, self._model, self._tokenizer = loaded.torch, loaded.model, loaded.tokenizer
         self.max_model_len = loaded.max_model_len
         eos = self._model.generation_config.eos_token_id
@@ -217,10 +226,11 @@ def create(spec: ModelSpec) -> Model:
         task = hf_tasks.resolve(options.task, hf_tasks.read_config(spec.model_dir))
     except ModelLoadError as exc:
         return Unloadable(spec.name, exc)
+    args = {"options": options, "task": task, "nthread": spec.nthread}
     if task == "text_generation":
-        return HuggingFaceModel(spec.name, spec.model_dir, options=options, task=task)
+        return HuggingFaceModel(spec.name, spec.model_dir, **args)  # type: ignore[arg-type]
     if task == "text2text_generation":
-        return Seq2SeqModel(spec.name, spec.model_dir, options=options, task=task)
+        return Seq2SeqModel(spec.name, spec.model_dir, **args)  # type: ignore[arg-type]
     from kserve_server.runtimes import hf_encoder
 
-    return hf_encoder.EncoderModel(spec.name, spec.model_dir, options=options, task=task)
+    return hf_encoder.EncoderModel(spec.name, spec.model_dir, **args)  # type: ignore[arg-type]
