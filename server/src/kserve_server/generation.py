@@ -1,6 +1,7 @@
-"""Text generation off the event loop: each generation runs in its own thread and hands its
-steps to the loop as they come, so many streams share the server and health checks keep
-answering; leaving the iteration early (a client gone) stops the generation at its next token.
+"""Text generation off the event loop: the model's worker thread (rounds.py) steps each
+generation in turn and hands its steps to the loop as they come, so many streams share the
+server and health checks keep answering; leaving the iteration early (a client gone) stops the
+generation at its next token.
 A model runs at most `max_concurrent_generations` at once: the others wait for a slot, in order.
 """
 
@@ -12,13 +13,13 @@ import threading
 from collections.abc import AsyncGenerator, Callable
 from typing import TypeVar
 
+from kserve_server import rounds
 from kserve_server.errors import InferenceError, ModelNotFound, ServerError
 from kserve_server.repository import ModelRepository
 from kserve_server.runtimes.generative import TextModel
 from kserve_server.sampling import Sampling, Step
 
 T = TypeVar("T")
-_END = object()
 
 
 def text_model(repository: ModelRepository, name: str) -> TextModel:
@@ -58,24 +59,17 @@ async def stream(
         with contextlib.suppress(RuntimeError):  # the loop closed: nobody is listening
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
-    def work() -> None:
-        try:
-            for step in model.generate(ids, sampling, cancelled=cancelled):
-                post(step)
-        except BaseException as exc:
-            post(exc)
-        else:
-            post(_END)
-        finally:  # the slot frees when the model is done, not when its reader leaves
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(model.generation_slots.release)
+    def done() -> None:  # the slot frees when the model is done, not when its reader leaves
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(model.generation_slots.release)
 
     await model.generation_slots.acquire()  # queued, never refused; a client gone leaves the line
-    threading.Thread(target=work, name=f"generate-{model.name}", daemon=True).start()
+    steps = model.generate(ids, sampling, cancelled=cancelled)
+    model.rounds.submit(steps, post=post, done=done)
     try:
         while True:
             item = await queue.get()
-            if item is _END:
+            if item is rounds.END:
                 return
             if isinstance(item, ServerError):
                 raise item

@@ -12,6 +12,7 @@ import asyncio
 import threading
 from collections.abc import Iterator
 
+from kserve_server import rounds
 from kserve_server.errors import InvalidInput
 from kserve_server.inference import Request, Response
 from kserve_server.runtimes.base import Model
@@ -29,6 +30,7 @@ class TextModel(Model):
     def __init__(self, name: str, *, max_concurrent_generations: int = 4) -> None:
         super().__init__(name)
         self.generation_slots = asyncio.Semaphore(max_concurrent_generations)
+        self.rounds = rounds.Rounds(name)  # the one thread that runs this model's generations
 
     def predict(self, request: Request) -> Response:
         raise NotImplementedError(

@@ -97,34 +97,36 @@ class HuggingFaceModel(TextModel):
         sent = 0  # characters of the decoded completion already yielded
         hold = max((len(s) for s in sampling.stop), default=1) - 1
         past = None
-        with torch.inference_mode():
-            while len(produced) < limit:
-                if cancelled.is_set():
-                    return
+        # inference mode per step, never across a yield: the model's worker thread interleaves
+        # generations (rounds.py), and a context left open over a yield would leak into them
+        while len(produced) < limit:
+            if cancelled.is_set():
+                return
+            with torch.inference_mode():
                 out = self._forward(step_input, past, extra)
-                past = out.past_key_values
                 logits = out.logits[0, -1, :]
                 token = self._pick(logits, sampling, generator)
-                if token in self._eos:
-                    text = self._decode(produced)
-                    yield Step(text[sent:], len(produced), "stop", tuple(scored))
-                    return
-                produced.append(token)
-                if sampling.logprobs is not None:
+                if sampling.logprobs is not None and token not in self._eos:
                     scored.append(self._logprob(logits, token, sampling.logprobs))
-                step_input = torch.tensor([[token]], device=device)
+            past = out.past_key_values
+            if token in self._eos:
                 text = self._decode(produced)
-                cut = _first_stop(text, sampling.stop)
-                if cut is not None:
-                    yield Step(text[sent:cut], len(produced), "stop", tuple(scored))
-                    return
-                if text.endswith("\ufffd"):  # a character split over tokens: wait for the rest
-                    continue
-                ready = len(text) - hold
-                if ready > sent:
-                    yield Step(text[sent:ready], len(produced), None, tuple(scored))
-                    sent = ready
-                    scored.clear()
+                yield Step(text[sent:], len(produced), "stop", tuple(scored))
+                return
+            produced.append(token)
+            step_input = torch.tensor([[token]], device=device)
+            text = self._decode(produced)
+            cut = _first_stop(text, sampling.stop)
+            if cut is not None:
+                yield Step(text[sent:cut], len(produced), "stop", tuple(scored))
+                return
+            if text.endswith("\ufffd"):  # a character split over tokens: wait for the rest
+                continue
+            ready = len(text) - hold
+            if ready > sent:
+                yield Step(text[sent:ready], len(produced), None, tuple(scored))
+                sent = ready
+                scored.clear()
         text = self._decode(produced)
         yield Step(text[sent:], len(produced), "length", tuple(scored))
 
@@ -184,7 +186,8 @@ class Seq2SeqModel(HuggingFaceModel):
         torch = self._torch
         device = self._model.device
         encoder = self._model.get_encoder()
-        encoded = encoder(input_ids=torch.tensor([ids], device=device))
+        with torch.inference_mode():
+            encoded = encoder(input_ids=torch.tensor([ids], device=device))
         start = self._model.generation_config.decoder_start_token_id
         if start is None:
             start = self._model.config.decoder_start_token_id
