@@ -44,7 +44,7 @@ def spawn_ours(model_dir: pathlib.Path, *, python: str, log: pathlib.Path, port:
     argv = [python, "-m", "kserve_server", "--framework", "huggingface"]
     argv += ["--model_name", tiny_gpt2.NAME, "--model_dir", str(model_dir)]
     argv += ["--http_port", str(port), "--enable_grpc", "false", "--host", "127.0.0.1"]
-    argv += ["--max_concurrent_generations", "8", "--nthread", str(THREADS)]
+    argv += ["--nthread", str(THREADS)]
     env = {**os.environ, "PYTHONPATH": str(REPO / "server" / "src")}
     started = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)

@@ -133,7 +133,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--max_concurrent_generations",
         type=int,
         default=None,
-        help="generations run at once per model; more are queued (default 4)",
+        help="generations run at once per model; more are queued (default 16)",
     )
     for flag in VLLM_FLAGS:
         dest = "vllm_" + flag.removeprefix("--").replace("-", "_")

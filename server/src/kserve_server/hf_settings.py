@@ -49,4 +49,4 @@ class HuggingFaceOptions(BaseModel):
     return_probabilities: bool = False
     return_raw_logits: bool = False
     # generations run at once per model; more wait their turn (queued, never refused)
-    max_concurrent_generations: int = Field(default=4, ge=1)
+    max_concurrent_generations: int = Field(default=16, ge=1)

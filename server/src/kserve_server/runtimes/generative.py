@@ -27,7 +27,7 @@ class TextModel(Model):
     embeds: bool = False
     echoes: bool = True  # /completions' `echo` (an encoder-decoder's answer never holds its prompt)
 
-    def __init__(self, name: str, *, max_concurrent_generations: int = 4) -> None:
+    def __init__(self, name: str, *, max_concurrent_generations: int = 16) -> None:
         super().__init__(name)
         self.generation_slots = asyncio.Semaphore(max_concurrent_generations)
         self.rounds = rounds.Rounds(name)  # the one thread that runs this model's generations
