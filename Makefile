@@ -122,6 +122,16 @@ cluster-down: ## remove everything cluster-up made, then check that nothing is l
 	bash hack/cluster/down.sh
 	bash hack/cluster/down.sh check
 
+.PHONY: kind-image kind-up kind-down
+kind-image: images ## kind's node image for our Kubernetes, built here with no registry (hack/kind/image.sh)
+	bash hack/kind/image.sh
+
+kind-up: images ## kind create cluster --name=mlops-kserve-demo (2 nodes, our node image), our images loaded; kubeconfig: `bash hack/kind/up.sh kubeconfig`
+	bash hack/kind/up.sh up
+
+kind-down: ## kind delete cluster --name=mlops-kserve-demo
+	bash hack/kind/up.sh down
+
 .PHONY: test-cluster
 test-cluster: venv images ## smoke test on a fresh local cluster (pod, Service by DNS, port-forward), then down (CLUSTER_AUTOSCALING=1: with KEDA + Prometheus)
 	bash hack/cluster/up.sh >/dev/null

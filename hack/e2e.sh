@@ -9,6 +9,8 @@
 # CHAOS_SCENARIOS ("5 8"): the fault suite's scenarios to run, by number (tests/chaos/conftest.py).
 # With KUBECONFIG already set to a cluster (kind, or one you brought up), steps 2, 3 and 6 are
 # skipped and the tests run against it: its nodes must be able to pull our images.
+# E2E_CLUSTER=kind: steps 3 and 6 are `make kind-up` / `make kind-down` (kind's cluster
+# mlops-kserve-demo on our node image, two nodes) instead of the host-process cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/kserve-py"
@@ -33,6 +35,8 @@ finish() {
   [ $status = 0 ] || rc=$status
   if [ "${own_cluster:-0}" = 1 ]; then
     step "cluster down" make -s cluster-down || { [ "$rc" != 0 ] || rc=1; }
+  elif [ "${own_cluster:-0}" = kind ]; then
+    step "kind cluster down (make kind-down)" make -s kind-down || { [ "$rc" != 0 ] || rc=1; }
   fi
   echo "=== e2e time line"
   printf '%s\n' "${timeline[@]}"
@@ -50,9 +54,16 @@ trap finish EXIT
 step "tools (kubectl, helm)" bash hack/tools.sh
 if [ -z "${KUBECONFIG:-}" ]; then
   step "images + registry (make images)" make -s images
-  own_cluster=1
-  step "cluster up (make cluster-up)" make -s cluster-up
-  KUBECONFIG=$(bash hack/cluster/up.sh kubeconfig)
+  if [ "${E2E_CLUSTER:-}" = kind ]; then
+    step "kind node image (make kind-image)" make -s kind-image
+    own_cluster=kind
+    step "kind create cluster (make kind-up)" make -s kind-up
+    KUBECONFIG=$(bash hack/kind/up.sh kubeconfig)
+  else
+    own_cluster=1
+    step "cluster up (make cluster-up)" make -s cluster-up
+    KUBECONFIG=$(bash hack/cluster/up.sh kubeconfig)
+  fi
   export KUBECONFIG
 else
   echo "=== e2e: using the cluster of KUBECONFIG=$KUBECONFIG (no images, cluster up/down here)"

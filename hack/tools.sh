@@ -7,6 +7,9 @@
 #   hack/tools.sh helm       helm + helm-unittest only
 #   hack/tools.sh cluster    the above + kube-controller-manager, kube-scheduler, kubelet, kube-proxy
 #   hack/tools.sh kind       kind, for users who have internet
+#   hack/tools.sh kind-node  kind + what our kind node image (hack/kind/) is built from: kubeadm,
+#                            containerd v2 (containerd, ctr, shim), crictl, local-path-provisioner
+#                            and our kindnet agent (hack/kind/kindnet)
 #   hack/tools.sh metrics-server   metrics-server, for its image (hack/images/build.sh)
 #   hack/tools.sh gateway-api      the Gateway API CRDs (standard channel) only: one YAML file per
 #                            CRD in bin/gateway-api-crds/ (`kubectl apply -f bin/gateway-api-crds/`)
@@ -38,6 +41,12 @@ etcd_dir="$tools/etcd-$ETCD_VERSION"
 kube_dir="$tools/kubernetes-$KUBERNETES_VERSION"
 cluster_dir="$tools/kubernetes-cluster-$KUBERNETES_VERSION"
 kind_dir="$tools/kind-$KIND_VERSION"
+kubeadm_dir="$tools/kubeadm-$KUBERNETES_VERSION"
+containerd_dir="$tools/containerd-$KIND_CONTAINERD_VERSION"
+crictl_dir="$tools/crictl-$KIND_CRICTL_VERSION"
+local_path_dir="$tools/local-path-provisioner-$KIND_LOCAL_PATH_PROVISIONER_VERSION"
+# keyed by its source: our own code
+kindnet_dir="$tools/kindnet-$(cat hack/kind/kindnet/go.mod hack/kind/kindnet/go.sum hack/kind/kindnet/main.go | sha256sum | cut -c1-12)"
 metrics_server_dir="$tools/metrics-server-$METRICS_SERVER_VERSION"
 gateway_api_dir="$tools/gateway-api-$GATEWAY_API_VERSION"
 # keyed by the patches and the wrapper too: a changed patch is a different build
@@ -215,6 +224,48 @@ build_kind() {
   GOBIN="$1/bin" go install -ldflags="-s -w" "sigs.k8s.io/kind@$KIND_VERSION"
 }
 
+# kubeadm, which kind bootstraps every node with: the same wrapper module and build cache as
+# the cluster binaries, so it reuses most of their compiled packages.
+build_kubeadm() {
+  mkdir -p "$1/bin"
+  gobuild kubernetes "$1/bin" "$(kube_ldflags)" k8s.io/kubernetes/cmd/kubeadm
+}
+
+# containerd v2 as kind's base image has it (Debian's 1.6 `ctr images import` lacks --label, which
+# kind's node image build passes). Static: the snapshotters that need cgo are left out, as kind does.
+build_containerd() {
+  local v=github.com/containerd/containerd/v2
+  GOBIN="$1/bin" go install -tags "no_aufs no_zfs no_btrfs no_devmapper" -ldflags="-s -w \
+    -X $v/version.Version=$KIND_CONTAINERD_VERSION -X $v/version.Revision=module-proxy" \
+    "$v/cmd/containerd@$KIND_CONTAINERD_VERSION" "$v/cmd/ctr@$KIND_CONTAINERD_VERSION" \
+    "$v/cmd/containerd-shim-runc-v2@$KIND_CONTAINERD_VERSION"
+}
+
+build_crictl() {
+  GOBIN="$1/bin" go install -ldflags="-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$KIND_CRICTL_VERSION" \
+    "sigs.k8s.io/cri-tools/cmd/crictl@$KIND_CRICTL_VERSION"
+}
+
+build_local_path() {
+  GOBIN="$1/bin" go install -ldflags="-s -w -X main.VERSION=$KIND_LOCAL_PATH_PROVISIONER_VERSION" \
+    "github.com/rancher/local-path-provisioner@$KIND_LOCAL_PATH_PROVISIONER_VERSION"
+}
+
+build_kindnet() {
+  mkdir -p "$1/bin"
+  (cd "$repo/hack/kind/kindnet" && go build -ldflags="-s -w" -o "$1/bin/kindnet" .)
+}
+
+kind_node() {
+  install kind "$KIND_VERSION" "$kind_dir" build_kind
+  link "$kind_dir/bin/kind" kind
+  install kubeadm "$KUBERNETES_VERSION" "$kubeadm_dir" build_kubeadm
+  install containerd "$KIND_CONTAINERD_VERSION" "$containerd_dir" build_containerd
+  install crictl "$KIND_CRICTL_VERSION" "$crictl_dir" build_crictl
+  install local-path-provisioner "$KIND_LOCAL_PATH_PROVISIONER_VERSION" "$local_path_dir" build_local_path
+  install kindnet "${kindnet_dir##*-}" "$kindnet_dir" build_kindnet
+}
+
 # Not a build: CRDs are YAML in a module's zip, fetched through the same module cache and proxy
 # as every Go tool (the zip's checksum is verified against sum.golang.org like any module).
 # fetch_crds MODULE@VERSION SUBDIR OUT: copy SUBDIR/*.yaml of the module into OUT.
@@ -303,6 +354,12 @@ paths() {
   local c
   for c in "${CLUSTER_COMPONENTS[@]}"; do echo "$c=$cluster_dir/bin/$c"; done
   echo "kind=$kind_dir/bin/kind"
+  echo "kind-module=$GOMODCACHE/sigs.k8s.io/kind@$KIND_VERSION"
+  echo "kubeadm=$kubeadm_dir/bin/kubeadm"
+  echo "containerd-bin=$containerd_dir/bin"
+  echo "crictl=$crictl_dir/bin/crictl"
+  echo "local-path-provisioner=$local_path_dir/bin/local-path-provisioner"
+  echo "kindnet=$kindnet_dir/bin/kindnet"
   echo "metrics-server=$metrics_server_dir/bin/metrics-server"
   echo "gateway-api-crds=$gateway_api_dir/standard"
   echo "traefik=$traefik_dir/bin/traefik"
@@ -320,6 +377,7 @@ main() {
     helm) need_go; helm_tools ;;
     cluster) need_go; core; cluster ;;
     kind) need_go; install kind "$KIND_VERSION" "$kind_dir" build_kind; link "$kind_dir/bin/kind" kind ;;
+    kind-node) need_go; kind_node ;;
     metrics-server) need_go; install metrics-server "$METRICS_SERVER_VERSION" "$metrics_server_dir" build_metrics_server ;;
     gateway-api) need_go; gateway_api ;;
     keda-crds) need_go; keda_crds ;;
@@ -327,7 +385,7 @@ main() {
     prometheus) need_go; install prometheus "$PROMETHEUS_VERSION" "$prometheus_dir" build_prometheus ;;
     traefik) need_go; install traefik "$TRAEFIK_VERSION" "$traefik_dir" build_traefik ;;
     paths) paths; return 0 ;;
-    *) say "unknown mode '$mode' (core | helm | cluster | kind | metrics-server | gateway-api | keda-crds | keda | prometheus | traefik | paths)"; exit 2 ;;
+    *) say "unknown mode '$mode' (core | helm | cluster | kind | kind-node | metrics-server | gateway-api | keda-crds | keda | prometheus | traefik | paths)"; exit 2 ;;
   esac
   say "$mode ready in $(( $(date +%s) - t0 ))s (bin/)"
 }

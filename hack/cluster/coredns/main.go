@@ -1,4 +1,4 @@
-// CoreDNS with only the plugins the local cluster uses: the full build compiles every plugin
+// CoreDNS with only the plugins the local cluster and kubeadm's Corefile (kind) use: the full build compiles every plugin
 // (clouds, etcd, ...) and takes many minutes; this one needs the kubernetes plugin's client-go only.
 package main
 
@@ -15,6 +15,7 @@ import (
 	_ "github.com/coredns/coredns/plugin/loadbalance"
 	_ "github.com/coredns/coredns/plugin/log"
 	_ "github.com/coredns/coredns/plugin/loop"
+	_ "github.com/coredns/coredns/plugin/metrics"
 	_ "github.com/coredns/coredns/plugin/ready"
 	_ "github.com/coredns/coredns/plugin/reload"
 )
@@ -23,6 +24,8 @@ import (
 var plugins = map[string]bool{
 	"cache": true, "errors": true, "forward": true, "health": true, "hosts": true,
 	"kubernetes": true, "loadbalance": true, "log": true, "loop": true, "ready": true, "reload": true,
+	// kubeadm's Corefile (a kind cluster's) asks for prometheus
+	"prometheus": true,
 }
 
 func init() {
