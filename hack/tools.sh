@@ -235,10 +235,10 @@ build_kubeadm() {
 # kind's node image build passes). Static: the snapshotters that need cgo are left out, as kind does.
 build_containerd() {
   local v=github.com/containerd/containerd/v2
-  GOBIN="$1/bin" go install -tags "no_aufs no_zfs no_btrfs no_devmapper" -ldflags="-s -w \
-    -X $v/version.Version=$KIND_CONTAINERD_VERSION -X $v/version.Revision=module-proxy" \
-    "$v/cmd/containerd@$KIND_CONTAINERD_VERSION" "$v/cmd/ctr@$KIND_CONTAINERD_VERSION" \
-    "$v/cmd/containerd-shim-runc-v2@$KIND_CONTAINERD_VERSION"
+  mkdir -p "$1/bin"
+  (cd "$repo/hack/tools/containerd" && go build -tags "no_aufs no_zfs no_btrfs no_devmapper" -ldflags="-s -w \
+    -X $v/version.Version=$KIND_CONTAINERD_VERSION -X $v/version.Revision=module-proxy" -o "$1/bin/" \
+    "$v/cmd/containerd" "$v/cmd/ctr" "$v/cmd/containerd-shim-runc-v2")
 }
 
 build_crictl() {
