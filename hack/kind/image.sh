@@ -44,16 +44,9 @@ rootfs_image() {
   key=$(printf '%s\n' "$(hash_files "$0")" "$packages" "${KEY_EXTRA:-}" | sha256sum | cut -c1-16)
   image="$IMAGE_REPO/$name:$key"
   if dk image inspect "$image" >/dev/null 2>&1; then echo "$image"; return 0; fi
-  apt_need debootstrap
-  mirror=$(grep -rhoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
-    | head -1 | tr -d ' ' || true)
-  mirror=${mirror:-http://deb.debian.org/debian}
   rootfs="$KIND_CACHE/rootfs-$name"
-  rm -rf "$rootfs" && mkdir -p "$rootfs"
   t0=$(date +%s)
-  log "$name: debootstrap $SUITE (+$packages) from $mirror"
-  debootstrap --variant=minbase --include="$packages" "$SUITE" "$rootfs" "$mirror" >"$KIND_CACHE/debootstrap-$name.log" 2>&1 \
-    || { tail -20 "$KIND_CACHE/debootstrap-$name.log" >&2; die "$name: debootstrap failed (log: $KIND_CACHE/debootstrap-$name.log)"; }
+  debootstrap_rootfs "$name" "$packages" "$rootfs"
   "$prepare" "$rootfs"
   # what an image never needs (kind's clean-install removes the same)
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/doc/* \
@@ -65,6 +58,28 @@ rootfs_image() {
   rm -rf "$rootfs"
   log "$name: made $image in $(($(date +%s) - t0)) s"
   echo "$image"
+}
+
+# debootstrap_rootfs NAME PACKAGES DIR: Debian $SUITE minbase + PACKAGES in DIR, from the mirror apt
+# uses; the debootstrapped tree is kept as a tarball keyed by suite and packages, so a change of
+# this script does not download the packages again.
+debootstrap_rootfs() {
+  local name=$1 packages=$2 rootfs=$3 mirror cached
+  cached="$KIND_CACHE/debootstrap-$name-$(printf '%s\n' "$SUITE" "$packages" | sha256sum | cut -c1-12).tar"
+  rm -rf "$rootfs" && mkdir -p "$rootfs"
+  if [ -f "$cached" ]; then
+    tar -C "$rootfs" -xf "$cached"
+    return 0
+  fi
+  apt_need debootstrap
+  mirror=$(grep -rhoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
+    | head -1 | tr -d ' ' || true)
+  mirror=${mirror:-http://deb.debian.org/debian}
+  log "$name: debootstrap $SUITE (+$packages) from $mirror"
+  debootstrap --variant=minbase --include="$packages" "$SUITE" "$rootfs" "$mirror" >"$KIND_CACHE/debootstrap-$name.log" 2>&1 \
+    || { tail -20 "$KIND_CACHE/debootstrap-$name.log" >&2; die "$name: debootstrap failed (log: $KIND_CACHE/debootstrap-$name.log)"; }
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb
+  tar -C "$rootfs" -cf "$cached.tmp" . && mv "$cached.tmp" "$cached"
 }
 
 # image_config FROM TO DOCKERFILE_LINES: TO is FROM with the image config of the lines
@@ -115,9 +130,8 @@ base_prepare() {
   # the CNI plugins kind's base image carries, from Debian's package
   mkdir -p "$r/opt/cni/bin"
   for cni in host-local loopback ptp portmap; do
-    bin=$(find "$r/usr/lib/cni" "$r/usr/libexec/cni" -name "$cni" -type f 2>/dev/null | head -1)
-    [ -n "$bin" ] || die "Debian's containernetworking-plugins has no $cni"
-    cp "$bin" "$r/opt/cni/bin/"
+    [ -x "$r/usr/lib/cni/$cni" ] || die "Debian's containernetworking-plugins has no /usr/lib/cni/$cni"
+    cp "$r/usr/lib/cni/$cni" "$r/opt/cni/bin/"
   done
 }
 base_prepare_config() {
@@ -240,4 +254,14 @@ ENV PATH=/usr/local/bin:/usr/bin:/bin'
   echo "$NODE_IMAGE"
 }
 
-main "$@"
+case "${1:-}" in
+  # the Debian trees only: no dockerd needed (e.g. while another job holds the machine's docker)
+  debootstrap)
+    mkdir -p "$KIND_CACHE"
+    debootstrap_rootfs kind-netbase "$NET_PACKAGES" "$KIND_CACHE/rootfs-kind-netbase"
+    debootstrap_rootfs kind-base "$BASE_PACKAGES" "$KIND_CACHE/rootfs-kind-base"
+    rm -rf "$KIND_CACHE/rootfs-kind-netbase" "$KIND_CACHE/rootfs-kind-base"
+    ;;
+  "") main ;;
+  *) die "usage: $0 [debootstrap]" ;;
+esac
