@@ -38,7 +38,9 @@ class Burst:
 
     @property
     def first_answer(self) -> float:
-        return min(seconds for _, _, seconds in self.answers)
+        """Seconds from sending to the first 200 (nan without one)."""
+        answered = [seconds for status, _, seconds in self.answers if status == 200]
+        return min(answered) if answered else float("nan")
 
 
 def send(url: str, host: str, burst: Burst, lock: threading.Lock) -> None:

@@ -4,6 +4,7 @@ a 503 past the hold timeout; KEDA's load figure along the way."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 
 from .conftest import HOST, MakeActivator
@@ -128,3 +129,29 @@ async def test_a_component_gone_mid_answer_is_a_502_not_a_retry(
 async def _close_after_read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     await reader.readuntil(b"\r\n\r\n")
     writer.close()
+
+
+async def test_a_connection_never_answered_is_held_like_a_refused_one(
+    make_activator: MakeActivator,
+) -> None:
+    """A listener whose accept queue is full drops SYNs (what the cluster did in the second a
+    component's endpoint appeared): the connect times out, nothing was sent, so it is held and
+    sent again once the component answers."""
+    run = await make_activator(hold_timeout=20.0, connect_timeout=0.3, probe_timeout=0.2)
+    full = socket.socket()
+    full.bind(("127.0.0.1", run.model.port))
+    full.listen(0)
+    fillers = [socket.create_connection(("127.0.0.1", run.model.port), timeout=2)]  # queue full
+    send = asyncio.create_task(
+        run.proxy.post("/v1/models/sleepy:predict", json={}, headers={"Host": HOST})
+    )
+    await asyncio.sleep(1.0)  # several timed-out attempts: still held
+    assert not send.done()
+    load = await (await run.admin.get("/load/team-a/sleepy-predictor")).json()
+    assert load["held"] == 1
+    for s in [*fillers, full]:
+        s.close()
+    await run.model.start()
+    resp = await send
+    assert resp.status == 200
+    assert len(run.model.seen) == 1

@@ -1,7 +1,9 @@
 """Hold a request until its component accepts a connection, then forward it.
 
 A component scaled to zero has a Service without endpoints: a connection to it is refused at
-once. Nothing has been sent then, so the request is safe to send again: it is held (and counted,
+once, or (a SYN dropped: seen on the local cluster in the second the endpoint appears) not
+answered within `connect_timeout`. Nothing has been sent then, so the request is safe to send
+again: it is held (and counted,
 which is what wakes the component through KEDA) while one probe per component tries to connect
 every `probe_interval`; when a connection is accepted, every held request is sent. Past
 `hold_timeout` a held request gets a 503 naming the component and how long it waited. Errors
@@ -48,7 +50,8 @@ HOP_BY_HOP = frozenset(
 class Settings:
     hold_timeout: float = 60.0  # seconds a request may wait for its component
     probe_interval: float = 0.1  # seconds between connection attempts while it starts
-    connect_timeout: float = 2.0  # one connection attempt
+    connect_timeout: float = 1.0  # a request's connection attempt (then held and tried again)
+    probe_timeout: float = 0.5  # one probe's connection attempt
     max_connections: int = 1000
 
 
@@ -83,7 +86,7 @@ class Waker:
         while not up.done():
             try:
                 _, writer = await asyncio.wait_for(
-                    asyncio.open_connection(self.host, self.port), self.settings.connect_timeout
+                    asyncio.open_connection(self.host, self.port), self.settings.probe_timeout
                 )
             except (OSError, TimeoutError):
                 await asyncio.sleep(self.settings.probe_interval)
@@ -142,7 +145,7 @@ class Activator:
             while True:
                 try:
                     upstream = await self._send(request, route, body)
-                except aiohttp.ClientConnectorError:
+                except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError):
                     left = deadline - time.monotonic()
                     if left <= 0 or not await self._waker(route).wait(left):
                         waited = time.monotonic() - started
