@@ -59,6 +59,7 @@ MAPPING = [
         {
             "model": {
                 "modelFormat": {"name": "pytorch"},
+                "protocolVersion": "v2",
                 "runtime": "kserve-tritonserver",
                 "storageUri": TORCH_URI,
             }
