@@ -165,6 +165,10 @@ build_one() {
   dk build -q --network none "${build_args[@]}" --label "io.kserve-py.inputs=$key" \
     -f "$ROOT/$dockerfile" -t "$local_ref" -t "$push_ref" "$ctx" >/dev/null
   dk push -q "$push_ref" >/dev/null
+  # BuildKit keeps a copy of each build context to diff the next one against: model-server-torch's
+  # is 4.5 GB (and rebuilt whenever server/ changes), which filled this machine's disk. Contexts are
+  # sent whole next time instead (the others' are megabytes); layers stay cached.
+  dk builder prune -f --filter type=source.local >/dev/null
   echo "$key" >"$stamp"
   log "$name: built and pushed in $(($(date +%s) - t0)) s"
 }
