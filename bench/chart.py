@@ -8,10 +8,17 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-ORDER = ("ours", "ceiling", "kserve", "mlserver")
-COLORS = {"ours": "#1f77b4", "ceiling": "#7f7f7f", "kserve": "#ff7f0e", "mlserver": "#2ca02c"}
+ORDER = ("ours", "ours-asyncio", "ceiling", "kserve", "mlserver")
+COLORS = {
+    "ours": "#1f77b4",
+    "ours-asyncio": "#aec7e8",
+    "ceiling": "#7f7f7f",
+    "kserve": "#ff7f0e",
+    "mlserver": "#2ca02c",
+}
 LABELS = {
     "ours": "ours",
+    "ours-asyncio": "ours, --event-loop asyncio",
     "ceiling": "bare aiohttp (ceiling)",
     "kserve": "upstream KServe 0.21",
     "mlserver": "MLServer 1.7",

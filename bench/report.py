@@ -51,6 +51,7 @@ def _cell_order(cell: str) -> tuple[str, int]:
 def _ratios(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     """For each server pair and cell: median over rounds of (a/b) req/s and (a/b) p99."""
     pairs = [("ours", "ceiling"), *[("ours", p) for p in PEERS], *[(p, "ceiling") for p in PEERS]]
+    pairs += [("ours", "ours-asyncio"), ("ours-asyncio", "ceiling")]  # what uvloop is worth
     out: dict[str, Any] = {}
     for a, b in pairs:
         per_cell: dict[str, dict[str, list[float]]] = {}

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 MODEL_NAME = "iris"
 # Each server gets its own ports, so all of them run side by side and the load moves from one
 # to the next every few seconds: drift in the background load then hits them all alike.
-PORTS = {"ours": 8080, "kserve": 8090, "mlserver": 8100, "ceiling": 8110}
+PORTS = {"ours": 8080, "kserve": 8090, "mlserver": 8100, "ceiling": 8110, "ours-asyncio": 8120}
 READY_TIMEOUT_S = 120.0
 # Readiness is polled every 20 ms. At 5 ms, a server that listens while its model loads (ours)
 # answered hundreds of probes during a start, on its own core: up to 0.6 s of CPU on a loaded
@@ -54,7 +54,9 @@ def define(
     work: pathlib.Path,
     repo: pathlib.Path,
 ) -> list[Server]:
-    """The four servers, all on the same joblib, one worker each, their defaults otherwise."""
+    """The servers, all on the same joblib, one worker each, their defaults otherwise; ours twice:
+    on its default loop (uvloop) and on asyncio's (`--event-loop asyncio`), to show what the
+    loop is worth."""
     both = ("v1-row", "v2-row", "v1-batch", "v2-batch")
     model = ["--model_name", MODEL_NAME, "--model_dir", str(model_dir)]
     kserve_ports = ["--http_port", str(PORTS["kserve"]), "--grpc_port", str(PORTS["kserve"] + 1)]
@@ -64,6 +66,22 @@ def define(
             "ours",
             PORTS["ours"],
             [ours_bin, *model, "--http_port", str(PORTS["ours"])],
+            f"/v1/models/{MODEL_NAME}",
+            both,
+        ),
+        Server(
+            "ours-asyncio",
+            PORTS["ours-asyncio"],
+            [
+                ours_bin,
+                *model,
+                "--http_port",
+                str(PORTS["ours-asyncio"]),
+                "--grpc_port",
+                str(PORTS["ours-asyncio"] + 1),
+                "--event-loop",
+                "asyncio",
+            ],
             f"/v1/models/{MODEL_NAME}",
             both,
         ),
