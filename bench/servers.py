@@ -20,6 +20,7 @@ READY_TIMEOUT_S = 120.0
 # machine, which no kubelet (one probe a second) costs it; a server that listens only once its
 # model is loaded (the ceiling, upstream KServe) was refused them for free.
 POLL_S = 0.02
+OURS_READY = "model {model}: ready in "  # the line our server logs once a model is loaded
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,11 @@ class Server:
     endpoints: tuple[str, ...]
     cwd: pathlib.Path | None = None
     env: dict[str, str] = field(default_factory=dict)
+    # A line the server logs once its model is ready: its log is watched for it before the
+    # first probe. Ours listens while its model loads, so probing it every 20 ms until ready
+    # would cost it CPU (hundreds of answers on a loaded machine) that the servers which listen
+    # only once loaded are spared, and that no kubelet (one probe a second) costs it.
+    ready_log: str | None = None
 
 
 @dataclass
@@ -68,6 +74,7 @@ def define(
             [ours_bin, *model, "--http_port", str(PORTS["ours"])],
             f"/v1/models/{MODEL_NAME}",
             both,
+            ready_log=OURS_READY.format(model=MODEL_NAME),
         ),
         Server(
             "ours-asyncio",
@@ -84,6 +91,7 @@ def define(
             ],
             f"/v1/models/{MODEL_NAME}",
             both,
+            ready_log=OURS_READY.format(model=MODEL_NAME),
         ),
         Server(
             "kserve",
@@ -147,6 +155,10 @@ def start(server: Server, *, core: int, log: pathlib.Path) -> Running:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    while server.ready_log is not None and server.ready_log not in _read(log):
+        if proc.poll() is not None or time.perf_counter() - began > READY_TIMEOUT_S:
+            break  # the probes below say why
+        time.sleep(POLL_S)
     while True:
         if get(server.port, server.ready_path) == 200:
             wall = time.perf_counter() - began
@@ -156,6 +168,13 @@ def start(server: Server, *, core: int, log: pathlib.Path) -> Running:
             tail = log.read_text(errors="replace")[-2000:]
             raise RuntimeError(f"{server.name} never became ready; its log ends:\n{tail}")
         time.sleep(POLL_S)
+
+
+def _read(log: pathlib.Path) -> str:
+    try:
+        return log.read_text(errors="replace")
+    except OSError:
+        return ""
 
 
 def get(port: int, path: str, timeout: float = 0.5) -> int | None:

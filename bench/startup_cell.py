@@ -45,7 +45,15 @@ def define(
     ceiling += ["--model_dir", str(model_dir), "--http_port", str(PORTS["ceiling"])]
     env = {"PYTHONDONTWRITEBYTECODE": "", "PYTHONPYCACHEPREFIX": str(pycache)}
     return [
-        servers.Server("ours", PORTS["ours"], ours, ready, ("v1-row",), env=env),
+        servers.Server(
+            "ours",
+            PORTS["ours"],
+            ours,
+            ready,
+            ("v1-row",),
+            env=env,
+            ready_log=servers.OURS_READY.format(model=MODEL),
+        ),
         servers.Server("ceiling", PORTS["ceiling"], ceiling, ready, ("v1-row",), env=env),
     ]
 
