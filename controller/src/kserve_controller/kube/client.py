@@ -7,9 +7,11 @@ library's exceptions.
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from kubernetes_asyncio import client, config
@@ -22,6 +24,14 @@ Obj = dict[str, Any]
 FIELD_MANAGER = "kserve-controller"
 APPLY = "application/apply-patch+yaml"
 MERGE = "application/merge-patch+json"
+
+
+def _environment_proxy(host: str | None) -> str | None:
+    """The proxy HTTPS_PROXY / HTTP_PROXY name for the apiserver, unless NO_PROXY covers it."""
+    parts = urlsplit(host or "")
+    if not parts.hostname or urllib.request.proxy_bypass(parts.hostname):
+        return None
+    return urllib.request.getproxies().get(parts.scheme)
 
 
 class Kube:
@@ -45,7 +55,14 @@ class Kube:
             except ConfigException:
                 await config.load_kube_config(client_configuration=cfg)
         cfg.connection_pool_maxsize = 64
-        return cls(client.ApiClient(configuration=cfg), field_manager=field_manager)
+        cfg.proxy = cfg.proxy or _environment_proxy(cfg.host)
+        api = client.ApiClient(configuration=cfg)
+        # kubernetes_asyncio's session trusts the environment, so aiohttp looks for a netrc
+        # entry and the proxy variables in a worker thread on every request: two thread hops,
+        # a tenth of the controller's CPU with 10,000 InferenceServices. The proxy is read once
+        # above; a netrc file never holds Kubernetes credentials.
+        api.rest_client.pool_manager._trust_env = False
+        return cls(api, field_manager=field_manager)
 
     async def close(self) -> None:
         await self._api.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
@@ -24,6 +24,46 @@ log = logging.getLogger(__name__)
 WATCH_SECONDS = 290  # the apiserver ends each watch after this; we resume from resourceVersion
 MAX_BACKOFF = 8.0
 ABSENT_RETRY = 10.0  # seconds between lists of a kind the apiserver does not serve
+
+
+class Store:
+    """A watch's objects by namespace, then name: a pass reads the objects of its own namespace
+    without walking every namespace's (with 10,000 InferenceServices in 100 namespaces, walking
+    them all for each pass was a quarter of the controller's CPU)."""
+
+    def __init__(self, objects: dict[tuple[str, str], Obj] | None = None) -> None:
+        self._by_namespace: dict[str, dict[str, Obj]] = {}
+        for key, obj in (objects or {}).items():
+            self.put(key, obj)
+
+    def get(self, key: tuple[str, str]) -> Obj | None:
+        return self._by_namespace.get(key[0], {}).get(key[1])
+
+    def put(self, key: tuple[str, str], obj: Obj) -> None:
+        self._by_namespace.setdefault(key[0], {})[key[1]] = obj
+
+    def pop(self, key: tuple[str, str], default: None = None) -> Obj | None:
+        names = self._by_namespace.get(key[0])
+        if names is None:
+            return default
+        found = names.pop(key[1], default)
+        if not names:
+            del self._by_namespace[key[0]]
+        return found
+
+    def items(self) -> Iterator[tuple[tuple[str, str], Obj]]:
+        for namespace, names in self._by_namespace.items():
+            for name, obj in names.items():
+                yield (namespace, name), obj
+
+    def values(self, namespace: str | None = None) -> list[Obj]:
+        """Every object, or those of one namespace ("" for cluster-scoped ones)."""
+        if namespace is not None:
+            return list(self._by_namespace.get(namespace, {}).values())
+        return [obj for names in self._by_namespace.values() for obj in names.values()]
+
+    def __len__(self) -> int:
+        return sum(len(names) for names in self._by_namespace.values())
 
 
 @dataclass(eq=False, repr=False)
@@ -44,16 +84,14 @@ class Watch:
     forbidden: errors.Forbidden | None = field(init=False, default=None)
     relists: int = field(init=False, default=0)
     _refused: asyncio.Event = field(init=False, default_factory=asyncio.Event)
-    _known: dict[tuple[str, str], Obj] = field(init=False, default_factory=dict)
+    _known: Store = field(init=False, default_factory=Store)
 
     def objects(
         self, namespace: str | None = None, *, labels: dict[str, str] | None = None
     ) -> list[Obj]:
         """The objects seen so far (a cache; may lag the apiserver by one event)."""
         found = []
-        for (ns, _), obj in self._known.items():
-            if namespace is not None and ns != namespace:
-                continue
+        for obj in self._known.values(namespace):
             have = obj["metadata"].get("labels") or {}
             if labels and any(have.get(k) != v for k, v in labels.items()):
                 continue
@@ -73,7 +111,7 @@ class Watch:
         if not _older(obj, self._known.get(key)):
             # managedFields are most of an object's size and nobody here reads them.
             obj.get("metadata", {}).pop("managedFields", None)
-            self._known[key] = obj
+            self._known.put(key, obj)
 
     def forget(self, obj: Obj) -> None:
         """Drop an object we just deleted (its DELETED event follows)."""
@@ -145,7 +183,7 @@ class Watch:
             item.setdefault("apiVersion", api_version)
             item.get("metadata", {}).pop("managedFields", None)
             seen[_key(item)] = item
-        for key, old in self._known.items():
+        for key, old in list(self._known.items()):
             if key not in seen:
                 await self._emit("DELETED", old)
         for key, item in seen.items():
@@ -153,7 +191,7 @@ class Watch:
             version = item["metadata"].get("resourceVersion")
             if before is None or before["metadata"].get("resourceVersion") != version:
                 await self._emit("ADDED" if before is None else "MODIFIED", item)
-        self._known = seen
+        self._known = Store(seen)
         self.synced.set()
         return str(found.get("metadata", {}).get("resourceVersion", ""))
 
@@ -184,7 +222,7 @@ class Watch:
     async def _gone(self) -> None:
         """The kind is no longer served (its CRD was deleted): so are its objects."""
         self.synced.clear()
-        known, self._known = self._known, {}
+        known, self._known = self._known, Store()
         for obj in known.values():
             await self._emit("DELETED", obj)
 
