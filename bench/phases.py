@@ -6,8 +6,8 @@ cold-start benchmark. Pure: the caller watches the cluster and feeds what it see
 here talks to a cluster. One clock throughout: the observer's `time.time()`, and the kubelet's
 and apiserver's RFC 3339 stamps (same clock on one machine). A pod's stamps are whole seconds:
 a watch event's arrival marks what it shows when the stamp is within the second before it (the
-watch saw it happen), the stamp itself when older (it happened between two events, as when the
-kubelet reports a short init container only once it has exited).
+watch saw it happen), the middle of the stamp's second when older (it happened between two
+events, as when the kubelet reports a short init container only once it has exited).
 
 A mark is the instant something first held; a phase ends at its mark and starts at the previous
 mark that was seen, so a pod without a storage initializer simply has no such phase.
@@ -79,7 +79,7 @@ def parse_time(stamp: str) -> float:
 
 def observe_pod(timeline: Timeline, pod: dict[str, Any], at: float) -> None:
     """A pod as a watch event delivered it at `at`: marks whatever it shows for the first time
-    (at `at`, or at its own stamp when that is over a second older)."""
+    (at `at`, or at the middle of its own whole-second stamp when that is over a second older)."""
     meta, status = pod.get("metadata", {}), pod.get("status", {})
     timeline.pod = timeline.pod or meta.get("name", "")
     timeline.pod_ip = status.get("podIP") or timeline.pod_ip
@@ -87,7 +87,8 @@ def observe_pod(timeline: Timeline, pod: dict[str, Any], at: float) -> None:
     def stamped(name: str, stamp: str | None) -> None:
         if name not in timeline.marks:
             seen = parse_time(stamp) if stamp else at
-            timeline.mark(name, at if seen > at - 1.0 else seen)
+            # a whole-second stamp s stands for [s, s + 1): its middle, unless the event is newer
+            timeline.mark(name, at if seen > at - 1.0 else seen + 0.5)
 
     stamped("pod_created", meta.get("creationTimestamp"))
     conditions = {c.get("type"): c for c in status.get("conditions") or []}

@@ -82,8 +82,9 @@ def watching(
     started = threading.Barrier(len(streams) + 1)
 
     def follow(watch: kubernetes.watch.Watch, list_call: Any, selector: str, observe: Any) -> None:
-        listed = list_call(NAMESPACE, label_selector=selector)
-        version = listed.metadata.resource_version
+        # plain JSON throughout: the client's models refuse an EndpointSlice without endpoints
+        listed = list_call(NAMESPACE, label_selector=selector, _preload_content=False)
+        version = json.loads(listed.data)["metadata"]["resourceVersion"]
         started.wait()
         for event in watch.stream(
             list_call,
@@ -91,8 +92,9 @@ def watching(
             label_selector=selector,
             resource_version=version,
             timeout_seconds=int(ANSWER_WITHIN) + 30,
+            deserialize=False,
         ):
-            observe(timeline, event["raw_object"], time.time())
+            observe(timeline, event["object"], time.time())
 
     threads = [
         threading.Thread(target=follow, args=(w, *stream), daemon=True)

@@ -91,7 +91,8 @@ def test_what_happened_between_two_events_is_placed_by_its_stamp() -> None:
         "state": {"terminated": {"exitCode": 0, "startedAt": stamp(1), "finishedAt": stamp(3)}},
     }
     phases.observe_pod(timeline, pod(initContainerStatuses=[init]), at=T0 + 3.4)
-    assert timeline.marks["initializer_started"] == T0 + 1  # 2.4 s before the event: its stamp
+    # 2.4 s before the event: the middle of its stamp's second
+    assert timeline.marks["initializer_started"] == T0 + 1.5
     assert timeline.marks["initializer_done"] == T0 + 3.4  # within the second: the event
 
 
