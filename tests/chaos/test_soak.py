@@ -17,7 +17,7 @@ import time
 import chaos_node
 import pytest
 from chaos_cluster import IRIS_BODY, IRIS_ROW, IsvcFactory, iris_check
-from chaos_load import Target, mixed
+from chaos_load import Outcome, Target, mixed, percentile
 from chaos_results import ResultsFile
 from chaos_watch import UsageLog
 
@@ -40,6 +40,20 @@ def v2_check(status: int, body: bytes) -> str | None:
     except (ValueError, KeyError, IndexError, TypeError):
         return f"not a V2 answer: {body[:200]!r}"
     return None if len(data) == 1 and data[0] in (0, 1, 2) else str(data)
+
+
+def p99_by_mode(outcomes: list[Outcome], since: float, until: float) -> str:
+    """`keep-alive X ms, a connection per request Y ms`: the window's p99 of each half of the
+    workers (a rise in only the second is the connections' setup, not the server)."""
+    found = []
+    for keepalive, mode in ((True, "keep-alive"), (False, "a connection per request")):
+        latencies = [
+            o.latency
+            for o in outcomes
+            if since <= o.start < until and not o.failed and o.keepalive == keepalive
+        ]
+        found.append(f"{mode} {msec(percentile(latencies, 99) or 0)}")
+    return ", ".join(found)
 
 
 def mib(n: int) -> str:
@@ -96,7 +110,9 @@ def test_mixed_v1_v2_soak(isvc_factory: IsvcFactory, results: ResultsFile) -> No
     notes = (
         f"{SOAK_SECONDS:.0f} s, {RATE} req/s V1/V2 in turn ({by_target['v1']:,} / "
         f"{by_target['v2']:,}) after {WARM_UP:.0f} s warm-up; p99 first {MINUTE:.0f} s "
-        f"{msec(first.p99_before)}, last {msec(last.p99_before)} ({ratio:.2f}x); RSS "
+        f"{msec(first.p99_before)}, last {msec(last.p99_before)} ({ratio:.2f}x; by mode first "
+        f"{p99_by_mode(load.recorder.snapshot(), start, start + MINUTE)}, last "
+        f"{p99_by_mode(load.recorder.snapshot(), end - MINUTE, end)}); RSS "
         f"{mib(u_start.rss)} -> {mib(u_end.rss)} ({growth * 100:+.1f} %), peak {mib(peak)}; "
         f"server CPU a request {msec(cpu_first)} first, {msec(cpu_last)} last; node load "
         f"average {u_first.load:.1f} first, {u_end.load:.1f} last ({os.cpu_count()} CPUs)"
@@ -104,11 +120,13 @@ def test_mixed_v1_v2_soak(isvc_factory: IsvcFactory, results: ResultsFile) -> No
     results.add("8. soak, mixed V1/V2", row, notes=notes)
     print(f"soak: {whole.total} requests, failures: {whole.failures()}")
     print(notes)
+    outcomes = load.recorder.snapshot()
     for at in range(int(start), int(end), int(MINUTE)):  # the trend, window by window
         window = load.summary(since=at, until=min(at + MINUTE, end))
         print(
             f"  +{at - start:4.0f} s: {window.total} requests, p50 {msec(window.p50_before or 0)}, "
-            f"p99 {msec(window.p99_before or 0)}, load average {usage.at(at + MINUTE).load:.1f}"
+            f"p99 {msec(window.p99_before or 0)} ({p99_by_mode(outcomes, at, at + MINUTE)}), "
+            f"load average {usage.at(at + MINUTE).load:.1f}"
         )
     assert whole.failed == 0, whole.failures()
     assert growth < RSS_GROWTH, notes
