@@ -52,12 +52,8 @@ async def stream(
     model: TextModel, ids: list[int], sampling: Sampling
 ) -> AsyncGenerator[Step, None]:
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[object] = asyncio.Queue()
+    inbox = _Inbox(loop)
     cancelled = threading.Event()
-
-    def post(item: object) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop closed: nobody is listening
-            loop.call_soon_threadsafe(queue.put_nowait, item)
 
     def done() -> None:  # the slot frees when the model is done, not when its reader leaves
         with contextlib.suppress(RuntimeError):
@@ -65,17 +61,62 @@ async def stream(
 
     await model.generation_slots.acquire()  # queued, never refused; a client gone leaves the line
     steps = model.generate(ids, sampling, cancelled=cancelled)
-    model.rounds.submit(steps, post=post, done=done)
+    model.rounds.submit(steps, post=inbox.post, done=done)
     try:
         while True:
-            item = await queue.get()
-            if item is rounds.END:
-                return
-            if isinstance(item, ServerError):
-                raise item
-            if isinstance(item, BaseException):
+            merged: Step | None = None
+            for item in await inbox.take():
+                if isinstance(item, Step):
+                    merged = item if merged is None else _joined(merged, item)
+                    continue
+                if merged is not None:
+                    yield merged
+                if item is rounds.END:
+                    return
+                if isinstance(item, ServerError):
+                    raise item
+                assert isinstance(item, BaseException)
                 raise InferenceError(f"{type(item).__name__}: {item}") from item
-            assert isinstance(item, Step)
-            yield item
+            if merged is not None:
+                yield merged
     finally:
         cancelled.set()
+
+
+class _Inbox:
+    """Steps from the worker thread to the loop: one wake-up for all that arrived meanwhile, so
+    a loop that falls behind (the worker holds the GIL most of the time) catches up in one
+    chunk instead of paying a wake-up, a chunk and a write per token."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._items: list[object] = []
+        self._lock = threading.Lock()
+        self._ready = asyncio.Event()
+        self._woken = False
+
+    def post(self, item: object) -> None:
+        with self._lock:
+            self._items.append(item)
+            if self._woken:
+                return
+            self._woken = True
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody is listening
+            self._loop.call_soon_threadsafe(self._ready.set)
+
+    async def take(self) -> list[object]:
+        await self._ready.wait()
+        with self._lock:
+            items, self._items = self._items, []
+            self._ready.clear()
+            self._woken = False
+        return items
+
+
+def _joined(first: Step, then: Step) -> Step:
+    return Step(
+        text=first.text + then.text,
+        tokens=then.tokens,
+        finish_reason=then.finish_reason,
+        logprobs=first.logprobs + then.logprobs,
+    )
