@@ -10,7 +10,7 @@ define not_built
 	@echo "make $@: not built yet ($(1))" >&2; exit 2
 endef
 
-.PHONY: help venv serve test test-unit test-integration e2e lint generate tools images bench bench-controller bench-cold-start cluster-up cluster-down test-charts lint-charts test-storage test-server-integration
+.PHONY: help venv serve test test-unit test-integration e2e lint generate tools images bench bench-controller bench-first-answer bench-cold-start cluster-up cluster-down test-charts lint-charts test-storage test-server-integration
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -100,6 +100,9 @@ test-images: images ## each image runs as non-root under Docker; the registry li
 
 bench-cold-start: venv ## cold start from zero through the activator, p50 of 10 (COLD_START_TRIALS), on its own cluster with KEDA; results in bench/results/cold-start-<time>.md
 	CLUSTER_AUTOSCALING=1 E2E_SUITES=cold-start bash hack/e2e.sh
+
+bench-first-answer: venv ## kubectl apply -> first answer of 10 InferenceServices, in phases, on its own cluster; results in bench/results/first-answer-<time>.md
+	E2E_SUITES=first-answer bash hack/e2e.sh
 
 SCALE ?= 1000
 bench-controller: venv tools ## the controller with SCALE isvcs (1,000) in SCALE/100 namespaces on the loopback apiserver (BENCH_QUICK=1: 100)

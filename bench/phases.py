@@ -1,7 +1,7 @@
 """Where a predictor pod's start goes: from a starting instant (a `kubectl apply`, a first request
 to a model scaled to zero) to its first answer, cut into phases.
 
-Shared by the apply → first answer benchmark (tests/e2e/test_first_answer.py) and the autoscaling
+Shared by the apply → first answer benchmark (tests/e2e/bench_first_answer.py) and the autoscaling
 cold-start benchmark. Pure: the caller watches the cluster and feeds what it sees here; nothing
 here talks to a cluster. One clock throughout: the observer's `time.time()`, and the kubelet's
 and apiserver's RFC 3339 stamps (same clock on one machine). A pod's stamps are whole seconds:

@@ -6,7 +6,7 @@
 # `make chaos` is this script with E2E_SUITES=chaos: every fault scenario, no tutorial tests.
 # E2E_SUITES: the steps 4-5 to run, of `e2e chaos-short chaos cold-start first-answer` (default
 # `e2e chaos-short`); `make bench-cold-start` is E2E_SUITES=cold-start (tests/e2e/bench_cold_start.py);
-# first-answer is tests/e2e/test_first_answer.py alone (`e2e` runs it among the rest).
+# `make bench-first-answer` is E2E_SUITES=first-answer (tests/e2e/bench_first_answer.py).
 # CHAOS_SCENARIOS ("5 8"): the fault suite's scenarios to run, by number (tests/chaos/conftest.py).
 # With KUBECONFIG already set to a cluster (kind, or one you brought up), steps 2, 3 and 6 are
 # skipped and the tests run against it: its nodes must be able to pull our images.
@@ -82,8 +82,8 @@ if [[ $suites == *" chaos-short "* ]]; then
     .venv/bin/pytest tests/chaos -m short -p no:cacheprovider || status=$?
 fi
 if [[ $suites == *" first-answer "* ]]; then
-  E2E_TIMINGS=$timings step "apply -> first answer (pytest tests/e2e/test_first_answer.py)" \
-    .venv/bin/pytest tests/e2e/test_first_answer.py -s -p no:cacheprovider || status=$?
+  E2E_TIMINGS=$timings step "apply -> first answer (pytest tests/e2e/bench_first_answer.py)" \
+    .venv/bin/pytest tests/e2e/bench_first_answer.py -s -p no:cacheprovider || status=$?
 fi
 if [[ $suites == *" cold-start "* ]]; then
   E2E_TIMINGS=$timings step "cold-start benchmark (pytest tests/e2e/bench_cold_start.py)" \

@@ -1,4 +1,5 @@
-"""`kubectl apply` → the first prediction through the gateway, for ten new InferenceServices
+"""`make bench-first-answer` (not collected by `pytest tests/e2e`: its name is not test_*):
+`kubectl apply` → the first prediction through the gateway, for ten new InferenceServices
 applied one after another on warm images (the tutorial's iris is served first), each start cut
 into phases by bench/phases.py from what a watch of its pod and its Service's EndpointSlices and
 the server's log show. The figures go to the e2e time line and bench/results/first-answer-*.md.
@@ -194,7 +195,7 @@ def write_results(
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     text = "\n".join(
         [
-            "# apply → first answer on the local cluster (tests/e2e/test_first_answer.py)",
+            "# apply → first answer on the local cluster (tests/e2e/bench_first_answer.py)",
             "",
             f"Run {when}: {len(starts)} sklearn iris InferenceServices applied one after "
             "another (the previous one deleted), warm images, first answer through the gateway "
