@@ -19,6 +19,7 @@ source "$(dirname "$0")/../images/common.sh"
 LOG_TAG=kind-image
 NODE_IMAGE="kserve-py/kind-node:$KUBERNETES_VERSION"
 KIND_CACHE="$CACHE/kind"
+MIN_FREE_GIB=${KIND_IMAGE_MIN_FREE_GIB:-5}
 SUITE=bookworm
 # kind's base image packages (images/base/Dockerfile at v0.30.0) + Debian's runc and CNI plugins
 BASE_PACKAGES=systemd,conntrack,iptables,nftables,iproute2,ethtool,util-linux,mount,kmod,libseccomp2,pigz,nfs-common,open-iscsi,bash,ca-certificates,curl,jq,procps,runc,containernetworking-plugins
@@ -174,6 +175,11 @@ main() {
   exec 9>"$KIND_CACHE/.build.lock"
   flock -w 3600 9 || die "another kind image build holds $KIND_CACHE/.build.lock"
   apt_need jq python3
+  # the trees, the docker images and kind's build container take about 4 GiB while building
+  local free_kib
+  free_kib=$(df -Pk "$KIND_CACHE" | awk 'NR == 2 {print $4}')
+  [ "$free_kib" -ge $((MIN_FREE_GIB * 1024 * 1024)) ] \
+    || die "only $((free_kib / 1024)) MiB free under $KIND_CACHE: the node image build needs $MIN_FREE_GIB GiB"
   bash "$ROOT/hack/tools.sh" kind-node >/dev/null || die "hack/tools.sh kind-node failed"
   bash "$ROOT/hack/tools.sh" cluster >/dev/null || die "hack/tools.sh cluster failed"
   TOOL_PATHS=$(bash "$ROOT/hack/tools.sh" paths)
