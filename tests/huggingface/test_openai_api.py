@@ -70,7 +70,7 @@ def test_a_streamed_chat_sends_the_same_text_in_chunks(
     stream = client.chat.completions.create(
         model=NAME,
         messages=MESSAGES,  # type: ignore[arg-type]
-        max_tokens=10,
+        max_tokens=40,
         temperature=0,
         stream=True,
         stream_options={"include_usage": True},
@@ -78,11 +78,11 @@ def test_a_streamed_chat_sends_the_same_text_in_chunks(
     chunks = list(stream)
     assert chunks[0].choices[0].delta.role == "assistant"
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    expected, tokens = reference.greedy(reference.chat_ids(MESSAGES), 10)
+    expected, tokens = reference.greedy(reference.chat_ids(MESSAGES), 40)
     assert text == expected
     finished = [c.choices[0].finish_reason for c in chunks if c.choices]
     assert finished[-1] in ("stop", "length") and set(finished[:-1]) == {None}
-    assert len([c for c in chunks if c.choices]) >= 3  # token by token, not one lump
+    assert len([c for c in chunks if c.choices]) >= 3  # as it goes, not one lump
     usage = chunks[-1].usage
     assert chunks[-1].choices == [] and usage is not None and usage.completion_tokens == tokens
 
