@@ -22,28 +22,12 @@ from urllib.parse import urlsplit
 import aiohttp
 import orjson
 from aiohttp import web
-from multidict import CIMultiDict
 
 from kserve_server.activator.load import Load
 from kserve_server.activator.routes import Route, Table
+from kserve_server.proxy_headers import forwardable
 
 log = logging.getLogger(__name__)
-
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-        "content-length",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -179,9 +163,7 @@ class Activator:
         self, request: web.Request, route: Route, body: bytes
     ) -> aiohttp.ClientResponse:
         assert self._session is not None
-        headers = CIMultiDict(
-            (k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP
-        )
+        headers = forwardable(request.headers.items())
         headers["X-Forwarded-Host"] = request.headers.get("Host", "")
         headers.setdefault("X-Forwarded-Proto", request.scheme)
         return await self._session.request(
@@ -200,9 +182,7 @@ class Activator:
             response = web.StreamResponse(
                 status=upstream.status,
                 reason=upstream.reason,
-                headers=CIMultiDict(
-                    (k, v) for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP
-                ),
+                headers=forwardable(upstream.headers.items()),
             )
             if upstream.content_length is not None:
                 response.content_length = upstream.content_length

@@ -12,34 +12,18 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import AsyncIterator, Hashable
-from typing import Any
 
 import aiohttp
 import orjson
 from aiohttp import web
-from multidict import CIMultiDict
 
 from kserve_server.agent.v1_join import Answer, Instances, JsonV1Join
 from kserve_server.payload.batcher import Batcher
 from kserve_server.payload.logger import Exchange, PayloadLogger
 from kserve_server.payload_settings import BatcherSettings
+from kserve_server.proxy_headers import forwardable
 
 log = logging.getLogger(__name__)
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-        "content-length",
-    }
-)
 PROBE_AGENT = "kube-probe/"
 
 
@@ -53,10 +37,6 @@ class ComponentError(Exception):
 
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
-
-
-def _forwarded(headers: Any) -> CIMultiDict[str]:
-    return CIMultiDict((k, v) for k, v in headers.items() if k.lower() not in HOP_BY_HOP)
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -135,13 +115,15 @@ class Proxy:
             async with self._session.request(
                 request.method,
                 self.target + request.rel_url.raw_path_qs,
-                headers=_forwarded(request.headers),
+                headers=forwardable(request.headers.items()),
                 data=body if body else None,
                 allow_redirects=False,
             ) as upstream:
                 payload = await upstream.read()
                 return web.Response(
-                    body=payload, status=upstream.status, headers=_forwarded(upstream.headers)
+                    body=payload,
+                    status=upstream.status,
+                    headers=forwardable(upstream.headers.items()),
                 )
         except aiohttp.ClientError as exc:
             log.warning("component %s unreachable: %s", self.target, exc)
